@@ -10,12 +10,20 @@ tells them apart.
 from __future__ import annotations
 
 import re
-import string
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from simulator.errors import SubjectError
+from simulator.protocol._tokens import (
+    MAX_TOKEN_LENGTH,
+    is_subset,
+    matches,
+    overlaps,
+    validate_pattern,
+    validate_subject,
+    validate_token,
+)
 
 __all__ = [
     "MAX_TOKEN_LENGTH",
@@ -70,54 +78,13 @@ __all__ = [
     "workflow_rollback",
 ]
 
-#: Longest token we build or accept (ERRATA 13 caps agent ids at 128 characters).
-MAX_TOKEN_LENGTH = 128
-
 # The closed enums of 12.2 and 2.1.1 (ERRATA 9); kept here as strings so that the subject
 # layer does not depend on the models.
 TASK_TYPES = frozenset({"analysis", "synthesis", "execution", "validation", "monitoring"})
 HOOK_TYPES = frozenset({"startup", "pre_task", "post_task", "on_error", "on_file_change"})
 HOOK_STAGES_21 = frozenset({"pre", "post", "error"})
-
 _PARAM_RE = re.compile(r"\{(\w+)\}")
 _UUID_RE = re.compile(r"\A[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}\Z")
-_WHITESPACE = frozenset(string.whitespace)
-
-
-def _is_control(ch: str) -> bool:
-    code = ord(ch)
-    return code < 0x20 or 0x7F <= code < 0xA0
-
-
-def _token_problem(value: str) -> str | None:
-    """Why ``value`` is not a literal subject token, or None when it is one."""
-    if value == "":
-        return "is empty"
-    if len(value) > MAX_TOKEN_LENGTH:
-        return f"is {len(value)} characters long (at most {MAX_TOKEN_LENGTH})"
-    for ch in value:
-        if ch == ".":
-            return "contains '.', the token separator"
-        if ch in "*>":
-            return f"contains the wildcard {ch!r}"
-        if ch in _WHITESPACE or ch.isspace():
-            return f"contains whitespace {ch!r}"
-        if _is_control(ch):
-            return f"contains the control character {ch!r}"
-    return None
-
-
-def validate_token(name: str, value: object) -> str:
-    """Return ``value`` as a subject token, or raise SubjectError naming ``name`` and the value."""
-    if isinstance(value, bool) or not isinstance(value, (str, int)):
-        raise SubjectError(
-            f"{name}={value!r} is not a valid subject token: expected a string or an integer"
-        )
-    text = str(value)
-    problem = _token_problem(text)
-    if problem is not None:
-        raise SubjectError(f"{name}={value!r} is not a valid subject token: it {problem}")
-    return text
 
 
 def _check_task_type(name: str, value: str) -> None:
@@ -518,65 +485,3 @@ def parse(subject: str) -> ParsedSubject:
         if params is not None:
             return ParsedSubject(tmpl, params)
     raise SubjectError(f"subject {subject!r} fits no template of the taxonomy (2.1, 12.1)")
-
-
-def _check(text: str, what: str, *, wildcards: bool) -> list[str]:
-    if not isinstance(text, str):
-        raise SubjectError(f"{what} {text!r} is not a string")
-    tokens = text.split(".")
-    for i, tok in enumerate(tokens):
-        if wildcards and tok == "*":
-            continue
-        if wildcards and tok == ">":
-            if i != len(tokens) - 1:
-                raise SubjectError(f"{what} {text!r}: '>' may only be the last token")
-            continue
-        problem = _token_problem(tok)
-        if problem is not None:
-            raise SubjectError(f"{what} {text!r}: token {i + 1} ({tok!r}) {problem}")
-    return tokens
-
-
-def validate_subject(subject: str) -> str:
-    """Return ``subject`` if it is a valid publish subject (no wildcards), else raise."""
-    _check(subject, "subject", wildcards=False)
-    return subject
-
-
-def validate_pattern(pattern: str) -> str:
-    """Return ``pattern`` if it is a valid subscription subject (wildcards allowed), else raise."""
-    _check(pattern, "pattern", wildcards=True)
-    return pattern
-
-
-def is_subset(narrow: str, wide: str) -> bool:
-    """Whether every subject that pattern ``narrow`` matches is matched by pattern ``wide``."""
-    tn = _check(narrow, "pattern", wildcards=True)
-    tw = _check(wide, "pattern", wildcards=True)
-    for i, w in enumerate(tw):
-        if w == ">":
-            return len(tn) > i
-        if i >= len(tn):
-            return False
-        n = tn[i]
-        if n == ">" or (w != "*" and n != w):
-            return False
-    return len(tn) == len(tw)
-
-
-def overlaps(a: str, b: str) -> bool:
-    """Whether some subject is matched by both patterns ``a`` and ``b``."""
-    ta = _check(a, "pattern", wildcards=True)
-    tb = _check(b, "pattern", wildcards=True)
-    for x, y in zip(ta, tb, strict=False):
-        if x == ">" or y == ">":
-            return True
-        if x != y and x != "*" and y != "*":
-            return False
-    return len(ta) == len(tb)
-
-
-def matches(pattern: str, subject: str) -> bool:
-    """Whether ``subject`` is delivered to a subscription on ``pattern`` (NATS wildcards)."""
-    validate_subject(subject)
-    return is_subset(subject, pattern)
