@@ -29,12 +29,12 @@ def _is_control(ch: str) -> bool:
     return code < 0x20 or 0x7F <= code < 0xA0
 
 
-def token_problem(value: str) -> str | None:
+def token_problem(value: str, *, max_length: int | None = MAX_TOKEN_LENGTH) -> str | None:
     """Why ``value`` is not a literal subject token, or None when it is one."""
     if value == "":
         return "is empty"
-    if len(value) > MAX_TOKEN_LENGTH:
-        return f"is {len(value)} characters long (at most {MAX_TOKEN_LENGTH})"
+    if max_length is not None and len(value) > max_length:
+        return f"is {len(value)} characters long (at most {max_length})"
     for ch in value:
         if ch == ".":
             return "contains '.', the token separator"

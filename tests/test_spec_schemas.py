@@ -1,0 +1,46 @@
+"""The vendored 12.2 JSON Schemas are verbatim copies of the spec's."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from jsonschema import Draft7Validator
+
+VENDORED = Path(__file__).parent / "data" / "spec_schemas"
+SPEC = Path(__file__).resolve().parents[2] / "shared/spec/nats-transport-spec.md"
+NAMES = ["agent_command", "agent_status", "task_assignment", "task_result"]
+
+# `AGENT_COMMAND_SCHEMA: {` ... up to the first `}` alone at the start of a line.
+_BLOCK = re.compile(r"^([A-Z_]+)_SCHEMA: (\{.*?^\})", re.MULTILINE | re.DOTALL)
+
+
+def vendored(name: str) -> dict[str, Any]:
+    """A vendored schema, parsed."""
+    schema: dict[str, Any] = json.loads((VENDORED / f"{name}.json").read_text(encoding="utf-8"))
+    return schema
+
+
+def spec_schemas() -> dict[str, str]:
+    """The 12.2 schemas as they appear in the spec's text, by file stem."""
+    text = SPEC.read_text(encoding="utf-8")
+    return {match[1].lower(): match[2] for match in _BLOCK.finditer(text)}
+
+
+@pytest.mark.skipif(not SPEC.is_file(), reason=f"the spec is not checked out at {SPEC}")
+def test_spec_states_exactly_the_vendored_schemas() -> None:
+    found = spec_schemas()
+    assert sorted(found) == NAMES
+    for name, text in found.items():
+        assert json.loads(text) == vendored(name), name
+        assert (VENDORED / f"{name}.json").read_text(encoding="utf-8") == text + "\n", name
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_vendored_schema_is_a_draft_07_schema(name: str) -> None:
+    schema = vendored(name)
+    assert schema["$schema"] == "http://json-schema.org/draft-07/schema#"
+    Draft7Validator.check_schema(schema)
