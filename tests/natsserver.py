@@ -47,13 +47,24 @@ class RunningServer:
             self.process.wait()
 
 
-def start_server(workdir: Path, *, max_payload: int = 16 * 1024 * 1024) -> RunningServer:
-    """Start nats-server with JetStream in ``workdir`` and wait until it is healthy."""
+def start_server(
+    workdir: Path,
+    *,
+    max_payload: int = 16 * 1024 * 1024,
+    config: str = "",
+    jetstream: str = "",
+) -> RunningServer:
+    """Start nats-server with JetStream in ``workdir`` and wait until it is healthy.
+
+    ``config`` is extra top-level configuration text, ``jetstream`` extra text inside the
+    ``jetstream { }`` block (e.g. ``max_file_store: 1G``).
+    """
     conf = workdir / "nats.conf"
     conf.write_text(
         "host: 127.0.0.1\nport: -1\nhttp: 127.0.0.1:-1\n"
         f"max_payload: {max_payload}\n"
-        f'jetstream {{ store_dir: "{workdir / "js"}" }}\n'
+        f"{config}\n"
+        f'jetstream {{ store_dir: "{workdir / "js"}"\n{jetstream}\n}}\n'
     )
     log_path = workdir / "nats.log"
     with log_path.open("wb") as log:

@@ -24,6 +24,7 @@ TASK_ID = "3f2b1c9e-8d7a-4b6c-9e5f-0a1b2c3d4e5f"
         (s.agent_metrics("a-1", "cpu"), "agents.a-1.metrics.cpu"),
         (s.agent_logs("a-1", "info"), "agents.a-1.logs.info"),
         (s.agent_events("a-1", "started"), "agents.a-1.events.started"),
+        (s.agent_events("a-1"), "agents.a-1.events"),
         (s.task_assignment("analysis"), "tasks.analysis.assignment"),
         (s.task_queue("execution", 5), "tasks.execution.queue.5"),
         (s.task_queue("execution"), "tasks.execution.queue"),

@@ -215,6 +215,8 @@ TEMPLATES: tuple[Template, ...] = (
     _t("agent_commands_base", "agents.{agent_id}.commands", "2.1", request_reply=True),
     _t("agent_status_base", "agents.{agent_id}.status", "2.1"),
     _t("task_queue_base", "tasks.{task_type}.queue", "2.1"),
+    # 2.3's draft stream `agent-events` (ERRATA 6)
+    _t("agent_events_base", "agents.{agent_id}.events", "2.3"),
     _t("events", "events.{event_type}", "2.1"),
     _t("cmd", "cmd.{type}.{target}", "2.1"),
     # 2.1 Claude-CLI hook dialect (ERRATA 17): core request-reply, stored by no stream
@@ -279,8 +281,10 @@ def agent_logs(agent_id: str, level: str) -> str:
     return _BY_NAME["agent_logs"].build(agent_id=agent_id, level=level)
 
 
-def agent_events(agent_id: str, event_type: str) -> str:
-    """``agents.{agent_id}.events.{event_type}``."""
+def agent_events(agent_id: str, event_type: str | None = None) -> str:
+    """``agents.{agent_id}.events.{event_type}`` (12.1), or ``agents.{agent_id}.events`` (2.3)."""
+    if event_type is None:
+        return _BY_NAME["agent_events_base"].build(agent_id=agent_id)
     return _BY_NAME["agent_events"].build(agent_id=agent_id, event_type=event_type)
 
 
