@@ -23,6 +23,7 @@ A topology file::
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
@@ -228,6 +229,6 @@ async def _apply_consumer(js: JetStreamManager, consumer: Consumer) -> Change:
 
 async def apply(js: JetStreamManager, topology: Topology) -> ApplyReport:
     """Create or update every stream and consumer of ``topology``; a second call changes nothing."""
-    changes = [await _apply_stream(js, s) for s in topology.streams]
-    changes += [await _apply_consumer(js, c) for c in topology.consumers]
-    return ApplyReport(tuple(changes))
+    streams = await asyncio.gather(*(_apply_stream(js, s) for s in topology.streams))
+    consumers = await asyncio.gather(*(_apply_consumer(js, c) for c in topology.consumers))
+    return ApplyReport((*streams, *consumers))
