@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-__all__ = ["ConfigError", "MisterSmithError", "SubjectError", "TopologyError"]
+__all__ = [
+    "ConfigError",
+    "MisterSmithError",
+    "ServerBinaryError",
+    "ServerError",
+    "ServerNotReadyError",
+    "ServerStartError",
+    "SubjectError",
+    "TopologyError",
+]
 
 
 class MisterSmithError(Exception):
@@ -19,3 +28,32 @@ class TopologyError(MisterSmithError):
 
 class ConfigError(MisterSmithError):
     """A configuration value (option, ini key, scenario key, file) is not valid."""
+
+
+class ServerError(MisterSmithError):
+    """A NATS server could not be found, started, reached, controlled or stopped."""
+
+
+class ServerBinaryError(ServerError):
+    """The nats-server binary is missing, cannot run, or is older than the minimum version."""
+
+
+class ServerStartError(ServerError):
+    """A NATS server exited early or did not become ready; carries exit code, timeout, log tail."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        exit_code: int | None = None,
+        timeout: float | None = None,
+        log_tail: str = "",
+    ) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+        self.timeout = timeout
+        self.log_tail = log_tail
+
+
+class ServerNotReadyError(ServerStartError):
+    """A NATS server did not pass its readiness check before the deadline."""

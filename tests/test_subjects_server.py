@@ -11,6 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from nats.aio.client import Client
 
+from simulator.bus import settle
 from simulator.protocol import subjects
 from tests.natsserver import RunningServer
 
@@ -47,11 +48,11 @@ async def delivered(clients: tuple[Client, Client], pattern: str, subject: str) 
     sub_nc, pub_nc = clients
     sub = await sub_nc.subscribe(pattern)
     sentinel = await sub_nc.subscribe(_SENTINEL)
-    await sub_nc.flush()  # both subscriptions are registered before anything is published
+    await settle(sub_nc)  # both subscriptions exist before anything is published
     try:
         await pub_nc.publish(subject, b"probe")
         await pub_nc.publish(_SENTINEL, b"sentinel")
-        await pub_nc.flush()
+        await settle(pub_nc)
         # One publisher to one subscriber is delivered in order: once the sentinel is here,
         # the probe, if it was delivered at all, is already queued.
         await sentinel.next_msg(timeout=5)

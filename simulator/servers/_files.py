@@ -1,0 +1,82 @@
+"""The files a BinaryServer's process writes (ports file, log), and what a failed start says."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import subprocess
+import time
+from pathlib import Path
+
+from simulator.errors import ServerNotReadyError, ServerStartError
+from simulator.servers.health import POLL_INTERVAL
+
+__all__ = ["log_tail", "read_from", "start_error", "wait_ports"]
+
+_CONF_LINE = re.compile(r"nats\.conf:(\d+):")
+_TIMEOUT_FIX = "raise the start timeout (BinaryServer(start_timeout=...)) on a slow machine"
+
+
+def wait_ports(
+    process: subprocess.Popen[bytes], ports_dir: Path, deadline: float, timeout: float
+) -> dict[str, list[str]]:
+    """Poll for the ports file of ``process`` (``--ports_file_dir``) until ``deadline``."""
+    while True:
+        if process.poll() is not None:
+            raise ServerStartError(
+                f"nats-server exited with code {process.returncode} during start",
+                exit_code=process.returncode,
+            )
+        for candidate in ports_dir.glob(f"*_{process.pid}.ports"):
+            with contextlib.suppress(OSError, ValueError):
+                ports = json.loads(candidate.read_text())
+                if ports.get("nats") and ports.get("monitoring"):
+                    return {key: list(value) for key, value in ports.items()}
+        if time.monotonic() >= deadline:
+            raise ServerNotReadyError(
+                f"nats-server wrote no ports file in {ports_dir} within {timeout} s",
+                timeout=timeout,
+            )
+        time.sleep(POLL_INTERVAL)
+
+
+def log_tail(path: Path, lines: int) -> str:
+    """The last ``lines`` lines of ``path`` ("" when it cannot be read)."""
+    try:
+        with path.open("rb") as handle:
+            handle.seek(0, os.SEEK_END)
+            handle.seek(max(0, handle.tell() - 256 * lines), os.SEEK_SET)
+            text = handle.read().decode("utf-8", "replace")
+    except OSError:
+        return ""
+    return "\n".join(text.splitlines()[-lines:])
+
+
+def read_from(path: Path, offset: int) -> str:
+    """The text of ``path`` after byte ``offset`` ("" when it cannot be read)."""
+    try:
+        with path.open("rb") as handle:
+            handle.seek(offset)
+            return handle.read().decode("utf-8", "replace")
+    except OSError:
+        return ""
+
+
+def start_error(
+    exc: ServerStartError, where: str, tail: str, timeout: float, config_text: str
+) -> ServerStartError:
+    """The error for a failed start: what failed, how to fix it, the tail of the log."""
+    error: type[ServerStartError] = type(exc)
+    if isinstance(exc, ServerNotReadyError):
+        head = f"{where} was not ready within {timeout} s ({exc}). Fix: {_TIMEOUT_FIX}"
+    else:
+        head = f"{where} exited with code {exc.exit_code} during start. Fix: correct the "
+        head += "config the log complains about (ServerConfig fields, extra)"
+        match = _CONF_LINE.search(tail)
+        lines = config_text.splitlines()
+        if match and 0 < int(match[1]) <= len(lines):
+            head += f"; config line {match[1]} is {lines[int(match[1]) - 1]!r}"
+    message = f"{head}.\n--- last lines of the server log ---\n{tail}"
+    return error(message, exit_code=exc.exit_code, timeout=timeout, log_tail=tail)

@@ -1,0 +1,182 @@
+"""Child processes that die with us (Linux PR_SET_PDEATHSIG), and pid inspection helpers.
+
+PR_SET_PDEATHSIG fires when the *thread* that forked the child exits, not the process. A
+server started from a short-lived thread (``asyncio.to_thread``, a thread pool) would be killed
+when that thread ends, so spawns from any thread but the main one are handed to one private
+daemon thread that lives as long as the process.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import os
+import queue
+import signal
+import subprocess
+import sys
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future
+from pathlib import Path
+from typing import IO
+
+__all__ = [
+    "PDEATHSIG_SUPPORTED",
+    "cmdline",
+    "pid_alive",
+    "send_signal",
+    "spawn",
+    "start_time",
+]
+
+_PR_SET_PDEATHSIG = 1
+PDEATHSIG_SUPPORTED = sys.platform.startswith("linux")
+
+
+def _prctl() -> Callable[..., int] | None:
+    if not PDEATHSIG_SUPPORTED:
+        return None
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        function: Callable[..., int] = libc.prctl
+    except (OSError, AttributeError):
+        return None
+    return function
+
+
+def _make_preexec(parent_pid: int) -> Callable[[], None] | None:
+    prctl = _prctl()
+    if prctl is None:
+        return None
+
+    def preexec() -> None:  # runs in the child between fork and exec
+        prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        if os.getppid() != parent_pid:  # the parent died before prctl took effect
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    return preexec
+
+
+_Job = tuple[Callable[[], "subprocess.Popen[bytes]"], "Future[subprocess.Popen[bytes]]"]
+_jobs: queue.SimpleQueue[_Job] = queue.SimpleQueue()
+_spawner: threading.Thread | None = None
+_spawner_lock = threading.Lock()
+
+
+def _spawner_loop() -> None:
+    while True:
+        job, future = _jobs.get()
+        if future.set_running_or_notify_cancel():
+            try:
+                future.set_result(job())
+            except BaseException as exc:
+                future.set_exception(exc)
+
+
+def _run_in_spawner(job: Callable[[], subprocess.Popen[bytes]]) -> subprocess.Popen[bytes]:
+    global _spawner
+    with _spawner_lock:
+        if _spawner is None or not _spawner.is_alive():
+            _spawner = threading.Thread(
+                target=_spawner_loop, name="mistersmith-server-spawner", daemon=True
+            )
+            _spawner.start()
+    future: Future[subprocess.Popen[bytes]] = Future()
+    _jobs.put((job, future))
+    return future.result()
+
+
+def spawn(
+    argv: Sequence[str],
+    *,
+    stdout: IO[bytes],
+    cwd: Path,
+    die_with_parent: bool = True,
+) -> subprocess.Popen[bytes]:
+    """Start ``argv`` in its own session, output to ``stdout``, killed when we die (Linux)."""
+    preexec = _make_preexec(os.getpid()) if die_with_parent else None
+
+    def job() -> subprocess.Popen[bytes]:
+        return subprocess.Popen(
+            list(argv),
+            stdin=subprocess.DEVNULL,
+            stdout=stdout,
+            stderr=subprocess.STDOUT,
+            cwd=cwd,
+            start_new_session=sys.platform != "win32",
+            preexec_fn=preexec,
+        )
+
+    if preexec is None or threading.current_thread() is threading.main_thread():
+        return job()
+    return _run_in_spawner(job)
+
+
+def _proc_stat(pid: int) -> list[str] | None:
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    # The command name (field 2) is in parentheses and may hold spaces.
+    return text[text.rindex(")") + 2 :].split()
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether ``pid`` is a live process (a zombie counts as dead)."""
+    if pid <= 0:
+        return False
+    if Path("/proc/self/stat").exists():
+        fields = _proc_stat(pid)
+        return fields is not None and fields[0] not in ("Z", "X")
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    except OSError:
+        return False
+    return True
+
+
+def start_time(pid: int) -> int | None:
+    """The start time of ``pid`` in clock ticks since boot (Linux), to detect pid reuse."""
+    fields = _proc_stat(pid)
+    if fields is None or len(fields) < 20:
+        return None
+    with contextlib.suppress(ValueError):
+        return int(fields[19])
+    return None
+
+
+def cmdline(pid: int) -> list[str] | None:
+    """The command line of ``pid`` (Linux ``/proc``; ``ps`` elsewhere), None if unknown."""
+    try:
+        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        raw = None
+    if raw is not None:
+        return [part.decode("utf-8", "replace") for part in raw.split(b"\0") if part]
+    if sys.platform == "win32":
+        return None
+    try:
+        result = subprocess.run(
+            ["ps", "-o", "command=", "-p", str(pid)],
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return result.stdout.split() if result.returncode == 0 and result.stdout.strip() else None
+
+
+def send_signal(pid: int, signum: int) -> bool:
+    """Send ``signum`` to ``pid``; False when the process is already gone."""
+    try:
+        os.kill(pid, signum)
+    except (ProcessLookupError, PermissionError):
+        return False
+    return True

@@ -1,0 +1,109 @@
+"""A server someone else runs (the "noproc" case): we only wait until it is ready."""
+
+from __future__ import annotations
+
+import time
+from types import TracebackType
+from typing import Any
+from urllib.parse import urlsplit
+
+from simulator.errors import ConfigError, ServerError, ServerNotReadyError
+from simulator.servers.health import HEALTHZ_JS, wait_healthy, wait_info
+
+__all__ = ["ExternalServer"]
+
+_DEFAULT_PORT = 4222
+
+
+class ExternalServer:
+    """A NATS server at a URL; ``start()`` waits for readiness, ``stop()`` never stops it."""
+
+    def __init__(
+        self,
+        url: str,
+        monitor_url: str | None = None,
+        *,
+        timeout: float = 10.0,
+        health_path: str = HEALTHZ_JS,
+    ) -> None:
+        parts = urlsplit(url if "://" in url else f"nats://{url}")
+        if parts.scheme not in ("nats", "tls") or not parts.hostname:
+            raise ConfigError(f"url: {url!r} is not a NATS URL; write nats://HOST:PORT")
+        try:
+            port = parts.port or _DEFAULT_PORT
+        except ValueError as exc:
+            raise ConfigError(f"url: {url!r} has an invalid port: {exc}") from None
+        if monitor_url is not None and not monitor_url.startswith(("http://", "https://")):
+            raise ConfigError(f"monitor_url: {monitor_url!r} is not an http(s):// URL")
+        self._url = url
+        self._host = parts.hostname
+        self._port = port
+        self._monitor_url = None if monitor_url is None else monitor_url.rstrip("/")
+        self.timeout = timeout
+        self.health_path = health_path
+        self._info: dict[str, Any] | None = None
+
+    @property
+    def client_url(self) -> str:
+        """The URL clients connect to, as given."""
+        return self._url
+
+    @property
+    def monitor_url(self) -> str | None:
+        """The HTTP monitoring URL, when one was given."""
+        return self._monitor_url
+
+    @property
+    def info(self) -> dict[str, Any]:
+        """The INFO banner the server sent during ``start()``."""
+        if self._info is None:
+            raise ServerError("info is not known before start(); call start() first")
+        return self._info
+
+    @property
+    def version(self) -> str:
+        """The server version from its INFO banner, e.g. "2.15.1"."""
+        return str(self.info.get("version", "unknown"))
+
+    @property
+    def max_payload(self) -> int:
+        """The ``max_payload`` the server announces."""
+        return int(self.info.get("max_payload", 0))
+
+    @property
+    def jetstream(self) -> bool:
+        """Whether the server announces JetStream."""
+        return bool(self.info.get("jetstream", False))
+
+    def start(self) -> ExternalServer:
+        """Wait (one deadline) for the INFO banner and, with a monitor URL, for /healthz."""
+        deadline = time.monotonic() + self.timeout
+        try:
+            self._info = wait_info(self._host, self._port, deadline)
+            if self._monitor_url is not None:
+                wait_healthy(self._monitor_url, deadline, path=self.health_path)
+        except ServerNotReadyError as exc:
+            raise ServerNotReadyError(
+                f"the external NATS server at {self._url} was not ready within {self.timeout} s: "
+                f"{exc}. Fix: start that server (e.g. `nats-server -js`), check the URL and "
+                "port you configured, or use the embedded binary backend",
+                timeout=self.timeout,
+            ) from None
+        return self
+
+    def stop(self) -> None:
+        """Do nothing: an external server is never stopped by us."""
+
+    def __enter__(self) -> ExternalServer:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def __repr__(self) -> str:
+        return f"<ExternalServer {self._url}>"
