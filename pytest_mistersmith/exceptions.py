@@ -1,0 +1,15 @@
+"""Errors of the pytest integration; all derive from :class:`MisterSmithError`.
+
+Each message says what was checked and how to fix it (the CLI flag, the ini key, the factory
+argument, the other backend).
+"""
+
+from __future__ import annotations
+
+from simulator.errors import ConfigError, MisterSmithError
+
+__all__ = ["ConfigError", "MisterSmithError", "ResetRefusedError"]
+
+
+class ResetRefusedError(MisterSmithError):
+    """The per-test reset would wipe a server that someone else runs."""

@@ -1,0 +1,100 @@
+"""The server fixture factory: a nats-server of the configured backend, for a scope."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from pytest_mistersmith.config import CONFIG_KEY, NOT_GIVEN, MisterSmithConfig, pick
+
+# Imported by the plugin at start-up: the simulator loads when a fixture runs.
+if TYPE_CHECKING:
+    from simulator.protocol.topology import Topology
+    from simulator.servers import BinaryServer, ExternalServer
+
+__all__ = ["SERVERS_KEY", "nats_server_factory", "start_server"]
+
+Scope = Any  # pytest's private _ScopeName literal
+
+#: Every server the factories started in this session (for failure reports).
+SERVERS_KEY = pytest.StashKey[list[Any]]()
+
+
+def start_server(
+    cfg: MisterSmithConfig,
+    *,
+    backend: Any = NOT_GIVEN,
+    server_bin: Any = NOT_GIVEN,
+    url: Any = NOT_GIVEN,
+    keep_data: Any = NOT_GIVEN,
+    log_level: Any = NOT_GIVEN,
+    topology: Topology | str | Path | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> BinaryServer | ExternalServer:
+    """Start (or, for an external server, wait for) a server; arguments override ``cfg``."""
+    from simulator.protocol import topology as topo
+    from simulator.servers import BinaryServer, ExternalServer, find_nats_server, for_topology
+
+    if backend is NOT_GIVEN:
+        backend = "external" if url is not NOT_GIVEN and url else cfg.backend
+    url = pick(url, cfg.url)
+    if backend == "external":
+        if not url:
+            raise pytest.UsageError("the external backend needs a URL: --nats-url or url=...")
+        return ExternalServer(url).start()
+    if isinstance(topology, (str, Path)):
+        topology = topo.load(topology)
+    config = for_topology(
+        topology or topo.default_topology(),
+        log_level=pick(log_level, cfg.log_level),
+        **(overrides or {}),
+    )
+    binary = find_nats_server(
+        server_bin if server_bin is not NOT_GIVEN else None, cfg.server_bin, os.environ
+    )
+    return BinaryServer(config, binary=binary, keep_data=pick(keep_data, cfg.keep_data)).start()
+
+
+def nats_server_factory(
+    *,
+    backend: str | Any = NOT_GIVEN,
+    server_bin: str | Any = NOT_GIVEN,
+    url: str | Any = NOT_GIVEN,
+    keep_data: bool | Any = NOT_GIVEN,
+    log_level: str | Any = NOT_GIVEN,
+    topology: Topology | str | Path | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    scope: Scope = "session",
+) -> Any:
+    """A fixture of a nats-server; each argument given here beats the CLI flag and ini key.
+
+    ``topology`` sizes the server (max_payload, limits; ours by default); ``overrides`` sets
+    any other :class:`~simulator.servers.ServerConfig` field. The server is stopped (its temp
+    dir removed unless ``keep_data``) after the scope; an external one is never stopped.
+    """
+
+    @pytest.fixture(scope=scope)
+    def nats_server_fixture(request: pytest.FixtureRequest) -> Iterator[Any]:
+        server = start_server(
+            request.config.stash[CONFIG_KEY],
+            backend=backend,
+            server_bin=server_bin,
+            url=url,
+            keep_data=keep_data,
+            log_level=log_level,
+            topology=topology,
+            overrides=overrides,
+        )
+        started = request.config.stash.setdefault(SERVERS_KEY, [])
+        started.append(server)
+        try:
+            yield server
+        finally:
+            started.remove(server)
+            server.stop()
+
+    return nats_server_fixture

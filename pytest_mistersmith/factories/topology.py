@@ -1,0 +1,82 @@
+"""The topology fixture factory: the full JetStream topology on a server, reset per test."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from pytest_mistersmith.config import CONFIG_KEY, NOT_GIVEN, pick
+
+# Imported by the plugin at start-up: the simulator loads when a fixture runs.
+if TYPE_CHECKING:
+    from pytest_mistersmith.janitor import TopologyJanitor, TopologyState
+    from simulator.protocol.topology import Topology
+
+__all__ = ["janitor_for", "topology_factory"]
+
+_JANITORS = pytest.StashKey[dict[tuple[int, str], "TopologyJanitor"]]()
+
+
+def _resolve(topology: Topology | str | Path | None) -> Topology:
+    from simulator.protocol import topology as topo
+
+    if topology is None:
+        return topo.default_topology()
+    if isinstance(topology, topo.Topology):
+        return topology
+    return topo.load(topology)
+
+
+def janitor_for(
+    config: pytest.Config,
+    server: Any,
+    topology: Topology | str | Path | None = None,
+    *,
+    allow_reset: Any = NOT_GIVEN,
+) -> TopologyJanitor:
+    """The session's janitor of ``server`` (made and applied on first use, closed at exit)."""
+    janitors = config.stash.setdefault(_JANITORS, {})
+    key = (id(server), str(topology))
+    if key not in janitors:
+        from pytest_mistersmith.janitor import TopologyJanitor
+        from simulator.protocol import topology as topo
+        from simulator.servers import ExternalServer
+
+        cluster_size = len(getattr(server, "nodes", ())) or 1
+        clamped, notes = topo.for_cluster(_resolve(topology), cluster_size)
+        janitor = TopologyJanitor(
+            server.client_url,
+            clamped,
+            owned=not isinstance(server, ExternalServer),
+            allow_reset=pick(allow_reset, config.stash[CONFIG_KEY].allow_reset),
+            notes=tuple(notes),
+        )
+        config.add_cleanup(janitor.close)
+        janitor.apply()
+        janitors[key] = janitor
+    return janitors[key]
+
+
+def topology_factory(
+    server_fixture_name: str = "nats_server",
+    *,
+    topology: Topology | str | Path | None = None,
+    allow_reset: bool | Any = NOT_GIVEN,
+) -> Any:
+    """A fixture of the topology applied on ``server_fixture_name``, reset before each test.
+
+    ``topology`` is ours by default (``topology.yaml``), or a :class:`Topology` or a path to
+    a topology file. The fixture yields a :class:`TopologyState` with the streams' and the
+    consumers' infos after the reset.
+    """
+
+    @pytest.fixture
+    def topology_fixture(request: pytest.FixtureRequest) -> Iterator[TopologyState]:
+        server = request.getfixturevalue(server_fixture_name)
+        janitor = janitor_for(request.config, server, topology, allow_reset=allow_reset)
+        yield janitor.reset()
+
+    return topology_fixture
