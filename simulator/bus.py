@@ -10,7 +10,7 @@ from nats.aio.client import Client
 __all__ = ["settle"]
 
 
-async def settle(client: Client, timeout: float = 5.0) -> None:
+async def settle(client: Client, timeout: int = 5) -> None:
     """Return once the server has processed every command ``client`` sent before the call.
 
     nats-py's ``flush()`` writes its PING straight to the socket, ahead of the commands

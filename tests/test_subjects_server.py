@@ -13,7 +13,7 @@ from nats.aio.client import Client
 
 from simulator.bus import settle
 from simulator.protocol import subjects
-from tests.natsserver import RunningServer
+from simulator.servers import BinaryServer
 
 # A tiny alphabet makes matches frequent; "é" checks that tokens are not ASCII-only.
 _literal = st.sampled_from(["a", "b", "c", "é", "a-b_1"])
@@ -32,7 +32,7 @@ _SENTINEL = "zz-sentinel"
 
 
 @pytest_asyncio.fixture
-async def clients(raw_server: RunningServer) -> AsyncIterator[tuple[Client, Client]]:
+async def clients(raw_server: BinaryServer) -> AsyncIterator[tuple[Client, Client]]:
     """A subscriber and a publisher connection."""
     sub_nc = await nats.connect(raw_server.client_url)
     pub_nc = await nats.connect(raw_server.client_url)

@@ -22,7 +22,7 @@ from simulator.protocol.topology import (
     for_cluster,
     spec_topology,
 )
-from tests.natsserver import RunningServer
+from simulator.servers import BinaryServer
 
 
 def _ours() -> Topology:
@@ -33,7 +33,7 @@ def _ours() -> Topology:
 
 
 @pytest_asyncio.fixture
-async def js(topology_server: RunningServer) -> AsyncIterator[JetStreamContext]:
+async def js(topology_server: BinaryServer) -> AsyncIterator[JetStreamContext]:
     """A JetStream context on a server without streams (the server is shared)."""
     nc = await nats.connect(topology_server.client_url)
     context = nc.jetstream()
