@@ -64,6 +64,29 @@ def pytest_runtest_makereport(
     return report
 
 
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Say what applying the topology changed on each server (drift included)."""
+    from pytest_mistersmith.factories.topology import janitors
+
+    for janitor in janitors(terminalreporter.config):
+        report = janitor.applied
+        if report is None:
+            continue
+        done = [c for c in report.changes if c.action != "unchanged"]
+        created = sum(c.action == "created" for c in done)
+        if created == len(done) and terminalreporter.verbosity < 1:
+            continue  # a fresh server: nothing worth a line unless asked
+        terminalreporter.write_line(
+            f"mistersmith: topology on {janitor.client_url}: {created} created, "
+            f"{len(done) - created} updated, {len(report.changes) - len(done)} unchanged"
+        )
+        for change in done:
+            if change.action == "updated":
+                terminalreporter.write_line(
+                    f"  {change.kind} {change.name} drifted ({', '.join(change.fields)}): updated"
+                )
+
+
 # The default fixtures, made by the factories (users make more the same way).
 nats_server = factories.nats_server_factory()
 nats_client = factories.nats_client_factory("nats_server")

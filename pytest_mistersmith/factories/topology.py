@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from pytest_mistersmith.janitor import TopologyJanitor, TopologyState
     from simulator.protocol.topology import Topology
 
-__all__ = ["janitor_for", "topology_factory"]
+__all__ = ["janitor_for", "janitors", "topology_factory"]
 
 _JANITORS = pytest.StashKey[dict[tuple[int, str], "TopologyJanitor"]]()
 
@@ -58,6 +58,11 @@ def janitor_for(
         janitor.apply()
         janitors[key] = janitor
     return janitors[key]
+
+
+def janitors(config: pytest.Config) -> list[TopologyJanitor]:
+    """The janitors this session made, in order."""
+    return list(config.stash.get(_JANITORS, {}).values())
 
 
 def topology_factory(
