@@ -7,6 +7,7 @@ returns a frozen :class:`MisterSmithConfig`; nothing else reads ``pytest.Config`
 
 from __future__ import annotations
 
+import argparse
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -128,8 +129,7 @@ def add_options(parser: pytest.Parser) -> None:
         if opt.kind == "bool":
             group.addoption(
                 opt.flag,
-                action="store_const",
-                const=True,
+                action=argparse.BooleanOptionalAction,
                 default=None,
                 dest=opt.name,
                 help=opt.help,
@@ -169,6 +169,11 @@ def get_config(config: pytest.Config) -> MisterSmithConfig:
                 f"choose one of: {', '.join(opt.choices)}"
             )
     backend = raw["nats_backend"] or ("external" if raw["nats_url"] else "binary")
+    if backend == "binary" and raw["nats_url"]:
+        raise pytest.UsageError(
+            f"--nats-url {raw['nats_url']} (ini nats_url) needs --nats-backend external, but "
+            "--nats-backend (ini nats_backend) is binary; drop one of them"
+        )
     if backend == "external" and not raw["nats_url"]:
         raise pytest.UsageError(
             "--nats-backend external needs the server's URL: give --nats-url nats://HOST:PORT "

@@ -12,7 +12,7 @@ import pytest
 
 from pytest_mistersmith import factories
 from pytest_mistersmith.config import CONFIG_KEY, add_options, get_config
-from pytest_mistersmith.factories.server import SERVERS_KEY
+from pytest_mistersmith.factories.server import SERVERS_KEY, USED_KEY
 
 __all__ = ["jetstream", "mistersmith_topology", "nats_capture", "nats_client", "nats_server"]
 
@@ -45,8 +45,11 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
         try:
             binary = find_nats_server(None, cfg.server_bin, os.environ)
             where = f"{binary.path} (v{binary.version})"
-        except MisterSmithError as exc:
-            where = f"nats-server not found: {str(exc).splitlines()[0]}"
+        except MisterSmithError:
+            where = (
+                f"nats-server not found ({cfg.server_bin or 'default lookup'}; the first test "
+                "using nats_server lists where we looked)"
+            )
     return [f"mistersmith: backend {cfg.backend}, {where}, topology {DEFAULT_TOPOLOGY_PATH.name}"]
 
 
@@ -54,10 +57,13 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
 def pytest_runtest_makereport(
     item: pytest.Item, call: pytest.CallInfo[None]
 ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
-    """Attach the tail of each running server's log to a failing test's report."""
+    """Attach the tail of the log of each server the failing test used to its report."""
     report = yield
     if report.failed:
-        for server in item.config.stash.get(SERVERS_KEY, []):
+        started = item.config.stash.get(SERVERS_KEY, [])
+        funcargs = getattr(item, "funcargs", {}).values()
+        used = [*item.stash.get(USED_KEY, []), *(s for s in started if s in funcargs)]
+        for server in dict.fromkeys(used):
             tail = server.log_tail(_LOG_LINES) if hasattr(server, "log_tail") else ""
             if tail:
                 report.sections.append((f"nats-server log ({server.client_url})", tail))

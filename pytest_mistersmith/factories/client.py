@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Any
 import pytest
 import pytest_asyncio
 
+from pytest_mistersmith.factories.server import mark_used
+
 # Imported by the plugin at start-up: nats-py and the simulator load when a fixture runs.
 if TYPE_CHECKING:
     from nats.aio.client import Client
@@ -42,6 +44,7 @@ def nats_client_factory(
         import nats
 
         server = request.getfixturevalue(server_fixture_name)
+        mark_used(request, server)
         options = {"name": f"pytest {request.node.nodeid}", **connect_options}
         client = await nats.connect(server.client_url, **options)
         try:

@@ -16,12 +16,22 @@ if TYPE_CHECKING:
     from simulator.protocol.topology import Topology
     from simulator.servers import BinaryServer, ExternalServer
 
-__all__ = ["SERVERS_KEY", "nats_server_factory", "start_server"]
+__all__ = ["SERVERS_KEY", "USED_KEY", "mark_used", "nats_server_factory", "start_server"]
 
 Scope = Any  # pytest's private _ScopeName literal
 
-#: Every server the factories started in this session (for failure reports).
+#: Every server the factories started in this session.
 SERVERS_KEY = pytest.StashKey[list[Any]]()
+#: On a test item: the servers its fixtures used (for its failure report).
+USED_KEY = pytest.StashKey[list[Any]]()
+
+
+def mark_used(request: pytest.FixtureRequest, server: Any) -> None:
+    """Record that the test being set up uses ``server`` (a function-scoped fixture's call)."""
+    if isinstance(request.node, pytest.Item):
+        used = request.node.stash.setdefault(USED_KEY, [])
+        if server not in used:
+            used.append(server)
 
 
 def start_server(
@@ -36,6 +46,7 @@ def start_server(
     overrides: Mapping[str, Any] | None = None,
 ) -> BinaryServer | ExternalServer:
     """Start (or, for an external server, wait for) a server; arguments override ``cfg``."""
+    __tracebackhide__ = True
     from simulator.protocol import topology as topo
     from simulator.servers import BinaryServer, ExternalServer, find_nats_server, for_topology
 
@@ -79,6 +90,7 @@ def nats_server_factory(
 
     @pytest.fixture(scope=scope)
     def nats_server_fixture(request: pytest.FixtureRequest) -> Iterator[Any]:
+        __tracebackhide__ = True
         server = start_server(
             request.config.stash[CONFIG_KEY],
             backend=backend,

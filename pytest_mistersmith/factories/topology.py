@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from pytest_mistersmith.config import CONFIG_KEY, NOT_GIVEN, pick
+from pytest_mistersmith.factories.server import mark_used
 
 # Imported by the plugin at start-up: the simulator loads when a fixture runs.
 if TYPE_CHECKING:
@@ -17,7 +18,7 @@ if TYPE_CHECKING:
 
 __all__ = ["janitor_for", "janitors", "topology_factory"]
 
-_JANITORS = pytest.StashKey[dict[tuple[int, str], "TopologyJanitor"]]()
+_JANITORS = pytest.StashKey[dict[tuple[str, str], "TopologyJanitor"]]()
 
 
 def _resolve(topology: Topology | str | Path | None) -> Topology:
@@ -39,7 +40,7 @@ def janitor_for(
 ) -> TopologyJanitor:
     """The session's janitor of ``server`` (made and applied on first use, closed at exit)."""
     janitors = config.stash.setdefault(_JANITORS, {})
-    key = (id(server), str(topology))
+    key = (server.client_url, str(topology))
     if key not in janitors:
         from pytest_mistersmith.janitor import TopologyJanitor
         from simulator.protocol import topology as topo
@@ -55,8 +56,7 @@ def janitor_for(
             notes=tuple(notes),
         )
         config.add_cleanup(janitor.close)
-        janitor.apply()
-        janitors[key] = janitor
+        janitors[key] = janitor  # applied on first reset, after its refusal check
     return janitors[key]
 
 
@@ -81,6 +81,7 @@ def topology_factory(
     @pytest.fixture
     def topology_fixture(request: pytest.FixtureRequest) -> Iterator[TopologyState]:
         server = request.getfixturevalue(server_fixture_name)
+        mark_used(request, server)
         janitor = janitor_for(request.config, server, topology, allow_reset=allow_reset)
         yield janitor.reset()
 
