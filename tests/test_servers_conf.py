@@ -47,6 +47,7 @@ def test_public_names_are_pinned() -> None:
             "ServerConfig",
             "binary_version",
             "find_nats_server",
+            "for_topology",
             "get_json",
             "render",
             "wait_healthy",

@@ -1,0 +1,250 @@
+"""Invalid wire payloads, each breaking exactly one rule, and the rule they break (private).
+
+The rules are read from the model's own JSON Schema (``model_json_schema(by_alias=True)``), so
+every field of every nested object is covered: a required field, its JSON type, an enum, a
+pattern, a maximum length, a minimum or maximum, a uuid or date-time format, or a NATS subject
+(ERRATA 14). Whole-payload rules: not JSON, JSON but not an object, not UTF-8, too large.
+
+A payload is made from a valid one (``_strategies_models.instances``) by changing one field
+(creating its optional parent object, empty, when absent). Bad values are chosen so that the
+spec's own 12.2 schema, format checks on, rejects them too, except where only an erratum makes
+them invalid; :attr:`Violation.errata` then names it.
+
+Size: a message is too large when it exceeds the smallest limit over the subjects it is
+published on (:data:`simulator.asyncapi.USAGES`): the ``max_msg_size`` of the stream of
+``default_topology()`` that stores the subject, else the server's ``max_payload`` (ERRATA 7).
+So TaskAssignment, TaskResult and TaskOutput: 10 MiB (task_lifecycle); AgentStatus: 1 MiB
+(agent_events); HookEvent, HookResponse: 1 MiB (claude_cli_integration); AgentCommand and the
+capability messages, stored by no stream: the server's 11 MiB. The payload is the valid one
+with a ``padding`` string field (unknown fields are allowed) just past the limit.
+"""
+
+from __future__ import annotations
+
+import enum
+import functools
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from random import Random
+from typing import Any
+
+from hypothesis import strategies as st
+from pydantic import BaseModel
+
+from pytest_mistersmith import _strategies_bad as bad
+from pytest_mistersmith._strategies_models import SEEDS, instances
+from simulator.protocol import _model_types as types
+
+__all__ = ["Rule", "Violation", "ViolationKind", "invalid_strategy", "rules", "size_limit"]
+
+
+class ViolationKind(str, enum.Enum):
+    """The rule an invalid payload breaks."""
+
+    MISSING = "missing"
+    TYPE = "type"
+    ENUM = "enum"
+    PATTERN = "pattern"
+    LENGTH = "length"
+    RANGE = "range"
+    UUID = "uuid"
+    DATE_TIME = "date-time"
+    SUBJECT = "subject"
+    NOT_JSON = "not-json"
+    NOT_OBJECT = "not-object"
+    NOT_UTF8 = "not-utf8"
+    TOO_LARGE = "too-large"
+
+    @property
+    def whole_payload(self) -> bool:
+        """Whether the kind is about the payload as a whole (no field is named)."""
+        return self in _WHOLE
+
+
+_WHOLE = frozenset(
+    {ViolationKind.NOT_JSON, ViolationKind.NOT_OBJECT, ViolationKind.NOT_UTF8,
+     ViolationKind.TOO_LARGE}
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Violation:
+    """The one rule an invalid payload breaks, and where."""
+
+    kind: ViolationKind
+    #: The wire path of the field, dotted (``resource_usage.cpu_percent``, ``capabilities.0``);
+    #: None for the whole-payload kinds (not JSON, not an object, not UTF-8, too large).
+    field: str | None
+    description: str
+    #: The ERRATA.md item that makes the payload invalid when the spec's own 12.2 schema
+    #: (format checks on) accepts it; None when the spec's schema rejects it too.
+    errata: int | None = None
+
+    @property
+    def loc(self) -> tuple[str | int, ...]:
+        """The field path as a pydantic error ``loc`` (list indexes as integers)."""
+        if self.field is None:
+            return ()
+        return tuple(int(p) if p.isdigit() else p for p in self.field.split("."))
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One rule of a model's schema at one path (``*`` stands for every array item)."""
+
+    kind: ViolationKind
+    path: tuple[str, ...]
+    schema: dict[str, Any]
+    bound: str = ""  # "minimum" or "maximum" for RANGE
+
+
+def _resolve(schema: dict[str, Any], root: dict[str, Any]) -> dict[str, Any]:
+    ref = schema.get("$ref")
+    if isinstance(ref, str):
+        resolved: dict[str, Any] = root["$defs"][ref.rsplit("/", 1)[-1]]
+        return resolved
+    return schema
+
+
+def _walk(schema: dict[str, Any], root: dict[str, Any], path: tuple[str, ...]) -> Iterator[Rule]:
+    required = set(schema.get("required", ()))
+    for name, raw in schema.get("properties", {}).items():
+        yield from _field(_resolve(raw, root), root, (*path, name), name in required)
+
+
+def _field(
+    prop: dict[str, Any], root: dict[str, Any], path: tuple[str, ...], required: bool
+) -> Iterator[Rule]:
+    K = ViolationKind
+    if required:
+        yield Rule(K.MISSING, path, prop)
+    yield Rule(K.TYPE, path, prop)
+    pattern = prop.get("pattern")
+    if "enum" in prop:
+        yield Rule(K.ENUM, path, prop)
+    if prop.get("format") == "uuid":
+        yield Rule(K.UUID, path, prop)
+    elif prop.get("format") == "date-time":
+        yield Rule(K.DATE_TIME, path, prop)
+    elif pattern in (types.REPLY_TO_PATTERN, types.PUBLISH_SUBJECT_PATTERN):
+        yield Rule(K.SUBJECT, path, prop)
+    elif pattern is not None:
+        yield Rule(K.PATTERN, path, prop)
+    if "maxLength" in prop:
+        yield Rule(K.LENGTH, path, prop)
+    for bound in ("minimum", "maximum"):
+        if bound in prop:
+            yield Rule(K.RANGE, path, prop, bound)
+    if "properties" in prop:
+        yield from _walk(prop, root, path)
+    if "items" in prop:
+        yield from _field(_resolve(prop["items"], root), root, (*path, "*"), False)
+
+
+@functools.cache
+def rules(model: type[BaseModel]) -> dict[ViolationKind, tuple[Rule, ...]]:
+    """Every rule of ``model`` by kind, whole-payload kinds included."""
+    schema = model.model_json_schema(by_alias=True)
+    found: dict[ViolationKind, list[Rule]] = {}
+    for rule in _walk(schema, schema, ()):
+        found.setdefault(rule.kind, []).append(rule)
+    for kind in _WHOLE:
+        found[kind] = [Rule(kind, (), {})]
+    return {kind: tuple(found[kind]) for kind in ViolationKind if kind in found}
+
+
+@functools.cache
+def size_limit(model_name: str) -> tuple[int, str]:
+    """The size a payload of ``model_name`` must not exceed, and where that limit comes from."""
+    from simulator.asyncapi import stream_of, usages_of
+    from simulator.protocol.subjects import template
+    from simulator.protocol.topology import default_topology
+
+    topology = default_topology()
+    best = (topology.max_payload, "the server's max_payload")
+    for usage in usages_of(model_name):
+        tmpl = template(usage.template)
+        stream = stream_of(tmpl, topology)
+        if stream is None:
+            continue
+        size = topology.stream(stream).max_msg_size
+        if size is not None and 0 < size < best[0]:
+            best = (size, f"max_msg_size of stream {stream} (which stores {tmpl.pattern})")
+    return best
+
+
+def _set(doc: dict[str, Any], path: tuple[str, ...], value: Any, *, delete: bool) -> str:
+    """Put ``value`` at ``path`` (or delete it), creating absent parents; the concrete path."""
+    node: Any = doc
+    for i, part in enumerate(path[:-1]):
+        if part == "*":  # no model has an array of objects
+            raise ValueError(f"cannot reach {'.'.join(path)} through an array")
+        node = node.setdefault(part, [] if path[i + 1] == "*" else {})
+    last = path[-1]
+    if last == "*":
+        node.insert(0, value)
+        return ".".join((*path[:-1], "0"))
+    if delete:
+        del node[last]
+    else:
+        node[last] = value
+    return ".".join(path)
+
+
+def _dump(doc: Any) -> bytes:
+    return json.dumps(doc, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def _field_payload(rule: Rule, doc: dict[str, Any], rng: Random) -> tuple[bytes, Violation]:
+    K = ViolationKind
+    if rule.kind is K.MISSING:
+        field = _set(doc, rule.path, None, delete=True)
+        return _dump(doc), Violation(K.MISSING, field, f"required field {field} is missing")
+    if rule.kind is K.TYPE:
+        value, what = bad.wrong_type(rng, rule.schema)
+        errata = None
+    else:
+        value, what, errata = bad.bad_value(rng, rule.kind.value, rule.schema, rule.bound)
+    field = _set(doc, rule.path, value, delete=False)
+    return _dump(doc), Violation(rule.kind, field, f"{field}: {what}", errata)
+
+
+def _whole_payload(
+    kind: ViolationKind, model: BaseModel, doc: dict[str, Any], rng: Random
+) -> tuple[bytes, Violation]:
+    K = ViolationKind
+    valid = model.model_dump_json(by_alias=True, exclude_none=True).encode("utf-8")
+    if kind is K.NOT_JSON:
+        payload, what = bad.not_json(rng, valid, doc)
+    elif kind is K.NOT_OBJECT:
+        payload, what = bad.not_object(rng, valid)
+    elif kind is K.NOT_UTF8:
+        payload, what = bad.not_utf8(rng, valid)
+    else:
+        limit, where = size_limit(type(model).__name__)
+        payload = bad.padded(valid, limit + rng.randint(1, 1024))
+        what = f"{len(payload)} bytes, over the {limit} bytes of the {where}"
+    return payload, Violation(kind, None, what)
+
+
+def invalid_strategy(
+    model: type[BaseModel], kinds: tuple[ViolationKind, ...]
+) -> st.SearchStrategy[tuple[bytes, Violation]]:
+    """Invalid payloads of ``model`` breaking one rule of one of ``kinds`` (checked) each."""
+    catalog = rules(model)
+    by_kind = {kind: st.sampled_from(catalog[kind]) for kind in kinds}
+    kind_choice = st.sampled_from(kinds)
+    valid: st.SearchStrategy[BaseModel] = instances(model, {})
+
+    @st.composite
+    def draw_invalid(draw: st.DrawFn) -> tuple[bytes, Violation]:
+        rule = draw(by_kind[draw(kind_choice)])
+        instance = draw(valid)
+        rng = Random(draw(SEEDS))
+        doc = instance.model_dump(mode="json", by_alias=True, exclude_none=True)
+        if rule.kind.whole_payload:
+            return _whole_payload(rule.kind, instance, doc, rng)
+        return _field_payload(rule, doc, rng)
+
+    return draw_invalid()

@@ -1,0 +1,185 @@
+"""Invalid payloads: each breaks exactly the one rule its Violation names."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from hypothesis.errors import InvalidArgument
+from pydantic import BaseModel, ValidationError
+
+from pytest_mistersmith._strategies_invalid import rules, size_limit
+from pytest_mistersmith.strategies import Violation, ViolationKind, invalid_payloads
+from simulator.protocol import models as m
+from simulator.protocol.models import MODELS
+from simulator.protocol.topology import default_topology
+from tests.corpus import FIELDS
+from tests.test_schema_agreement import SPEC_FILES, spec_validator
+
+K = ViolationKind
+NAMES = sorted(MODELS)
+FEW = settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+MANY = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+def _errors(model: type[BaseModel], payload: bytes) -> list[Any]:
+    try:
+        model.model_validate_json(payload)
+    except ValidationError as exc:
+        return list(exc.errors())
+    return []
+
+
+def _check(name: str, payload: bytes, violation: Violation) -> None:
+    """The model rejects the payload for exactly the named reason (or, too large, accepts it)."""
+    model = MODELS[name]
+    assert isinstance(payload, bytes)
+    assert isinstance(violation, Violation)
+    assert violation.description
+    errors = _errors(model, payload)
+    if violation.kind is K.TOO_LARGE:
+        limit, _ = size_limit(name)
+        assert len(payload) > limit
+        assert errors == []  # too large is the only thing wrong with it
+        return
+    assert errors, f"{name} accepted {payload[:200]!r} ({violation})"
+    if violation.kind.whole_payload:
+        assert violation.field is None
+        if violation.kind is K.NOT_UTF8:
+            with pytest.raises(UnicodeDecodeError):
+                payload.decode("utf-8")
+        elif violation.kind is K.NOT_JSON:
+            with pytest.raises(ValueError):
+                json.loads(payload.decode("utf-8"))
+        else:
+            assert not isinstance(json.loads(payload), dict)
+        return
+    assert violation.field is not None
+    assert isinstance(json.loads(payload), dict)
+    for error in errors:  # every error is at the named field: exactly one violation
+        assert tuple(error["loc"][: len(violation.loc)]) == violation.loc, (error, violation)
+    if name in SPEC_FILES:  # the spec's own schema agrees, unless only an erratum decides
+        spec_rejects = not spec_validator(name).is_valid(json.loads(payload))
+        assert spec_rejects == (violation.errata is None), (payload[:300], violation)
+
+
+@pytest.mark.parametrize("name", NAMES)
+@MANY
+@given(data=st.data())
+def test_every_invalid_payload_breaks_exactly_the_named_rule(
+    name: str, data: st.DataObject
+) -> None:
+    payload, violation = data.draw(invalid_payloads(MODELS[name]))
+    _check(name, payload, violation)
+
+
+CASES = [(name, kind) for name in NAMES for kind in rules(MODELS[name])]
+
+
+@pytest.mark.parametrize(("name", "kind"), CASES, ids=[f"{n}-{k.value}" for n, k in CASES])
+@FEW
+@given(data=st.data())
+def test_every_kind_of_every_model(name: str, kind: ViolationKind, data: st.DataObject) -> None:
+    payload, violation = data.draw(invalid_payloads(MODELS[name], kinds=[kind]))
+    assert violation.kind is kind
+    _check(name, payload, violation)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_the_rules_cover_every_field_of_the_corpus(name: str) -> None:
+    found = {
+        (".".join(rule.path), kind) for kind, found in rules(MODELS[name]).items() for rule in found
+    }
+    for dotted, field in FIELDS[name].items():
+        assert (dotted, K.TYPE) in found, dotted
+        assert ((dotted, K.MISSING) in found) == field.required, dotted
+        expected = {
+            "enum": [K.ENUM],
+            "agent-id": [K.PATTERN, K.LENGTH],
+            "uuid": [K.UUID],
+            "date-time": [K.DATE_TIME],
+            "reply-to": [K.SUBJECT],
+            "subject": [K.SUBJECT],
+        }.get(field.name, [])
+        if field.minimum is not None or field.maximum is not None:
+            expected.append(K.RANGE)
+        for kind in expected:
+            assert (dotted, kind) in found, (dotted, kind)
+        if field.name in ("uuids", "strings"):
+            assert (f"{dotted}.*", K.TYPE) in found
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_every_message_has_the_whole_payload_kinds(name: str) -> None:
+    kinds = set(rules(MODELS[name]))
+    assert {K.NOT_JSON, K.NOT_OBJECT, K.NOT_UTF8, K.TOO_LARGE, K.MISSING, K.TYPE} <= kinds
+
+
+MIB = 1024 * 1024
+
+
+def test_size_limits_come_from_the_streams_that_store_each_message() -> None:
+    topology = default_topology()
+    stream = {s.name: s.max_msg_size for s in topology.streams}
+    assert stream["task_lifecycle"] == 10 * MIB and stream["agent_events"] == MIB
+    expected = {
+        "TaskAssignment": stream["task_lifecycle"],
+        "TaskResult": stream["task_lifecycle"],
+        "TaskOutput": stream["task_lifecycle"],
+        "AgentStatus": stream["agent_events"],
+        "HookEvent": stream["claude_cli_integration"],
+        "HookResponse": stream["claude_cli_integration"],
+        # stored by no stream: the server's max_payload (ERRATA 7)
+        "AgentCommand": topology.max_payload,
+        "CapabilityQuery": topology.max_payload,
+        "CapabilityResponse": topology.max_payload,
+    }
+    assert {name: size_limit(name)[0] for name in NAMES} == expected
+    assert "task_lifecycle" in size_limit("TaskResult")[1]
+
+
+@settings(max_examples=3, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(invalid_payloads(m.AgentStatus, kinds=["too-large"]))
+def test_too_large_payloads_are_just_over_the_limit(case: tuple[bytes, Violation]) -> None:
+    payload, violation = case
+    assert MIB < len(payload) <= MIB + 1024
+    assert violation.field is None
+    assert "agent_events" in violation.description
+
+
+@MANY
+@given(invalid_payloads(m.AgentStatus, kinds=[K.RANGE, "enum"]))
+def test_kinds_narrow_the_rules(case: tuple[bytes, Violation]) -> None:
+    _, violation = case
+    assert violation.kind in (K.RANGE, K.ENUM)
+    assert violation.field in (
+        "status",
+        "capacity",
+        "current_tasks",
+        "max_tasks",
+        "uptime_seconds",
+    ) or (str(violation.field).startswith("resource_usage."))
+
+
+def test_violations_are_frozen_and_name_wire_paths() -> None:
+    violation = Violation(K.RANGE, "resource_usage.cpu_percent", "too high")
+    assert violation.loc == ("resource_usage", "cpu_percent")
+    assert Violation(K.TYPE, "capabilities.0", "").loc == ("capabilities", 0)
+    assert Violation(K.NOT_JSON, None, "").loc == ()
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        violation.field = "x"  # type: ignore[misc]
+
+
+def test_bad_arguments_are_refused() -> None:
+    with pytest.raises(InvalidArgument, match="takes a message model"):
+        invalid_payloads(m.ResourceUsage)
+    with pytest.raises(InvalidArgument, match="unknown kind 'oversized'"):
+        invalid_payloads(m.AgentStatus, kinds=["oversized"])
+    with pytest.raises(InvalidArgument, match="no rule of kind 'subject' in AgentStatus"):
+        invalid_payloads(m.AgentStatus, kinds=[K.SUBJECT])
+    with pytest.raises(InvalidArgument, match="at least one kind"):
+        invalid_payloads(m.AgentStatus, kinds=[])
