@@ -12,15 +12,30 @@ here, see the ``st.integers()`` baseline row), the honest cost a user's test pay
 examples are checked to be instances of their model; invalid payloads are not checked here
 (``tests/test_invalid_payloads.py`` does). The goal is 2,000 valid examples per second for each
 12.2 message (AgentCommand, AgentStatus, TaskAssignment, TaskResult).
+
+Contract cases per second (``--contract-examples N``, 0 to skip): each ready-made contract
+checked against the correct responder of ``tests/responders.py`` on an embedded server
+(``BinaryServer(for_topology(default_topology()))``, the topology clamped to one node and
+applied, so stored subjects are stored), ``database=None`` and the generate phase only; a case
+is what the responder handled, divided by the wall time of the whole check. Measured once (the
+network dominates, not the CPU): ``check_contract`` with the contract's default ``grace``
+(10 ms of listening for duplicates after the last expected answer, most of a case's time), with
+``grace=0`` (the cost of the round trip and the checks), and ``check_rejects_invalid`` (an
+invalid payload, then a valid one, per case). The capability query runs with one responder
+(``capability_contract(1)``), since the open-ended one waits its whole timeout per case.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
+import sys
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 from hypothesis import HealthCheck, Phase, given, settings
@@ -32,7 +47,7 @@ from rich.table import Table
 from pytest_mistersmith.strategies import invalid_payloads, messages, payloads
 from simulator.protocol.models import MODELS
 
-__all__ = ["GOAL", "SPEC_12_2", "main", "rate"]
+__all__ = ["GOAL", "SPEC_12_2", "contract_rates", "main", "rate"]
 
 GOAL = 2000.0
 """Valid examples per second wanted for each 12.2 message."""
@@ -87,6 +102,75 @@ def _is_bytes(value: Any) -> bool:
     return isinstance(value, bytes)
 
 
+_FLOWS = ("assignment", "command", "hook", "capability")
+
+
+async def _contract_rates(examples: int) -> dict[str, tuple[float, float, float]]:
+    import nats
+    from hypothesis import Phase
+
+    from pytest_mistersmith.contracts import (
+        ASSIGNMENT_TO_RESULT,
+        COMMAND_TO_REPLY,
+        HOOK_EVENT_TO_RESPONSE,
+        Contract,
+        capability_contract,
+        check_contract,
+        check_rejects_invalid,
+    )
+    from simulator.protocol.topology import apply, default_topology, for_cluster
+    from simulator.servers import BinaryServer, for_topology
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/ of this checkout
+    from tests.responders import Responder
+
+    contracts: dict[str, Contract] = {
+        "assignment": ASSIGNMENT_TO_RESULT,
+        "command": COMMAND_TO_REPLY,
+        "hook": HOOK_EVENT_TO_RESPONSE,
+        "capability": capability_contract(1),
+    }
+    quick = settings(database=None, phases=[Phase.generate])
+    rates: dict[str, tuple[float, float, float]] = {}
+    topology = default_topology()
+    with BinaryServer(for_topology(topology)) as server:
+        client = await nats.connect(server.client_url)
+        try:
+            await apply(client.jsm(), for_cluster(topology, 1)[0])
+            for flow in _FLOWS:
+                contract = contracts[flow]
+                row = []
+                for check, variant in (
+                    (check_contract, contract),
+                    (check_contract, replace(contract, grace=0.0)),
+                    (check_rejects_invalid, contract),
+                ):
+                    async with Responder(server.client_url, flow) as responder:
+                        start = time.perf_counter()
+                        await check(variant, client, examples=examples, settings=quick)
+                        elapsed = time.perf_counter() - start
+                    per_case = 2 if check is check_rejects_invalid else 1
+                    row.append(responder.handled / per_case / elapsed)
+                rates[contract.name] = (row[0], row[1], row[2])
+        finally:
+            await client.close()
+    return rates
+
+
+def contract_rates(examples: int) -> dict[str, tuple[float, float, float]]:
+    """Cases per second of each ready-made contract: default grace, no grace, rejects."""
+    return asyncio.run(_contract_rates(examples))
+
+
+def _contract_table(examples: int) -> Table:
+    table = Table(title=f"Contract cases per second ({examples} examples, local responder)")
+    for column in ("contract", "check_contract", "grace=0", "check_rejects_invalid"):
+        table.add_column(column, justify="left" if column == "contract" else "right")
+    for name, (default, bare, rejects) in contract_rates(examples).items():
+        table.add_row(name, f"{default:,.0f}", f"{bare:,.0f}", f"{rejects:,.0f}")
+    return table
+
+
 def main(argv: list[str] | None = None) -> int:
     """Print the table; exit 1 if a 12.2 message misses the goal."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
@@ -94,6 +178,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=3, help="rounds (each cell's best counts)")
     parser.add_argument(
         "--invalid-examples", type=int, default=300, help="examples per invalid_payloads run"
+    )
+    parser.add_argument(
+        "--contract-examples",
+        type=int,
+        default=100,
+        help="examples per contract check (0: skip the contract table)",
     )
     args = parser.parse_args(argv)
     rate(messages(MODELS["AgentStatus"]), 200)  # warm up: imports, Faker, caches
@@ -125,6 +215,8 @@ def main(argv: list[str] | None = None) -> int:
         f"goal: {GOAL:,.0f} valid examples/s for each 12.2 message (messages() and payloads()); "
         f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs (other work slows it)"
     )
+    if args.contract_examples > 0:
+        console.print(_contract_table(args.contract_examples))
     return 1 if missed else 0
 
 

@@ -39,3 +39,7 @@ def _hypothesis_setup_hook() -> None:
     every: tuple[type[Any], ...] = (*models.MODELS.values(), *nested)
     for model in every:
         st.register_type_strategy(model, _resolve)
+
+    from pytest_mistersmith._contracts_profile import register_profile
+
+    register_profile()

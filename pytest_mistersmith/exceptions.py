@@ -8,8 +8,12 @@ from __future__ import annotations
 
 from simulator.errors import ConfigError, MisterSmithError
 
-__all__ = ["ConfigError", "MisterSmithError", "ResetRefusedError"]
+__all__ = ["ConfigError", "ContractViolation", "MisterSmithError", "ResetRefusedError"]
 
 
 class ResetRefusedError(MisterSmithError):
     """The per-test reset would wipe a server that someone else runs."""
+
+
+class ContractViolation(MisterSmithError, AssertionError):
+    """A system under test broke a contract: the report names subject, payload and rule."""

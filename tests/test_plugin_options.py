@@ -97,10 +97,10 @@ def test_backend_bad_value_is_a_usage_error_listing_the_valid_ones(
     pytester: pytest.Pytester, source: Source
 ) -> None:
     pytester.makepyfile(test_x="def test_x(): pass")
-    result = run(pytester, *given(pytester, source, nats_backend="docker"))
+    result = run(pytester, *given(pytester, source, nats_backend="podman"))
     assert result.ret == USAGE_ERROR
-    result.stderr.fnmatch_lines(["*--nats-backend (ini nats_backend) = 'docker' is not valid*"])
-    result.stderr.fnmatch_lines(["*choose one of: binary, external*"])
+    result.stderr.fnmatch_lines(["*--nats-backend (ini nats_backend) = 'podman' is not valid*"])
+    result.stderr.fnmatch_lines(["*choose one of: binary, docker, external*"])
 
 
 @pytest.mark.parametrize("source", SOURCES)

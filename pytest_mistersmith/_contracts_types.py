@@ -1,0 +1,176 @@
+"""What a contract declares: the message sent, the answers that must follow, how they correlate.
+
+Private: the public names are re-exported by :mod:`pytest_mistersmith.contracts`.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from hypothesis import strategies as st
+from pydantic import BaseModel
+
+__all__ = [
+    "ANY",
+    "EVENT_ID_HEADER",
+    "ONE",
+    "SOME",
+    "Contract",
+    "Count",
+    "Expect",
+    "Rejection",
+    "Reply",
+    "Rule",
+]
+
+EVENT_ID_HEADER = "Mistersmith-Event-Id"
+"""The header that names a hook event (ERRATA 10): set on the event published on
+``cli.hooks.{hook_type}.{agent_id}``, and repeated, same value, on its answer on
+``cli.responses.{agent_id}``. Not ``Nats-Msg-Id``: JetStream deduplicates on that one, and
+the event and its answer are two messages stored in the same stream."""
+
+Json = Mapping[str, Any]
+#: A flow-specific check of one answer: (sent payload, answer payload) -> a fault, or None.
+Rule = Callable[[Json, Json], "str | None"]
+
+
+class Reply(str, enum.Enum):
+    """How the answers come back."""
+
+    #: Published on subjects of the taxonomy (stored subjects: never core request-reply).
+    PUBLISHED = "published"
+    #: Core request-reply on an unstored subject: answers go to the request's reply inbox.
+    REQUEST = "request"
+
+
+@dataclass(frozen=True)
+class Count:
+    """How many answers of one kind must follow: at least ``min``, at most ``max`` (None: any)."""
+
+    min: int
+    max: int | None
+
+    def __post_init__(self) -> None:
+        if self.min < 0 or (self.max is not None and self.max < max(self.min, 1)):
+            raise ValueError(f"Count({self.min}, {self.max}): need 0 <= min <= max, max >= 1")
+
+    @classmethod
+    def exactly(cls, n: int) -> Count:
+        """Exactly ``n`` answers."""
+        return cls(n, n)
+
+    def admits(self, n: int) -> bool:
+        """Whether ``n`` answers are allowed."""
+        return n >= self.min and (self.max is None or n <= self.max)
+
+    def __str__(self) -> str:
+        words = {0: "zero", 1: "one"}
+        low = words.get(self.min, str(self.min))
+        if self.max is None:
+            return f"{low} or more" if self.min == 0 else f"at least {low}"
+        if self.max == self.min:
+            return f"exactly {low}"
+        return f"between {self.min} and {self.max}"
+
+
+ONE = Count(1, 1)
+"""Exactly one answer."""
+ANY = Count(0, None)
+"""Zero or more answers."""
+SOME = Count(1, None)
+"""At least one answer."""
+
+
+@dataclass(frozen=True)
+class Expect:
+    """One kind of answer that must follow the sent message.
+
+    ``subjects`` are template names of :mod:`simulator.protocol.subjects`, their parameters
+    filled from the sent payload (see :attr:`Contract.correlate`); empty means the reply inbox
+    of a :attr:`Reply.REQUEST` contract. ``match`` maps an answer field to the sent field it
+    must equal (dotted wire paths). ``terminal``: the final word, nothing of the case may follow.
+    """
+
+    model: type[BaseModel]
+    subjects: tuple[str, ...] = ()
+    count: Count = ONE
+    match: Mapping[str, str] = field(default_factory=dict)
+    terminal: bool = False
+    rules: tuple[Rule, ...] = ()
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """How the system under test reports a payload it rejects, where the contract says it must.
+
+    The report is one ``model`` on one of ``subjects``; their parameters come from the rejected
+    payload where it holds a valid value, else from the subject it was sent on; when neither
+    has them, no report is expected. One of the ``names_field_in`` answer fields must contain
+    the broken field's wire path (``requirements.resources.cpu_cores``); ``values`` are answer
+    fields that must have these values (``{"status": "failed"}``).
+    """
+
+    model: type[BaseModel]
+    subjects: tuple[str, ...]
+    names_field_in: tuple[str, ...]
+    values: Mapping[str, object] = field(default_factory=dict)
+
+
+def _same_names(payload: Json) -> Mapping[str, object]:
+    return payload
+
+
+@dataclass(frozen=True)
+class Contract:
+    """A flow: the message sent on a subject, and the answers that must follow it.
+
+    * ``send`` and ``subject``: the model sent and its subject template; ``params`` derives the
+      template's parameters from the payload (default: the payload fields of the same names).
+    * ``fresh``: payload fields replaced by a new UUID in every case (correlation ids), so that
+      a late answer to an earlier case is never taken for an answer to this one.
+    * ``reply``: answers published on subjects, or core request-reply (unstored subjects only,
+      ERRATA 10); ``reply_to`` names the payload field holding the reply address, which is set
+      to the case's inbox when the payload has it.
+    * ``header``: a header set to a new id in every case, which each answer must repeat.
+    * ``correlate``: answer-template parameter -> sent payload field (default: same name).
+    * ``timeout``: how long to wait for the answers; ``grace``: how long to keep listening
+      after the last expected answer, for duplicates and stragglers.
+    """
+
+    name: str
+    send: type[BaseModel]
+    subject: str
+    expect: tuple[Expect, ...]
+    reply: Reply = Reply.PUBLISHED
+    params: Callable[[Json], Mapping[str, object]] = _same_names
+    fresh: tuple[str, ...] = ()
+    reply_to: str | None = None
+    header: str | None = None
+    correlate: Mapping[str, str] = field(default_factory=dict)
+    rejection: Rejection | None = None
+    timeout: float = 2.0
+    grace: float = 0.01
+    payloads: st.SearchStrategy[bytes] | None = None
+
+    def __post_init__(self) -> None:
+        if not self.expect:
+            raise ValueError(f"contract {self.name!r}: expect needs at least one Expect")
+        inbox = [e for e in self.expect if not e.subjects]
+        if inbox and self.reply is not Reply.REQUEST:
+            raise ValueError(
+                f"contract {self.name!r}: an Expect without subjects answers on the reply inbox, "
+                "which needs reply=Reply.REQUEST"
+            )
+        if self.timeout <= 0 or self.grace < 0:
+            raise ValueError(f"contract {self.name!r}: timeout must be > 0 and grace >= 0")
+
+    def strategy(self) -> st.SearchStrategy[bytes]:
+        """The payloads this contract sends: ``payloads`` if given, else every valid one."""
+        if self.payloads is not None:
+            return self.payloads
+        from pytest_mistersmith.strategies import payloads
+
+        return payloads(self.send)
