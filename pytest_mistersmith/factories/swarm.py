@@ -1,0 +1,169 @@
+"""The swarm fixture factory: simulated agents on the test's server, as an async context manager.
+
+::
+
+    async def test_agents_settle(swarm):
+        async with swarm(agents=20, seed=1) as s:
+            await s.wait_idle()
+            assert len(s.agents) == 20
+        assert s.report["errors"]["total"] == 0
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+import pytest
+import pytest_asyncio
+
+from pytest_mistersmith.factories.server import mark_used
+
+# Imported by the plugin at start-up: the simulator loads when a fixture runs.
+if TYPE_CHECKING:
+    from simulator.metrics import Metrics
+    from simulator.scenario import Scenario
+
+__all__ = ["SwarmRun", "swarm_factory"]
+
+Scope = Any  # pytest's private _ScopeName literal
+
+SwarmFn = Callable[..., "SwarmRun"]
+
+
+class SwarmRun:
+    """One swarm on a server: ``async with`` starts it and drains it; ``report`` after or during."""
+
+    def __init__(
+        self,
+        client_url: str,
+        scenario: Scenario,
+        *,
+        hook_responder: Any = "builtin",
+        dispatcher: bool = True,
+        monitor: bool = True,
+    ) -> None:
+        from simulator.metrics import Metrics
+
+        self.client_url = client_url
+        self.scenario = scenario
+        self.metrics: Metrics = Metrics()
+        self._options = {"hook_responder": hook_responder, "dispatcher": dispatcher}
+        self._options["monitor"] = monitor
+        self._swarm: Any = None
+        self.running = False
+
+    @property
+    def swarm(self) -> Any:
+        """The :class:`simulator.swarm.Swarm` (after ``async with`` has started it)."""
+        if self._swarm is None:
+            raise RuntimeError("the swarm is not started: use `async with swarm(...) as s:`")
+        return self._swarm
+
+    @property
+    def agents(self) -> list[Any]:
+        """The swarm's agents (``agent_id``, ``state``, ``capabilities``, ``tasks_done``)."""
+        return list(self.swarm.agents)
+
+    def counts(self) -> dict[str, int]:
+        """Agents by state."""
+        return dict(self.swarm.counts())
+
+    async def wait_idle(self, timeout: float = 10.0) -> None:
+        """Wait until every agent is idle and no task is in flight."""
+        await self.swarm.wait_idle(timeout=timeout)
+
+    @property
+    def report(self) -> dict[str, Any]:
+        """The run's report as the JSON report has it: counts, percentiles, errors, scenario."""
+        from simulator.report import build_report
+
+        return build_report(self.metrics, self.scenario, server={"client_url": self.client_url})
+
+    async def start(self) -> SwarmRun:
+        """Start the swarm (``async with`` does it)."""
+        from simulator.swarm import Swarm
+
+        self._swarm = Swarm(self.client_url, self.scenario, metrics=self.metrics, **self._options)
+        await self._swarm.start()
+        self.metrics.begin()
+        self.running = True
+        return self
+
+    async def stop(self) -> None:
+        """Drain and stop the swarm (idempotent)."""
+        if self.running:
+            self.running = False
+            try:
+                await self._swarm.stop()
+            finally:
+                self.metrics.end()
+
+    async def __aenter__(self) -> SwarmRun:
+        return await self.start()
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.stop()
+
+
+def swarm_factory(
+    server_fixture_name: str = "nats_server",
+    *,
+    topology_fixture_name: str | None = "mistersmith_topology",
+    scope: Scope = "function",
+    loop_scope: Scope | None = None,
+) -> Any:
+    """A fixture returning ``swarm(agents=5, seed=0, scenario=None, hook_responder="builtin",
+    dispatcher=True, **scenario_overrides)``, an async context manager over a swarm.
+
+    The swarm runs on the server fixture ``server_fixture_name``; ``topology_fixture_name``
+    (the topology, reset before the test) is requested first, ``None`` to skip it. The
+    overrides are :func:`simulator.scenario.with_overrides`'s (``task_rate=0``,
+    ``failure_rate=0``, ``hook_kind="approve_all"``...). Swarms left running are drained
+    after the test.
+    """
+
+    @pytest_asyncio.fixture(scope=scope, loop_scope=loop_scope or scope)
+    async def swarm_fixture(request: pytest.FixtureRequest) -> AsyncIterator[SwarmFn]:
+        from simulator.scenario import default_scenario, with_overrides
+
+        if topology_fixture_name is not None:
+            request.getfixturevalue(topology_fixture_name)
+        server = request.getfixturevalue(server_fixture_name)
+        mark_used(request, server)
+        runs: list[SwarmRun] = []
+
+        def swarm(
+            agents: int | None = None,
+            seed: int | None = None,
+            scenario: Scenario | None = None,
+            hook_responder: Any = "builtin",
+            dispatcher: bool = True,
+            **scenario_overrides: Any,
+        ) -> SwarmRun:
+            base = default_scenario(duration=3600.0) if scenario is None else scenario
+            given = {"agents": agents, "seed": seed}
+            changes = {k: v for k, v in given.items() if v is not None}
+            chosen = with_overrides(base, **changes, **scenario_overrides)
+            run = SwarmRun(
+                server.client_url,
+                chosen,
+                hook_responder=hook_responder,
+                dispatcher=dispatcher,
+            )
+            runs.append(run)
+            return run
+
+        try:
+            yield swarm
+        finally:
+            for run in runs:
+                await run.stop()
+
+    return swarm_fixture

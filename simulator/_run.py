@@ -1,0 +1,331 @@
+"""``mistersmith run``: a server with the topology, a swarm on it, a live view, a report.
+
+Private to :mod:`simulator.cli`. The order is fixed: catch SIGINT/SIGTERM, start (or reach)
+the server, apply the topology, run the swarm until its duration or a signal, drain the swarm,
+stop the server, then print the summary and write the report. A first signal drains cleanly
+(exit 0); a second one cancels the drain.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import os
+import signal
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from rich.console import Console
+from rich.live import Live
+from rich.markup import escape
+
+from simulator.errors import ConfigError, ServerError, TopologyError
+from simulator.metrics import Metrics
+from simulator.protocol import topology as topo
+from simulator.report import live_view, progress_line, summary, write_json
+from simulator.scenario import Scenario
+
+__all__ = ["RunOptions", "apply_missing", "run"]
+
+#: Seconds the swarm gets to drain after the run (or the first Ctrl-C).
+DRAIN_TIMEOUT = 45.0
+_TICK = 0.25
+_PLAIN_EVERY = 5.0
+_CLUSTER_SIZE = 3
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """What ``mistersmith run`` was asked for, parsed and validated."""
+
+    scenario: Scenario
+    backend: str = "binary"
+    url: str | None = None
+    report: Path | None = None
+    server_bin: str | None = None
+
+
+@dataclass
+class _Target:
+    """A server to run on: its URL, what to say about it, and how to stop it."""
+
+    client_url: str
+    info: dict[str, Any]
+    stop: Callable[[], None] = lambda: None
+    apply_missing: bool = False
+    notes: list[str] = field(default_factory=list)
+
+
+class _Signals:
+    """SIGINT and SIGTERM as a count and an asyncio event (first: drain; second: cancel)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.event: asyncio.Event | None = None
+        self.task: asyncio.Task[Any] | None = None
+
+    def handler(self, signum: int, frame: FrameType | None) -> None:
+        self.count += 1
+        if self.loop is None or self.loop.is_closed():
+            return
+        if self.count == 1 and self.event is not None:
+            self.loop.call_soon_threadsafe(self.event.set)
+        elif self.count > 1 and self.task is not None:
+            self.loop.call_soon_threadsafe(self.task.cancel)
+
+
+@contextmanager
+def _catching() -> Iterator[_Signals]:
+    signals = _Signals()
+    previous = {s: signal.signal(s, signals.handler) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield signals
+    finally:
+        for signum, old in previous.items():
+            if old is not None:
+                signal.signal(signum, old)
+
+
+async def apply_missing(js: Any, topology: topo.Topology) -> tuple[list[str], list[str]]:
+    """Create the streams and consumers of ``topology`` that ``js`` lacks; never touch others.
+
+    Returns what was created and one note per existing stream or consumer that differs.
+    """
+    from nats.js.errors import APIError, NotFoundError
+
+    created: list[str] = []
+    differs: list[str] = []
+    try:
+        for stream in topology.streams:
+            try:
+                info = await js.stream_info(str(stream.name))
+            except NotFoundError:
+                await js.add_stream(stream)
+                created.append(f"stream {stream.name}")
+                continue
+            if fields := topo.drift(stream, info.config):
+                differs.append(f"stream {stream.name} differs ({', '.join(fields)}): left as is")
+        for consumer in topology.consumers:
+            label = f"consumer {consumer.stream}/{consumer.name}"
+            try:
+                cinfo = await js.consumer_info(consumer.stream, consumer.name)
+            except NotFoundError:
+                await js.add_consumer(consumer.stream, consumer.config)
+                created.append(label)
+                continue
+            if fields := topo.drift(consumer.config, cinfo.config):
+                differs.append(f"{label} differs ({', '.join(fields)}): left as is")
+    except APIError as exc:
+        raise TopologyError(
+            f"the server refused part of the topology: {exc.err_code} {exc.description}"
+        ) from exc
+    return created, differs
+
+
+def _start_target(options: RunOptions) -> _Target:
+    from simulator.servers import ExternalServer, find_nats_server
+
+    if options.url is not None:
+        external = ExternalServer(options.url).start()
+        info: dict[str, Any] = {"backend": "external", "client_url": options.url}
+        info["version"] = external.version
+        return _Target(options.url, info, apply_missing=True)
+    default = topo.default_topology()
+    if options.backend == "binary":
+        from simulator.servers.run import start_with_topology
+
+        binary = find_nats_server(options.server_bin, env=os.environ)
+        served = start_with_topology(default, binary=binary)
+        server = served.server
+        info = {"backend": "binary", "client_url": server.client_url, "version": server.version}
+        return _Target(server.client_url, info, server.stop)
+    if options.backend == "cluster":
+        from simulator.servers.cluster import NatsCluster
+        from simulator.servers.conf import for_topology
+
+        binary = find_nats_server(options.server_bin, env=os.environ)
+        cluster = NatsCluster(_CLUSTER_SIZE, for_topology(default), binary=binary).start()
+        try:
+            _, notes = cluster.apply_topology(default)
+        except BaseException:
+            cluster.stop()
+            raise
+        info = {"backend": "cluster", "client_url": cluster.client_url, "nodes": _CLUSTER_SIZE}
+        info["version"] = cluster.version
+        return _Target(cluster.client_url, info, cluster.stop, notes=notes)
+    return _start_docker(default)
+
+
+def _start_docker(default: topo.Topology) -> _Target:
+    try:
+        docker: Any = importlib.import_module("simulator.servers.docker")
+    except ImportError:
+        raise ConfigError(
+            "--backend docker is not available yet (no simulator.servers.docker); "
+            "use --backend binary or --url URL"
+        ) from None
+    from simulator.servers.conf import for_topology
+    from simulator.servers.run import apply_topology
+
+    clamped, notes = topo.for_cluster(default, 1)
+    server = docker.DockerServer(for_topology(clamped)).start()
+    try:
+        asyncio.run(apply_topology(server.client_url, clamped))
+    except BaseException:
+        server.stop()
+        raise
+    info = {"backend": "docker", "client_url": server.client_url, "version": server.version}
+    return _Target(server.client_url, info, server.stop, notes=notes)
+
+
+async def _prepare_external(target: _Target) -> None:
+    import nats
+
+    client = await nats.connect(target.client_url, allow_reconnect=False, name="mistersmith-run")
+    try:
+        clamped, _ = topo.for_cluster(topo.default_topology(), 1)
+        created, differs = await apply_missing(client.jsm(), clamped)
+    finally:
+        await client.close()
+    target.notes.append(
+        f"topology: {len(created)} created" + (f" ({', '.join(created)})" if created else "")
+    )
+    target.notes.extend(differs)
+
+
+async def _swarm_run(
+    options: RunOptions, target: _Target, metrics: Metrics, console: Console, signals: _Signals
+) -> str | None:
+    """Run the swarm; None when it never started, else "" or the failure that ended it."""
+    try:
+        from simulator.swarm import Swarm
+    except ImportError:
+        raise ConfigError("the simulator core (simulator.swarm) is not available yet") from None
+
+    scenario = options.scenario
+    loop = asyncio.get_running_loop()
+    signals.event = asyncio.Event()
+    signals.task = asyncio.current_task()
+    signals.loop = loop
+    if signals.count:
+        return None
+    if target.apply_missing:
+        await _prepare_external(target)
+    for note in target.notes:
+        console.print(f"[cyan]note[/] {escape(note)}")
+    swarm = Swarm(target.client_url, scenario, metrics=metrics)  # responder: the scenario's
+    try:
+        await swarm.start()
+    except BaseException:
+        await swarm.stop()
+        raise
+    metrics.begin()
+    console.print(
+        f"running {scenario.agent_count} agents ({escape(scenario.source)}, seed "
+        f"{scenario.seed}) on {escape(target.client_url)} for {scenario.duration:g} s"
+    )
+    failure = ""
+    try:
+        failure = await _watch(swarm, metrics, scenario, console, signals.event, target.client_url)
+    finally:
+        if signals.count:
+            console.print("interrupted: draining the swarm (Ctrl-C again to cancel the drain)")
+        try:
+            await asyncio.wait_for(swarm.stop(), DRAIN_TIMEOUT)
+        except asyncio.TimeoutError:
+            metrics.error("run", f"the swarm did not drain within {DRAIN_TIMEOUT:g} s")
+        metrics.end()
+    return failure
+
+
+async def _watch(
+    swarm: Any,
+    metrics: Metrics,
+    scenario: Scenario,
+    console: Console,
+    stop: asyncio.Event,
+    where: str,
+) -> str:
+    """Run the swarm (dispatch for the duration, then let it go idle) until done or stopped.
+
+    Returns "" or the swarm's crash (recorded in the metrics too); the drain is the caller's.
+    """
+    running = asyncio.create_task(swarm.run(scenario.duration))
+    stopping = asyncio.create_task(stop.wait())
+    live = None
+    if console.is_terminal:
+        live = Live(console=console, refresh_per_second=4, transient=True)
+    last_line = time.monotonic()
+    if live is not None:
+        live.start()
+    try:
+        while not (running.done() or stop.is_set()):
+            await asyncio.wait({running, stopping}, timeout=_TICK)
+            if live is not None:
+                view = live_view(
+                    metrics, duration=scenario.duration, where=where, states=swarm.counts()
+                )
+                live.update(view)
+            elif time.monotonic() - last_line >= _PLAIN_EVERY:
+                last_line = time.monotonic()
+                console.print(progress_line(metrics, swarm.counts()), markup=False)
+    finally:
+        if live is not None:
+            live.stop()
+        for task in (running, stopping):
+            task.cancel()
+        outcome = (await asyncio.gather(running, stopping, return_exceptions=True))[0]
+    if isinstance(outcome, TimeoutError):  # not idle after the dispatching: tasks left over
+        metrics.error("run", " ".join(str(outcome).split()))
+    elif isinstance(outcome, Exception):
+        failure = f"the swarm failed: {type(outcome).__name__}: {' '.join(str(outcome).split())}"
+        metrics.error("swarm", failure)
+        return failure
+    return ""
+
+
+def run(options: RunOptions, console: Console) -> int:
+    """Run the swarm as ``options`` say; print the summary, write the report.
+
+    Returns 0 (also when a signal stopped the run), 1 when the swarm itself failed.
+    """
+    metrics = Metrics()
+    target: _Target | None = None
+    failure: str | None = ""
+    with _catching() as signals:
+        try:
+            target = _start_target(options)
+            failure = asyncio.run(_swarm_run(options, target, metrics, console, signals))
+        except asyncio.CancelledError:
+            metrics.error("run", "the drain was cancelled by a second signal")
+        finally:
+            metrics.end()
+            if target is not None:
+                try:
+                    target.stop()
+                except ServerError as exc:
+                    metrics.error("server", str(exc))
+        interrupted = signals.count > 0
+        if failure is None:
+            console.print("interrupted before the swarm started")
+        console.print(summary(metrics))
+        if options.report is not None:
+            server_info = target.info if target is not None else None
+            write_json(
+                options.report,
+                metrics,
+                options.scenario,
+                server=server_info,
+                interrupted=interrupted,
+            )
+            console.print(f"report written to {escape(str(options.report))}")
+    if failure:
+        console.print(f"[bold red]{escape(failure)}[/]")
+        return 1
+    return 0

@@ -1,0 +1,186 @@
+"""`mistersmith run` as a user runs it: a subprocess, its exit code, its report, a Ctrl-C."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import importlib.util
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import nats
+import pytest
+from nats.js.api import StreamConfig
+
+from simulator.protocol import topology as topo
+from simulator.servers import BinaryServer, for_topology
+
+RUN_TIMEOUT = 60.0
+SIGNAL_TIMEOUT = 60.0
+
+
+def _env(tmp: Path) -> dict[str, str]:
+    return {**os.environ, "TMPDIR": str(tmp), "PYTHONDONTWRITEBYTECODE": "1"}
+
+
+def _run(args: list[str], tmp: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "simulator", "run", *args],
+        capture_output=True,
+        text=True,
+        env=_env(tmp),
+        timeout=RUN_TIMEOUT,
+        check=False,
+    )
+
+
+def _report(path: Path) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return data
+
+
+def test_a_short_run_writes_a_report_with_counts(tmp_path: Path) -> None:
+    report = tmp_path / "report.json"
+    done = _run(
+        ["--agents", "3", "--duration", "3", "--seed", "1", "--report", str(report)], tmp_path
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "running 3 agents" in done.stdout
+    assert "Summary:" in done.stdout
+    data = _report(report)
+    assert data["interrupted"] is False
+    assert data["seed"] == 1
+    assert data["scenario"]["groups"][0]["count"] == 3
+    assert data["server"]["backend"] == "binary"
+    assert data["messages"]["total"] > 0
+    assert data["messages"]["by_family"]["agent_heartbeat"] > 0
+    assert data["agents"]["total"] == 3
+    assert data["tasks"]["finished"] > 0
+    assert data["tasks"]["latency_ms"]["count"] == data["tasks"]["finished"]
+    assert data["hooks"]["answered"] > 0
+    assert data["errors"]["total"] == 0, data["errors"]
+
+
+def test_sigint_drains_and_still_reports(tmp_path: Path) -> None:
+    report = tmp_path / "report.json"
+    out = tmp_path / "out.txt"
+    with out.open("w") as sink:
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "simulator",
+                "run",
+                "--duration",
+                "120",
+                "--report",
+                str(report),
+            ],
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            env=_env(tmp_path),
+        )
+        try:
+            deadline = time.monotonic() + RUN_TIMEOUT
+            while "running " not in out.read_text() and time.monotonic() < deadline:
+                assert process.poll() is None, out.read_text()
+                time.sleep(0.05)
+            time.sleep(1.5)  # heartbeats, tasks and hooks under way
+            process.send_signal(signal.SIGINT)
+            code = process.wait(SIGNAL_TIMEOUT)
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+    text = out.read_text()
+    assert code == 0, text
+    assert "interrupted: draining" in text
+    data = _report(report)
+    assert data["interrupted"] is True
+    assert data["messages"]["total"] > 0
+    assert data["agents"]["by_state"] == {"offline": 5}  # drained: every agent went offline
+    assert data["elapsed_s"] < 30
+
+
+def test_a_bad_scenario_file_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    scenario = tmp_path / "bad.yaml"
+    scenario.write_text("groups:\n  - count: 2\n    failure_rate: 2\n", encoding="utf-8")
+    done = _run(["--scenario", str(scenario)], tmp_path)
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert lines == [
+        f"mistersmith: {scenario}:3: groups[0].failure_rate: 2 is out of range "
+        "(must be from 0 to 1)"
+    ]
+    assert done.stdout == ""
+
+
+def test_bad_option_values_are_usage_errors(tmp_path: Path) -> None:
+    done = _run(["--agents", "0"], tmp_path)
+    assert done.returncode == 2
+    assert "--agents: '0' is not a positive integer" in done.stderr
+
+
+@pytest.mark.skipif(
+    importlib.util.find_spec("simulator.servers.docker") is not None,
+    reason="simulator.servers.docker exists",
+)
+def test_the_docker_backend_says_it_is_not_available_yet(tmp_path: Path) -> None:
+    done = _run(["--backend", "docker", "--duration", "1"], tmp_path)
+    assert done.returncode == 2
+    assert done.stderr.startswith("mistersmith: --backend docker is not available yet")
+    assert len(done.stderr.strip().splitlines()) == 1
+
+
+@pytest.fixture
+def own_server() -> Iterator[BinaryServer]:
+    server = BinaryServer(for_topology(topo.default_topology())).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+async def _streams(url: str, changed: StreamConfig | None = None) -> dict[str, StreamConfig]:
+    client = await nats.connect(url)
+    try:
+        jsm = client.jsm()
+        if changed is not None:
+            await jsm.add_stream(changed)
+        return {str(info.config.name): info.config for info in await jsm.streams_info()}
+    finally:
+        await client.close()
+
+
+def test_with_url_only_what_is_missing_is_created(tmp_path: Path, own_server: BinaryServer) -> None:
+    ours, _ = topo.for_cluster(topo.default_topology(), 1)
+    lifecycle = next(s for s in ours.streams if s.name == "task_lifecycle")
+    theirs = dataclasses.replace(lifecycle, max_age=3600.0)
+    assert asyncio.run(_streams(own_server.client_url, theirs)).keys() == {"task_lifecycle"}
+    report = tmp_path / "report.json"
+    done = _run(
+        [
+            "--url",
+            own_server.client_url,
+            "--agents",
+            "2",
+            "--duration",
+            "2",
+            "--report",
+            str(report),
+        ],
+        tmp_path,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "stream task_lifecycle differs (max_age): left as is" in done.stdout
+    streams = asyncio.run(_streams(own_server.client_url))
+    assert streams.keys() == {str(s.name) for s in ours.streams}
+    assert streams["task_lifecycle"].max_age == pytest.approx(3600.0)
+    assert _report(report)["server"]["backend"] == "external"
