@@ -13,6 +13,8 @@ from typing import Any
 from hypothesis import strategies as st
 from pydantic import BaseModel
 
+from simulator.protocol.headers import HOOK_EVENT_ID
+
 __all__ = [
     "ANY",
     "EVENT_ID_HEADER",
@@ -26,7 +28,7 @@ __all__ = [
     "Rule",
 ]
 
-EVENT_ID_HEADER = "Mistersmith-Event-Id"
+EVENT_ID_HEADER = HOOK_EVENT_ID
 """The header that names a hook event (ERRATA 10): set on the event published on
 ``cli.hooks.{hook_type}.{agent_id}``, and repeated, same value, on its answer on
 ``cli.responses.{agent_id}``. Not ``Nats-Msg-Id``: JetStream deduplicates on that one, and

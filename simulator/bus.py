@@ -1,13 +1,36 @@
-"""The only place the simulator touches nats-py's connection internals' semantics.
+"""The only place the simulator touches nats-py: publish a model, subscribe, request, gather
+replies, JetStream publish and pull-consume, and :func:`settle`.
 
-For now: :func:`settle`, a flush that really waits for the commands sent before it.
+Payloads go out as ``model_dump_json(by_alias=True, exclude_none=True)`` (:func:`dump`), or as
+bytes already serialized (heartbeats are pre-serialized). Every publish counts one message of
+its subject family (the taxonomy template's name) in :class:`~simulator.metrics.Metrics`.
 """
 
 from __future__ import annotations
 
-from nats.aio.client import Client
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timezone
 
-__all__ = ["settle"]
+import nats
+from nats.aio.client import Client
+from nats.aio.msg import Msg
+from nats.aio.subscription import Subscription
+from nats.errors import TimeoutError as NatsTimeoutError
+from nats.js import JetStreamContext
+from nats.js.api import PubAck
+from pydantic import BaseModel
+
+from simulator.metrics import Metrics
+
+__all__ = ["MSG_ID_HEADER", "Bus", "Handler", "dump", "now", "settle"]
+
+#: JetStream's de-duplication header (the dispatcher sets it to the task id).
+MSG_ID_HEADER = "Nats-Msg-Id"
+
+Handler = Callable[[Msg], Awaitable[None]]
+Payload = BaseModel | bytes
 
 
 async def settle(client: Client, timeout: int = 5) -> None:
@@ -20,3 +43,121 @@ async def settle(client: Client, timeout: int = 5) -> None:
     """
     await client.flush(timeout)
     await client.flush(timeout)
+
+
+def dump(payload: Payload) -> bytes:
+    """The wire form of a model (aliases, no nulls), or ``payload`` if it is already bytes."""
+    if isinstance(payload, bytes):
+        return payload
+    return payload.model_dump_json(by_alias=True, exclude_none=True).encode()
+
+
+def now() -> datetime:
+    """The current time, timezone-aware UTC (what every timestamp is made of)."""
+    return datetime.now(timezone.utc)
+
+
+class Bus:
+    """One nats-py connection shared by a swarm's agents, dispatcher, monitor and responder."""
+
+    def __init__(self, client: Client, metrics: Metrics, *, owned: bool = False) -> None:
+        self.client = client
+        self.metrics = metrics
+        self.js: JetStreamContext = client.jetstream()
+        self._owned = owned
+
+    @classmethod
+    async def connect(cls, url: str, metrics: Metrics, *, name: str = "mistersmith") -> Bus:
+        """Connect to ``url``; the bus closes the connection it made in :meth:`close`."""
+        client = await nats.connect(url, name=name, max_reconnect_attempts=2)
+        return cls(client, metrics, owned=True)
+
+    async def publish(
+        self,
+        family: str,
+        subject: str,
+        payload: Payload,
+        *,
+        headers: dict[str, str] | None = None,
+        reply: str = "",
+    ) -> None:
+        """Core publish of ``payload`` on ``subject`` (a subject of template ``family``)."""
+        await self.client.publish(subject, dump(payload), reply=reply, headers=headers)
+        self.metrics.message(family)
+
+    async def js_publish(
+        self, family: str, subject: str, payload: Payload, *, msg_id: str | None = None
+    ) -> PubAck:
+        """JetStream publish (waits for the PubAck); ``msg_id`` sets ``Nats-Msg-Id``."""
+        headers = {MSG_ID_HEADER: msg_id} if msg_id is not None else None
+        ack = await self.js.publish(subject, dump(payload), headers=headers)
+        self.metrics.message(family)
+        return ack
+
+    async def subscribe(self, subject: str, handler: Handler, *, queue: str = "") -> Subscription:
+        """Subscribe ``handler``; call :meth:`settle` before relying on the subscription."""
+        return await self.client.subscribe(subject, queue=queue, cb=handler)
+
+    async def request(
+        self,
+        family: str,
+        subject: str,
+        payload: Payload,
+        *,
+        timeout: float,
+        headers: dict[str, str] | None = None,
+    ) -> Msg:
+        """Core request-reply (only on subjects no stream stores, ERRATA 10)."""
+        msg = await self.client.request(subject, dump(payload), timeout=timeout, headers=headers)
+        self.metrics.message(family)
+        return msg
+
+    async def gather(
+        self, family: str, subject: str, payload: Payload, *, expected: int, timeout: float
+    ) -> list[Msg]:
+        """Publish a request and collect replies until ``expected`` came or ``timeout`` passed."""
+        inbox = self.client.new_inbox()
+        replies: list[Msg] = []
+        enough = asyncio.Event()
+
+        async def collect(msg: Msg) -> None:
+            replies.append(msg)
+            if len(replies) >= expected:
+                enough.set()
+
+        sub = await self.client.subscribe(inbox, cb=collect)
+        try:
+            await self.settle()
+            await self.publish(family, subject, payload, reply=inbox)
+            if expected > 0:
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(enough.wait(), timeout)
+        finally:
+            await sub.unsubscribe()
+        return list(replies)
+
+    async def pull(self, stream: str, durable: str) -> JetStreamContext.PullSubscription:
+        """Bind to the durable pull consumer ``durable`` of ``stream``."""
+        return await self.js.pull_subscribe_bind(durable, stream)
+
+    @staticmethod
+    async def fetch(
+        psub: JetStreamContext.PullSubscription, batch: int, timeout: float
+    ) -> list[Msg]:
+        """Fetch up to ``batch`` messages; an empty list when none came within ``timeout``."""
+        try:
+            return await psub.fetch(batch, timeout=timeout)
+        except (NatsTimeoutError, asyncio.TimeoutError):
+            return []
+
+    async def settle(self, timeout: int = 30) -> None:
+        """:func:`settle` on this bus's connection (a swarm's start queues a lot before it)."""
+        await settle(self.client, timeout)
+
+    async def close(self) -> None:
+        """Drain the connection if this bus made it (else leave it to its owner)."""
+        if self._owned and not self.client.is_closed:
+            if self.client.is_connected:
+                await self.client.drain()
+            else:
+                await self.client.close()

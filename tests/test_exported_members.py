@@ -11,6 +11,7 @@ PACKAGES = [
     "simulator",
     "simulator.protocol",
     "simulator.servers",
+    "simulator.agents",
     "pytest_mistersmith",
     "pytest_mistersmith.factories",
 ]

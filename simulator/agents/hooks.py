@@ -1,0 +1,216 @@
+"""The Claude-CLI hook flow (agent side, :class:`HookGateway`) and a hook responder.
+
+Dialects (ERRATA 17, ``HookPolicy.dialect``):
+
+* ``"12.1"`` (default): the agent publishes the :class:`HookEvent` on ``cli.startup`` (startup)
+  or ``cli.hooks.{hook_type}.{agent_id}``, with the header :data:`HOOK_EVENT_HEADER` holding a
+  seeded event id; the responder publishes the :class:`HookResponse` on
+  ``cli.responses.{agent_id}`` with the same header (ERRATA 10: no core request-reply on these
+  stored subjects; the header names the event it answers). A response with ``modifications``
+  is also published on ``cli.mutations.{agent_id}``. One wildcard subscription per swarm on
+  ``cli.responses.*`` routes answers to the waiting agent.
+* ``"2.1"``: core request-reply on ``agent.{id}.pre|post|error``; startup is announced on
+  ``control.startup`` without an answer.
+
+File changes are events without an answer, on ``cli.context.{group_id}.file_change`` (12.1) or
+``ctx.{group_id}.file_change`` (2.1). An agent waits ``HookPolicy.timeout`` seconds for an
+answer, then takes ``HookPolicy.default`` (counted as ``timeout`` in the metrics).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import time
+from collections import Counter
+from collections.abc import Awaitable, Callable
+
+from nats.aio.client import Client
+from nats.aio.msg import Msg
+from nats.aio.subscription import Subscription
+from nats.errors import NoRespondersError
+from nats.errors import TimeoutError as NatsTimeoutError
+from pydantic import ValidationError
+
+from simulator.agents.behaviour import policy_decision
+from simulator.bus import Bus
+from simulator.metrics import Metrics
+from simulator.protocol import subjects
+from simulator.protocol.headers import HOOK_EVENT_ID
+from simulator.protocol.models import HookDecision, HookEvent, HookResponse, HookType
+from simulator.scenario import HookPolicy
+
+__all__ = ["HOOK_EVENT_HEADER", "Decide", "HookGateway", "HookResponder"]
+
+#: The header that names the hook event a 12.1 response answers (ERRATA 10).
+HOOK_EVENT_HEADER = HOOK_EVENT_ID
+
+Decide = Callable[[HookEvent], "HookResponse | Awaitable[HookResponse]"]
+
+_STAGE_21 = {HookType.PRE_TASK: "pre", HookType.POST_TASK: "post", HookType.ON_ERROR: "error"}
+_STAGE_TYPES = {stage: hook for hook, stage in _STAGE_21.items()}
+
+
+class HookGateway:
+    """Agent side of the hook flow for a whole swarm: sends events, awaits their answers."""
+
+    def __init__(self, bus: Bus, policy: HookPolicy) -> None:
+        self.bus = bus
+        self.policy = policy
+        self._pending: dict[str, asyncio.Future[HookResponse]] = {}
+        self._sub: Subscription | None = None
+
+    async def start(self) -> None:
+        """Subscribe to the 12.1 responses (the caller settles the connection)."""
+        if self.policy.dialect == "12.1":
+            pattern = subjects.template("cli_response").wildcard
+            self._sub = await self.bus.subscribe(pattern, self._on_response)
+
+    async def stop(self) -> None:
+        """Unsubscribe; agents still waiting take the default decision."""
+        if self._sub is not None:
+            await self._sub.unsubscribe()
+            self._sub = None
+
+    def _default(self) -> HookResponse:
+        return HookResponse(decision=HookDecision(self.policy.default), reason="hook timeout")
+
+    async def _on_response(self, msg: Msg) -> None:
+        event_id = (msg.headers or {}).get(HOOK_EVENT_HEADER)
+        future = self._pending.get(event_id) if event_id else None
+        if future is None or future.done():
+            return
+        try:
+            future.set_result(HookResponse.model_validate_json(msg.data))
+        except ValidationError as error:
+            self.bus.metrics.error("hooks", f"invalid hook response: {error.error_count()} errors")
+
+    async def ask(self, event: HookEvent, event_id: str) -> HookResponse:
+        """Send ``event``; its answer, or the default decision after the timeout."""
+        started = time.monotonic()
+        if self.policy.dialect == "2.1":
+            answer = await self._ask_21(event)
+        else:
+            answer = await self._ask_121(event, event_id)
+        rtt = (time.monotonic() - started) * 1000
+        self.bus.metrics.hook_answered("timeout" if answer is None else answer.decision.value, rtt)
+        return self._default() if answer is None else answer
+
+    async def _ask_121(self, event: HookEvent, event_id: str) -> HookResponse | None:
+        if event.hook_type is HookType.STARTUP:
+            family, subject = "cli_startup", subjects.cli_startup()
+        else:
+            family, subject = "cli_hook", subjects.cli_hook(event.hook_type.value, event.agent_id)
+        future: asyncio.Future[HookResponse] = asyncio.get_running_loop().create_future()
+        self._pending[event_id] = future
+        try:
+            await self.bus.publish(family, subject, event, headers={HOOK_EVENT_HEADER: event_id})
+            return await asyncio.wait_for(future, self.policy.timeout)
+        except asyncio.TimeoutError:
+            return None
+        finally:
+            self._pending.pop(event_id, None)
+
+    async def _ask_21(self, event: HookEvent) -> HookResponse | None:
+        stage = _STAGE_21.get(event.hook_type)
+        if stage is None:  # startup: announced, not answered
+            await self.bus.publish("control_startup", subjects.control_startup(), event)
+            return HookResponse(decision=HookDecision.APPROVE)
+        subject = subjects.agent_hook(event.agent_id, stage)
+        try:
+            msg = await self.bus.request("agent_hook", subject, event, timeout=self.policy.timeout)
+        except (NatsTimeoutError, NoRespondersError, asyncio.TimeoutError):
+            return None
+        try:
+            return HookResponse.model_validate_json(msg.data)
+        except ValidationError:
+            self.bus.metrics.error("hooks", f"invalid 2.1 hook reply on {subject}")
+            return None
+
+    async def file_changed(self, event: HookEvent, group_id: str) -> None:
+        """Announce an ``on_file_change`` event (no answer is awaited)."""
+        if self.policy.dialect == "2.1":
+            await self.bus.publish("ctx_file_change", subjects.ctx_file_change(group_id), event)
+        else:
+            subject = subjects.cli_context(group_id, "file_change")
+            await self.bus.publish("cli_context", subject, event)
+
+
+class HookResponder:
+    """A hook service answering both dialects by policy, or by a user's ``decide`` callable."""
+
+    def __init__(
+        self,
+        client_url_or_client: str | Client | Bus,
+        policy: HookPolicy,
+        seed: int,
+        *,
+        decide: Decide | None = None,
+        metrics: Metrics | None = None,
+    ) -> None:
+        self._target = client_url_or_client
+        self.policy = policy
+        self.seed = seed
+        self.decide = decide
+        self.metrics = metrics if metrics is not None else Metrics()
+        self.answered: Counter[str] = Counter()
+        self.events: list[HookEvent] = []
+        self._bus: Bus | None = None
+        self._subs: list[Subscription] = []
+
+    async def start(self) -> None:
+        """Connect (unless given a client) and subscribe to the hook subjects of both dialects."""
+        if isinstance(self._target, Bus):
+            self._bus = self._target
+        elif isinstance(self._target, Client):
+            self._bus = Bus(self._target, self.metrics)
+        else:
+            self._bus = await Bus.connect(self._target, self.metrics, name="mistersmith-hooks")
+        patterns = (
+            subjects.cli_startup(),
+            subjects.template("cli_hook").wildcard,
+            subjects.template("agent_hook").wildcard,
+        )
+        self._subs = [await self._bus.subscribe(p, self._on_event) for p in patterns]
+        await self._bus.settle()
+
+    async def stop(self) -> None:
+        """Unsubscribe, and close the connection if the responder made it."""
+        for sub in self._subs:
+            await sub.unsubscribe()
+        self._subs = []
+        if self._bus is not None and not isinstance(self._target, Bus):
+            await self._bus.close()  # a no-op unless the responder made the connection
+
+    async def _on_event(self, msg: Msg) -> None:
+        assert self._bus is not None
+        parsed = subjects.parse(msg.subject)
+        stage = parsed.params.get("stage")
+        if parsed.name == "agent_hook" and (stage not in _STAGE_TYPES or not msg.reply):
+            return  # agent.{id}.hook_response and other 2.1 traffic: not ours to answer
+        try:
+            event = HookEvent.model_validate_json(msg.data)
+        except ValidationError as error:
+            self.metrics.error("responder", f"invalid hook event on {msg.subject}: {error}")
+            return
+        self.events.append(event)
+        answer = await self._decide(event)
+        self.answered[answer.decision.value] += 1
+        if parsed.name == "agent_hook":
+            await self._bus.publish("agent_hook_reply", msg.reply, answer)
+            return
+        headers = {HOOK_EVENT_HEADER: (msg.headers or {}).get(HOOK_EVENT_HEADER, "")}
+        await self._bus.publish(
+            "cli_response", subjects.cli_response(event.agent_id), answer, headers=headers
+        )
+        if answer.modifications:
+            subject = subjects.cli_mutation(event.agent_id)
+            await self._bus.publish("cli_mutation", subject, answer, headers=headers)
+
+    async def _decide(self, event: HookEvent) -> HookResponse:
+        if self.decide is None:
+            return policy_decision(self.policy, self.seed, event)
+        answer = self.decide(event)
+        if inspect.isawaitable(answer):
+            return await answer
+        return answer

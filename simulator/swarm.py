@@ -1,0 +1,209 @@
+"""A swarm: many agents, a dispatcher, a heartbeat monitor and a hook responder, on one
+connection, started and drained together.
+
+``async with Swarm(url, scenario) as s: await s.run(5)`` starts everything, dispatches the
+scenario's tasks for 5 seconds, waits until the swarm is idle, and drains it on exit. Order of
+start: connection, hook responder (``"builtin"``: the policy responder; ``None``: none, the
+user's service answers; an instance: started and stopped by the swarm), monitor, the agents'
+shared subscriptions, the agents (all at once), heartbeats and the pull feed, the dispatcher
+(discovery first). Stop reverses it: dispatching and intake stop first, agents drain
+(``stopping`` → ``offline``: running tasks finish, queued stream tasks are nak'ed for
+redelivery), then the monitor, the responder and the connection.
+
+``task_consumer`` names the durable pull consumer of ``task_lifecycle`` the agents take stream
+assignments from (default ``task_processor``); ``None`` leaves the stream to a consumer of the
+test's own (the agents still take the core queue-group tasks).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections import Counter
+from collections.abc import Coroutine, Iterable
+from types import TracebackType
+from typing import Any, Literal
+
+from simulator.agents._hub import TASK_CONSUMER, AgentHub
+from simulator.agents._runtime import Runtime
+from simulator.agents.agent import Agent
+from simulator.agents.hooks import HookGateway, HookResponder
+from simulator.bus import Bus
+from simulator.dispatcher import Dispatcher
+from simulator.metrics import Metrics
+from simulator.monitor import HeartbeatMonitor
+from simulator.protocol.models import AgentState
+from simulator.scenario import AgentGroup, Scenario
+
+__all__ = ["Swarm"]
+
+_BATCH = 1000
+_BUSY = frozenset({AgentState.BUSY, AgentState.STARTING})
+
+
+class Swarm:
+    """Agents, dispatcher, monitor and hook responder of one scenario, on one connection."""
+
+    def __init__(
+        self,
+        client_url: str,
+        scenario: Scenario,
+        *,
+        metrics: Metrics | None = None,
+        hook_responder: HookResponder | Literal["builtin"] | None = "builtin",
+        dispatcher: bool = True,
+        monitor: bool = True,
+        task_consumer: str | None = TASK_CONSUMER,
+    ) -> None:
+        self.client_url = client_url
+        self.scenario = scenario
+        self.metrics = metrics if metrics is not None else Metrics()
+        self.agents: list[Agent] = []
+        self.bus: Bus | None = None
+        self.responder: HookResponder | None = None
+        self.dispatcher: Dispatcher | None = None
+        self.monitor: HeartbeatMonitor | None = None
+        self.hub: AgentHub | None = None
+        self._responder_choice = hook_responder
+        self._want_dispatcher = dispatcher
+        self._want_monitor = monitor
+        self._task_consumer = task_consumer
+        self._runtime: Runtime | None = None
+
+    @property
+    def runtime(self) -> Runtime:
+        """What the agents share (after start)."""
+        if self._runtime is None:
+            raise RuntimeError("the swarm is not started: use 'async with' or await start()")
+        return self._runtime
+
+    def agent(self, agent_id: str) -> Agent:
+        """The agent called ``agent_id``."""
+        return next(a for a in self.agents if a.agent_id == agent_id)
+
+    async def start(self) -> None:
+        """Connect; start the responder, the monitor, the agents and the dispatcher."""
+        sc = self.scenario
+        bus = self.bus = await Bus.connect(self.client_url, self.metrics, name="mistersmith-swarm")
+        choice = self._responder_choice
+        if choice == "builtin":
+            if sc.hooks.builtin_responder:
+                self.responder = HookResponder(bus, sc.hooks, sc.seed, metrics=self.metrics)
+        else:
+            self.responder = choice
+        if self.responder is not None:
+            await self.responder.start()
+        gateway = HookGateway(bus, sc.hooks)
+        await gateway.start()
+        rt = self._runtime = Runtime(bus, gateway, sc.seed, sc.hooks)
+        if self._want_monitor:
+            self.monitor = HeartbeatMonitor(
+                bus, heartbeat_timeout=sc.heartbeat_timeout, seed=sc.seed
+            )
+            await self.monitor.start()
+        self.agents = [Agent(agent_id, group, rt) for agent_id, group in _agent_ids(sc)]
+        self.hub = AgentHub(rt, self.agents, consumer=self._task_consumer)
+        await self.hub.subscribe()  # settles the connection: every subscription above is live
+        await _batched(a.start() for a in self.agents)
+        if self._want_dispatcher:  # discovery before the heartbeats load the connection
+            self.dispatcher = Dispatcher(bus, sc)
+            self.dispatcher.changed = rt.changed
+            await self.dispatcher.start(expected_agents=len(self.agents))
+        self.hub.start_loops()
+
+    def _idle(self) -> bool:
+        rt = self.runtime
+        if rt.holders or any(a.state in _BUSY or a.running for a in self.agents):
+            return False
+        return self.dispatcher is None or self.dispatcher.idle
+
+    async def wait_idle(self, timeout: float = 10.0) -> None:
+        """Wait until no task is in flight, no agent busy, no dispatched task outstanding."""
+        rt = self.runtime
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            rt.changed.clear()
+            if self._idle():
+                return
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                outstanding = len(self.dispatcher.outstanding) if self.dispatcher else 0
+                raise TimeoutError(
+                    f"swarm not idle after {timeout} s: {self.counts()}, "
+                    f"{len(rt.holders)} task(s) held, {outstanding} outstanding at the dispatcher"
+                )
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(rt.changed.wait(), remaining)
+
+    async def run(self, duration: float | None = None) -> None:
+        """Dispatch for ``duration`` (default: the scenario's), then wait until idle."""
+        seconds = self.scenario.duration if duration is None else duration
+        if self.dispatcher is not None:
+            await self.dispatcher.run(seconds)
+        await self.wait_idle(timeout=max(10.0, (self.scenario.tasks.deadline or 0) + 5))
+
+    async def stop(self, drain_timeout: float = 30.0) -> None:
+        """Drain: stop intake, agents ``stopping`` → ``offline``, then close everything."""
+        if self.bus is None:
+            return
+        if self.dispatcher is not None:
+            await self.dispatcher.stop()
+        if self.hub is not None:
+            await self.hub.stop_intake()
+        await _batched(a.stop("swarm stopping", drain_timeout) for a in self.agents)
+        if self.hub is not None:
+            await self.hub.close()
+        if self.monitor is not None:
+            await self.monitor.stop()
+        if self._runtime is not None:
+            await self._runtime.wait_tasks()
+            await self._runtime.gateway.stop()
+        if self.responder is not None:
+            await self.responder.stop()
+        await self.bus.close()
+        self.bus = None
+
+    async def __aenter__(self) -> Swarm:
+        """Start the swarm."""
+        try:
+            await self.start()
+        except BaseException:
+            await self.stop()
+            raise
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        """Drain and stop the swarm."""
+        await self.stop()
+
+    def counts(self) -> dict[str, int]:
+        """Agents per lifecycle state (every state, zeros included)."""
+        seen = Counter(a.state.value for a in self.agents)
+        return {state.value: seen.get(state.value, 0) for state in AgentState}
+
+
+async def _batched(coros: Iterable[Coroutine[Any, Any, None]], size: int = _BATCH) -> None:
+    """Run ``coros`` concurrently, ``size`` at a time (50,000 at once floods the connection)."""
+    batch: list[Coroutine[Any, Any, None]] = []
+    for coro in coros:
+        batch.append(coro)
+        if len(batch) >= size:
+            await asyncio.gather(*batch)
+            batch = []
+    await asyncio.gather(*batch)
+
+
+def _agent_ids(scenario: Scenario) -> list[tuple[str, AgentGroup]]:
+    """``{group name}-{n}`` for each agent (the group's index added if names repeat)."""
+    names = [g.name for g in scenario.groups]
+    out: list[tuple[str, AgentGroup]] = []
+    for gi, group in enumerate(scenario.groups):
+        prefix = group.name if names.count(group.name) == 1 else f"{group.name}{gi}"
+        out += [(f"{prefix}-{i}", group) for i in range(group.count)]
+    return out

@@ -1,0 +1,262 @@
+"""Agents on the embedded server: status, heartbeats, commands, discovery, crashes, cancels."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import pytest
+from nats.aio.client import Client
+
+from pytest_mistersmith.janitor import TopologyState
+from simulator.agents.payloads import AuditRecord, CommandReply, HealthReport, SystemAlert, make
+from simulator.bus import now
+from simulator.protocol import subjects
+from simulator.protocol.models import (
+    AgentCommand,
+    AgentState,
+    AgentStatus,
+    CapabilityQuery,
+    CapabilityResponse,
+    CommandType,
+    TaskResult,
+)
+from simulator.scenario import AgentGroup, HookPolicy, Scenario, TaskMix
+from simulator.servers import BinaryServer
+from simulator.swarm import Swarm
+
+WEIGHTS = {"analysis": 1.0, "execution": 1.0}
+
+
+def scenario(group: AgentGroup | None = None, **mix: Any) -> Scenario:
+    """Three approving agents, no failures, quick heartbeats."""
+    group = group or AgentGroup(
+        count=3, task_duration=(0.01, 0.03), heartbeat_interval=0.1, failure_rate=0.0
+    )
+    return Scenario(
+        groups=(group,),
+        tasks=TaskMix(**{"weights": WEIGHTS, "workflows_per_minute": 0.0, **mix}),
+        hooks=HookPolicy(kind="approve_all"),
+        seed=3,
+        heartbeat_timeout=0.4,
+    )
+
+
+def command(agent: str, kind: str, payload: dict[str, Any] | None = None) -> bytes:
+    cmd = make(
+        AgentCommand,
+        command_id=str(uuid.uuid4()),
+        command_type=CommandType(kind),
+        agent_id=agent,
+        timestamp=now(),
+        payload=payload,
+    )
+    return cmd.model_dump_json(by_alias=True, exclude_none=True).encode()
+
+
+async def ask(client: Client, agent: str, kind: str, **payload: Any) -> CommandReply:
+    msg = await client.request(
+        subjects.agent_commands(agent, kind), command(agent, kind, payload or None), timeout=2
+    )
+    return CommandReply.model_validate_json(msg.data)
+
+
+@pytest.mark.asyncio
+async def test_lifecycle_status_and_heartbeats(
+    nats_server: BinaryServer,
+    mistersmith_topology: TopologyState,
+    nats_capture: Any,
+) -> None:
+    async with (
+        nats_capture("agents.worker-0.status", "agents.worker-0.status.*", model=AgentStatus) as st,
+        nats_capture("agents.*.heartbeat", model=AgentStatus) as hb,
+    ):
+        async with Swarm(nats_server.client_url, scenario()) as s:
+            await hb.wait_for(6)
+            assert {a.agent_id for a in s.agents} == {"worker-0", "worker-1", "worker-2"}
+            assert all(a.state is AgentState.IDLE for a in s.agents)
+        await st.wait_for(8)  # after the drain: stopping and offline too
+    states = [m.subject.rsplit(".", 1)[-1] for m in st.messages if m.subject.count(".") == 3]
+    assert states == ["starting", "idle", "stopping", "offline"]
+    beat = hb.models[0]
+    assert beat.last_heartbeat is not None and beat.max_tasks == 2
+
+
+@pytest.mark.asyncio
+async def test_stop_command_replies_and_drains(
+    nats_server: BinaryServer,
+    mistersmith_topology: TopologyState,
+    nats_client: Client,
+    nats_capture: Any,
+) -> None:
+    async with (
+        nats_capture("agents.worker-1.status.offline", model=AgentStatus) as off,
+        nats_capture("system.audit.>", model=AuditRecord) as audit,
+        Swarm(nats_server.client_url, scenario()) as s,
+    ):
+        reply = await ask(nats_client, "worker-1", "stop")
+        assert reply.accepted and reply.state is AgentState.STOPPING
+        assert reply.outcome.startswith("stopping: 0 running task(s) will finish")
+        await off.wait_for(1)
+        assert s.agent("worker-1").state is AgentState.OFFLINE
+        again = await ask(nats_client, "worker-2", "stop")
+        assert again.accepted
+        await audit.wait_for(2)
+        assert [r.action for r in audit.models] == ["stop", "stop"]
+
+
+@pytest.mark.asyncio
+async def test_pause_resume_configure_execute(
+    nats_server: BinaryServer,
+    mistersmith_topology: TopologyState,
+    nats_client: Client,
+    nats_capture: Any,
+) -> None:
+    async with (
+        nats_capture("tasks.*.result", model=TaskResult) as results,
+        Swarm(nats_server.client_url, scenario()) as s,
+    ):
+        assert (await ask(nats_client, "worker-0", "pause")).outcome.startswith("paused")
+        assert not s.agent("worker-0").accepting
+        bad = await ask(nats_client, "worker-0", "configure", max_tasks=0)
+        assert not bad.accepted and "max_tasks" in bad.outcome
+        good = await ask(nats_client, "worker-0", "configure", max_tasks=4)
+        assert good.accepted and s.agent("worker-0").max_tasks == 4
+        mismatch = await nats_client.request(
+            subjects.agent_commands("worker-0", "stop"), command("worker-0", "pause"), 2
+        )
+        assert "subject says stop" in CommandReply.model_validate_json(mismatch.data).outcome
+        refused = await ask(nats_client, "worker-0", "execute", task_type="analysis")
+        assert not refused.accepted
+        assert (await ask(nats_client, "worker-0", "resume")).outcome == "resumed"
+        done = await ask(nats_client, "worker-0", "execute", task_type="analysis")
+        assert done.accepted and done.data is not None
+        await results.wait_for(1)
+        assert results.models[0].task_id == done.data["task_id"]
+        assert results.models[0].agent_id == "worker-0"
+        await s.wait_idle()
+
+
+@pytest.mark.asyncio
+async def test_capability_query_gets_a_response_per_agent(
+    nats_server: BinaryServer, mistersmith_topology: TopologyState, nats_client: Client
+) -> None:
+    async with Swarm(nats_server.client_url, scenario(), dispatcher=False):
+        inbox = nats_client.new_inbox()
+        sub = await nats_client.subscribe(inbox)
+        query = CapabilityQuery(
+            query_id=str(uuid.uuid4()), required_capabilities=["analysis"], timestamp=now()
+        )
+        await nats_client.publish(
+            subjects.system_discovery("agents"),
+            query.model_dump_json(by_alias=True, exclude_none=True).encode(),
+            reply=inbox,
+        )
+        answers = [CapabilityResponse.model_validate_json((await sub.next_msg(2)).data)]
+        answers += [CapabilityResponse.model_validate_json((await sub.next_msg(2)).data)]
+        answers += [CapabilityResponse.model_validate_json((await sub.next_msg(2)).data)]
+        assert sorted(a.agent_id for a in answers) == ["worker-0", "worker-1", "worker-2"]
+        assert all(a.query_id == query.query_id and "analysis" in a.capabilities for a in answers)
+
+
+@pytest.mark.asyncio
+async def test_missed_heartbeats_raise_alerts_and_health(
+    nats_server: BinaryServer, mistersmith_topology: TopologyState, nats_capture: Any
+) -> None:
+    async with (
+        nats_capture("system.alerts.*", model=SystemAlert) as alerts,
+        nats_capture("system.health.*", model=HealthReport) as health,
+        Swarm(nats_server.client_url, scenario(), dispatcher=False) as s,
+    ):
+        s.agent("worker-2").heartbeats = False
+        await alerts.wait_for(1, timeout=3)
+        assert alerts.subjects == ["system.alerts.warning"]
+        assert alerts.models[0].agent_id == "worker-2"
+        await health.wait_for(1)
+        assert health.models[0].status == "unhealthy"
+        s.agent("worker-2").heartbeats = True
+        await alerts.wait_for(2, timeout=3)
+        await health.wait_for(2)
+        assert alerts.subjects[1] == "system.alerts.info"
+        assert health.models[1].status == "healthy"
+        await s.agent("worker-1").crash()
+        await alerts.wait_for(3, timeout=3)
+        assert alerts.subjects[2] == "system.alerts.critical"
+
+
+@pytest.mark.asyncio
+async def test_crash_redelivers_its_stream_tasks(
+    nats_server: BinaryServer,
+    mistersmith_topology: TopologyState,
+    nats_capture: Any,
+) -> None:
+    slow = AgentGroup(count=3, task_duration=(0.4, 0.4), heartbeat_interval=0.1, failure_rate=0.0)
+    async with (
+        nats_capture("agents.worker-0.status.busy") as busy,
+        nats_capture("tasks.*.result", "tasks.*.error", model=TaskResult) as final,
+        Swarm(nats_server.client_url, scenario(slow)) as s,
+    ):
+        assert s.dispatcher is not None
+        tasks = [await s.dispatcher.submit(path="stream") for _ in range(6)]
+        await busy.wait_for(1)
+        held = set(s.agent("worker-0").running)
+        assert held
+        await s.agent("worker-0").crash()
+        await s.wait_idle()
+        await final.wait_for(len(tasks))
+    by_task = {r.task_id: r for r in final.models}
+    assert len(final.models) == len(tasks) == len(by_task)
+    for task_id in held:
+        assert by_task[task_id].agent_id != "worker-0"
+        assert by_task[task_id].status.value == "completed"
+
+
+@pytest.mark.asyncio
+async def test_cancel_and_deadline(
+    nats_server: BinaryServer,
+    mistersmith_topology: TopologyState,
+    nats_capture: Any,
+) -> None:
+    slow = AgentGroup(count=2, task_duration=(2.0, 2.0), heartbeat_interval=0.1, failure_rate=0.0)
+    async with (
+        nats_capture("tasks.*.result", "tasks.*.error", model=TaskResult) as final,
+        Swarm(nats_server.client_url, scenario(slow, deadline=0.3)) as s,
+    ):
+        assert s.dispatcher is not None
+        late = await s.dispatcher.submit("analysis", path="queue")
+        await final.wait_for(1, timeout=3)
+        assert final.subjects == [subjects.task_error(late.task_id)]
+        assert final.models[0].status.value == "timeout"
+        async with Swarm(nats_server.client_url, scenario(slow, deadline=None)) as s:
+            assert s.dispatcher is not None
+            task = await s.dispatcher.submit("execution", path="stream")
+            async with nats_capture(subjects.task_progress(task.task_id)) as progress:
+                await progress.wait_for(1, timeout=3)
+            await s.dispatcher.cancel(task.task_id, "not needed any more")
+            await final.wait_for(2)
+            cancelled = final.models[1]
+            assert final.subjects[1] == subjects.task_result(task.task_id)
+            assert cancelled.status.value == "cancelled"
+            assert cancelled.error_details is not None
+            assert cancelled.error_details.error_message == "not needed any more"
+            await s.wait_idle()
+
+
+@pytest.mark.asyncio
+async def test_a_cancel_before_its_task_is_honoured(
+    nats_server: BinaryServer, mistersmith_topology: TopologyState, nats_capture: Any
+) -> None:
+    async with (
+        nats_capture("tasks.*.result", model=TaskResult) as final,
+        Swarm(nats_server.client_url, scenario()) as s,
+    ):
+        assert s.dispatcher is not None
+        task_id = str(uuid.uuid4())
+        await s.dispatcher.cancel(task_id, "changed my mind")
+        await s.runtime.bus.settle()
+        await s.dispatcher.submit("analysis", path="queue", task_id=task_id)
+        await final.wait_for(1)
+        await s.wait_idle()
+    assert final.models[0].status.value == "cancelled"
+    assert final.models[0].error_details is not None
+    assert final.models[0].error_details.error_message == "changed my mind"
