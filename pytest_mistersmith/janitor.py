@@ -83,7 +83,10 @@ class TopologyJanitor:
 
     async def _manager(self) -> JetStreamManager:
         if self._js is None:
-            self._nc = await nats.connect(self.client_url, name="mistersmith-janitor")
+            # No reconnects: the server may stop before the session's cleanup closes us.
+            self._nc = await nats.connect(
+                self.client_url, name="mistersmith-janitor", allow_reconnect=False
+            )
             self._js = self._nc.jsm()
         return self._js
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import importlib.util
 import json
 import os
 import signal
@@ -126,17 +125,6 @@ def test_bad_option_values_are_usage_errors(tmp_path: Path) -> None:
     done = _run(["--agents", "0"], tmp_path)
     assert done.returncode == 2
     assert "--agents: '0' is not a positive integer" in done.stderr
-
-
-@pytest.mark.skipif(
-    importlib.util.find_spec("simulator.servers.docker") is not None,
-    reason="simulator.servers.docker exists",
-)
-def test_the_docker_backend_says_it_is_not_available_yet(tmp_path: Path) -> None:
-    done = _run(["--backend", "docker", "--duration", "1"], tmp_path)
-    assert done.returncode == 2
-    assert done.stderr.startswith("mistersmith: --backend docker is not available yet")
-    assert len(done.stderr.strip().splitlines()) == 1
 
 
 @pytest.fixture
