@@ -1,0 +1,427 @@
+"""Benchmark of the fixtures: a server with the topology to a connected client, the per-test reset.
+
+Run as a script: ``python benchmarks/bench_fixtures.py [--runs N]``.
+
+What is measured, each over ``--runs`` runs (default 20) after one warm-up run that is not
+counted, reported as median, p95 (nearest rank) and min:
+
+- **start to connected client, topology applied**: ``BinaryServer(for_topology(t)).start()``,
+  ``nats.connect()`` and ``topology.apply()`` of our topology clamped to one node, timed as one;
+  the three parts are shown below it. The server is stopped between runs (not timed).
+  Goal: at most 25 ms.
+- **per-test reset**: ``TopologyJanitor.reset()`` (the sync API the ``mistersmith_topology``
+  fixture calls) on a running server, with empty streams, and after 100 messages were
+  published into ``task_lifecycle`` (the publishing is not timed). Goal: at most 5 ms.
+- **bare ``nats-server -js``** (for comparison): spawn ``nats-server -js -a 127.0.0.1 -p -1
+  --ports_file_dir DIR -sd DIR/store``, poll for its ports file, connect (retried under a
+  deadline): the floor any embedded server pays.
+- **testcontainers NatsContainer** (for comparison): ``NatsContainer(jetstream=True).start()``
+  and a connect, only where ``docker info`` answers.
+
+A goal is "met" when the p95 is within it, "median only" when only the median is.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import importlib.metadata
+import json
+import math
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import nats
+from nats.aio.client import Client
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from pytest_mistersmith.janitor import TopologyJanitor
+from simulator.protocol import subjects
+from simulator.protocol import topology as topo
+from simulator.protocol.models import TaskAssignment, TaskType
+from simulator.servers import BinaryServer, NatsServerBinary, find_nats_server, for_topology
+
+__all__ = ["GOAL_RESET_MS", "GOAL_START_MS", "Row", "main", "p95", "verdict"]
+
+GOAL_START_MS = 25.0
+"""Start to a connected client with the full topology applied, in milliseconds."""
+GOAL_RESET_MS = 5.0
+"""One per-test reset, in milliseconds."""
+MESSAGES = 100
+"""Messages published before each reset of the second reset row."""
+_DEADLINE = 10.0
+_POLL = 0.001
+
+
+@dataclass
+class Row:
+    """One line of the table: its samples (seconds), its goal, or why it has none."""
+
+    name: str
+    samples: list[float] = field(default_factory=list)
+    goal_ms: float | None = None
+    note: str = ""
+    part: bool = False
+    error: str = ""
+
+
+def p95(samples: list[float]) -> float:
+    """The 95th percentile, nearest-rank method (the 19th of 20 sorted samples)."""
+    ordered = sorted(samples)
+    return ordered[max(0, math.ceil(0.95 * len(ordered)) - 1)]
+
+
+# -- start to a connected client with the topology ----------------------------------------------
+def bench_topology_start(
+    loop: asyncio.AbstractEventLoop,
+    runs: int,
+    binary: NatsServerBinary,
+    topology: topo.Topology,
+    base_dir: Path | None = None,
+) -> list[Row]:
+    """Start + connect + apply, timed as one; the three parts as rows of their own."""
+    total, start, connect, apply = (
+        Row("start to connected client, topology applied", goal_ms=GOAL_START_MS),
+        Row("  BinaryServer.start()", part=True),
+        Row("  nats.connect()", part=True),
+        Row("  topology.apply() (4 streams, 4 consumers)", part=True),
+    )
+    config = for_topology(topology)
+    for run in range(runs + 1):
+        t0 = time.perf_counter()
+        server = BinaryServer(config, binary=binary, base_dir=base_dir).start()
+        t1 = time.perf_counter()
+        client = loop.run_until_complete(nats.connect(server.client_url))
+        t2 = time.perf_counter()
+        loop.run_until_complete(topo.apply(client.jsm(), topology))
+        t3 = time.perf_counter()
+        loop.run_until_complete(client.close())
+        server.stop()
+        if run:  # the first run warms up (imports, caches, page cache): not counted
+            total.samples.append(t3 - t0)
+            start.samples.append(t1 - t0)
+            connect.samples.append(t2 - t1)
+            apply.samples.append(t3 - t2)
+    return [total, start, connect, apply]
+
+
+# -- the per-test reset -------------------------------------------------------------------------
+def _assignment_payload() -> bytes:
+    assignment = TaskAssignment(
+        task_id=str(uuid.uuid4()),
+        task_type=TaskType.ANALYSIS,
+        assigned_agent="bench-agent",
+        timestamp=datetime.now(timezone.utc),
+    )
+    return assignment.model_dump_json(by_alias=True, exclude_none=True).encode()
+
+
+async def _publish(client: Client, count: int, payload: bytes) -> None:
+    js = client.jetstream()
+    subject = subjects.task_assignment(TaskType.ANALYSIS)
+    await asyncio.gather(*(js.publish(subject, payload) for _ in range(count)))
+
+
+def bench_reset(
+    loop: asyncio.AbstractEventLoop,
+    runs: int,
+    binary: NatsServerBinary,
+    topology: topo.Topology,
+    base_dir: Path | None = None,
+) -> list[Row]:
+    """``TopologyJanitor.reset()`` with empty streams, and after MESSAGES messages."""
+    empty = Row("per-test reset, empty streams", goal_ms=GOAL_RESET_MS)
+    full = Row(f"per-test reset after {MESSAGES} messages", goal_ms=GOAL_RESET_MS)
+    payload = _assignment_payload()
+    with BinaryServer(for_topology(topology), binary=binary, base_dir=base_dir) as server:
+        janitor = TopologyJanitor(server.client_url, topology, owned=True)
+        client = loop.run_until_complete(nats.connect(server.client_url))
+        try:
+            janitor.apply()
+            janitor.reset()  # warm-up
+            for run in range(runs):
+                t0 = time.perf_counter()
+                janitor.reset()
+                empty.samples.append(time.perf_counter() - t0)
+                loop.run_until_complete(_publish(client, MESSAGES, payload))
+                if run == 0:
+                    state = janitor.state()
+                    stored = state.streams["task_lifecycle"].state.messages
+                    assert stored == MESSAGES, f"expected {MESSAGES} stored, found {stored}"
+                t0 = time.perf_counter()
+                state = janitor.reset()
+                full.samples.append(time.perf_counter() - t0)
+                assert state.streams["task_lifecycle"].state.messages == 0
+        finally:
+            loop.run_until_complete(client.close())
+            janitor.close()
+    return [empty, full]
+
+
+# -- a bare nats-server -js, for comparison -----------------------------------------------------
+def _wait_ports(process: subprocess.Popen[bytes], ports_dir: Path, deadline: float) -> str:
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"nats-server exited with code {process.returncode}")
+        for candidate in ports_dir.glob(f"*_{process.pid}.ports"):
+            with contextlib.suppress(OSError, ValueError):
+                urls: list[str] = json.loads(candidate.read_text()).get("nats") or []
+                if urls:
+                    return urls[0]
+        time.sleep(_POLL)
+    raise RuntimeError("nats-server wrote no ports file in time")
+
+
+async def _connect_retrying(url: str, deadline: float) -> Client:
+    while True:
+        try:
+            return await nats.connect(url, allow_reconnect=False, connect_timeout=1)
+        except (OSError, nats.errors.Error):
+            if time.monotonic() >= deadline:
+                raise
+            await asyncio.sleep(_POLL)
+
+
+def bench_bare(
+    loop: asyncio.AbstractEventLoop,
+    runs: int,
+    binary: NatsServerBinary,
+    base_dir: Path | None = None,
+) -> Row:
+    """Spawn ``nats-server -js`` (server-picked port) until a nats-py client is connected."""
+    row = Row("bare `nats-server -js` to connected client (no topology)")
+    for run in range(runs + 1):
+        temp = Path(tempfile.mkdtemp(prefix="bench-nats-", dir=base_dir))
+        ports_dir = temp / "ports"
+        ports_dir.mkdir()
+        argv = [str(binary.path), "-js", "-a", "127.0.0.1", "-p", "-1"]
+        argv += ["--ports_file_dir", str(ports_dir), "-sd", str(temp / "store")]
+        t0 = time.perf_counter()
+        process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            deadline = time.monotonic() + _DEADLINE
+            url = _wait_ports(process, ports_dir, deadline)
+            client = loop.run_until_complete(_connect_retrying(url, deadline))
+            elapsed = time.perf_counter() - t0
+            loop.run_until_complete(client.close())
+        finally:
+            process.terminate()
+            process.wait()
+            shutil.rmtree(temp, ignore_errors=True)
+        if run:
+            row.samples.append(elapsed)
+    return row
+
+
+# -- testcontainers, for comparison -------------------------------------------------------------
+def _docker_answers() -> str | None:
+    """None when ``docker info`` answers, else why not."""
+    if shutil.which("docker") is None:
+        return "no docker command"
+    try:
+        result = subprocess.run(["docker", "info"], capture_output=True, timeout=10, check=False)
+    except (OSError, subprocess.SubprocessError) as exc:
+        return f"docker info failed: {exc}"
+    return None if result.returncode == 0 else "no Docker engine"
+
+
+def bench_container(loop: asyncio.AbstractEventLoop, runs: int) -> Row:
+    """``NatsContainer(jetstream=True).start()`` until a nats-py client is connected."""
+    row = Row("testcontainers NatsContainer to connected client")
+    why = _docker_answers()
+    if why is not None:
+        row.note = f"skipped: {why}"
+        return row
+    try:
+        from testcontainers.community.nats import NatsContainer
+    except ImportError:
+        from testcontainers.nats import NatsContainer
+    try:
+        for run in range(runs + 1):
+            t0 = time.perf_counter()
+            container: Any = NatsContainer(jetstream=True).start()
+            try:
+                deadline = time.monotonic() + _DEADLINE
+                client = loop.run_until_complete(_connect_retrying(container.nats_uri(), deadline))
+                elapsed = time.perf_counter() - t0
+                loop.run_until_complete(client.close())
+            finally:
+                container.stop()
+            if run:
+                row.samples.append(elapsed)
+    except Exception as exc:  # an engine that cannot pull the image, for instance
+        row.samples.clear()
+        row.note = "failed (see below)"
+        row.error = " ".join(str(exc).split())
+    return row
+
+
+# -- the report ---------------------------------------------------------------------------------
+def machine_facts(binary: NatsServerBinary, base_dir: Path | None = None) -> list[tuple[str, str]]:
+    """What the numbers were measured on."""
+    cpu = platform.processor() or "unknown"
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    cores = str(os.cpu_count())
+    if hasattr(os, "sched_getaffinity"):
+        cores += f" ({len(os.sched_getaffinity(0))} usable)"
+    memory = "unknown"
+    with contextlib.suppress(OSError, ValueError, IndexError):
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                memory = f"{int(line.split()[1]) / 2**20:.1f} GiB"
+    load = "unknown"
+    if hasattr(os, "getloadavg"):
+        load = " ".join(f"{x:.2f}" for x in os.getloadavg()) + " (1, 5, 15 min, at the start)"
+    return [
+        ("CPU", cpu),
+        ("cores", cores),
+        ("memory", memory),
+        ("OS", platform.platform()),
+        ("Python", f"{platform.python_implementation()} {platform.python_version()}"),
+        ("nats-server", f"v{binary.version} ({binary.path})"),
+        ("nats-py", importlib.metadata.version("nats-py")),
+        ("server dirs in", _filesystem(base_dir or Path(tempfile.gettempdir()))),
+        ("load average", load),
+    ]
+
+
+def _filesystem(path: Path) -> str:
+    """``path`` and the type of the file system it is on (from /proc/mounts, where there is one)."""
+    best, kind = "", "unknown file system"
+    with contextlib.suppress(OSError):
+        resolved = str(path.resolve())
+        for line in Path("/proc/mounts").read_text().splitlines():
+            fields = line.split()
+            mount = fields[1]
+            inside = resolved == mount or resolved.startswith(mount.rstrip("/") + "/")
+            if len(fields) > 2 and inside and len(mount) >= len(best):
+                best, kind = mount, fields[2]
+    return f"{path} ({kind})"
+
+
+def _ms(seconds: float) -> str:
+    return f"{seconds * 1000:.1f} ms"
+
+
+def verdict(row: Row) -> str:
+    """ "met" (p95 within the goal), "median only", "missed", or "" (no goal, no samples)."""
+    if row.goal_ms is None or not row.samples:
+        return ""
+    if p95(row.samples) * 1000 <= row.goal_ms:
+        return "met"
+    if statistics.median(row.samples) * 1000 <= row.goal_ms:
+        return "median only"
+    return "missed"
+
+
+_VERDICT_STYLES = {"met": "green", "median only": "yellow", "missed": "red"}
+
+
+def render(rows: list[Row], runs: int) -> Table:
+    """The table of every row."""
+    table = Table(title=f"Fixture costs (median, p95 and min of {runs} runs after a warm-up)")
+    table.add_column("measurement")
+    for column in ("runs", "median", "p95", "min", "goal", "goal met?"):
+        table.add_column(column, justify="right")
+    for row in rows:
+        style = "dim" if row.part else None
+        goal = f"≤ {row.goal_ms:g} ms" if row.goal_ms is not None else ""
+        if not row.samples:
+            table.add_row(escape(row.name), "0", escape(row.note), "", "", goal, "", style=style)
+            continue
+        table.add_row(
+            escape(row.name),
+            str(len(row.samples)),
+            _ms(statistics.median(row.samples)),
+            _ms(p95(row.samples)),
+            _ms(min(row.samples)),
+            goal,
+            f"[{_VERDICT_STYLES[v]}]{v}[/]" if (v := verdict(row)) else "",
+            style=style,
+        )
+    return table
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Print the machine facts and the table; exit 1 when a goal is missed (p95 over it)."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--runs", type=int, default=20, help="counted runs per row (default 20)")
+    parser.add_argument(
+        "--base-dir",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="where the servers' temp dirs (and JetStream stores) go (default: the system temp "
+        "dir); /dev/shm shows what the disk's fsyncs cost",
+    )
+    parser.add_argument(
+        "--no-docker", action="store_true", help="skip the testcontainers row even with Docker"
+    )
+    args = parser.parse_args(argv)
+    if args.runs < 1:
+        parser.error("--runs must be at least 1")
+    console = Console(highlight=False)
+    if not console.is_terminal:
+        console = Console(highlight=False, width=max(console.width, 132))
+    binary = find_nats_server(env=os.environ)
+    topology, _notes = topo.for_cluster(topo.default_topology(), 1)
+
+    facts = Table.grid(padding=(0, 2))
+    for name, value in machine_facts(binary, args.base_dir):
+        facts.add_row(f"[bold]{name}[/]", escape(value))
+    console.print(facts)
+
+    loop = asyncio.new_event_loop()
+    runs, base = args.runs, args.base_dir
+    steps: list[tuple[str, Callable[[], list[Row]]]] = [
+        ("topology start", lambda: bench_topology_start(loop, runs, binary, topology, base)),
+        ("reset", lambda: bench_reset(loop, runs, binary, topology, base)),
+        ("bare nats-server", lambda: [bench_bare(loop, runs, binary, base)]),
+    ]
+    if args.no_docker:
+        skipped = Row(
+            "testcontainers NatsContainer to connected client", note="skipped: --no-docker"
+        )
+        steps.append(("testcontainers", lambda: [skipped]))
+    else:
+        steps.append(("testcontainers", lambda: [bench_container(loop, runs)]))
+    rows: list[Row] = []
+    try:
+        with console.status("measuring") as status:
+            for label, step in steps:
+                status.update(f"measuring: {label}")
+                rows += step()
+    finally:
+        loop.close()
+    console.print(render(rows, args.runs))
+    for row in rows:
+        if row.error:
+            console.print(f"{escape(row.name)} failed: {escape(row.error)}")
+    console.print(
+        f"goals: start to connected client with the topology ≤ {GOAL_START_MS:g} ms, "
+        f"per-test reset ≤ {GOAL_RESET_MS:g} ms; 'met' means the p95 is within the goal"
+    )
+    return 1 if any(verdict(row) in ("median only", "missed") for row in rows) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,189 @@
+"""A one-node embedded server with a topology applied, run until a signal (``mistersmith server``).
+
+:func:`start_with_topology` starts a :class:`BinaryServer` sized for the topology (replicas
+clamped to one node, ERRATA 2) and applies it; :func:`serve` does that, calls back once the
+server is ready, blocks until SIGINT or SIGTERM (or until the server exits on its own), then
+stops the server and removes its temp dir unless it is kept.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType
+
+import nats
+from nats.errors import Error as NatsError
+
+from simulator.errors import ServerError
+from simulator.protocol.topology import ApplyReport, Topology, apply, for_cluster
+from simulator.servers._locate import NatsServerBinary
+from simulator.servers.binary import BinaryServer
+from simulator.servers.conf import LogLevel, for_topology
+
+__all__ = [
+    "STOP_SIGNALS",
+    "ServeOutcome",
+    "Served",
+    "apply_topology",
+    "serve",
+    "start_with_topology",
+]
+
+#: The signals that stop :func:`serve` (SIGINT is Ctrl-C).
+STOP_SIGNALS: tuple[signal.Signals, ...] = (signal.SIGINT, signal.SIGTERM)
+#: Seconds between two checks that the server is still alive while waiting for a signal.
+_WATCH_INTERVAL = 0.25
+
+_Handler = Callable[[int, FrameType | None], object] | int | None
+
+
+@dataclass(frozen=True)
+class Served:
+    """A started server with the topology applied: the server, what was applied, the clamps."""
+
+    server: BinaryServer
+    topology: Topology
+    applied: ApplyReport
+    notes: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ServeOutcome:
+    """How :func:`serve` ended: the signal, or the server's own exit (with its log tail)."""
+
+    signal: signal.Signals | None
+    server_pid: int | None
+    server_returncode: int | None
+    temp_dir: Path
+    kept: bool
+    log_tail: str = ""
+
+    @property
+    def exit_code(self) -> int:
+        """0 when a signal stopped us, 1 when the server exited on its own."""
+        return 0 if self.signal is not None else 1
+
+
+async def _no_log(exc: Exception) -> None:
+    """nats-py's error callback: errors surface as the calls' exceptions, not logged tracebacks."""
+
+
+async def apply_topology(client_url: str, topology: Topology, timeout: float = 10.0) -> ApplyReport:
+    """Connect to ``client_url`` once, apply ``topology``, and close the connection."""
+    try:
+        client = await nats.connect(
+            client_url,
+            name="mistersmith-server",
+            allow_reconnect=False,
+            connect_timeout=timeout,
+            max_reconnect_attempts=0,
+            error_cb=_no_log,
+        )
+    except (OSError, NatsError) as exc:
+        raise ServerError(f"cannot connect to {client_url} to apply the topology: {exc!r}") from exc
+    try:
+        return await asyncio.wait_for(apply(client.jsm(), topology), timeout)
+    except asyncio.TimeoutError:
+        raise ServerError(
+            f"applying the topology to {client_url} took longer than {timeout} s"
+        ) from None
+    finally:
+        await client.close()
+
+
+def start_with_topology(
+    topology: Topology,
+    *,
+    binary: NatsServerBinary | str | Path | None = None,
+    keep_data: bool = False,
+    log_level: LogLevel = "info",
+    timeout: float = 10.0,
+) -> Served:
+    """Start a one-node server sized for ``topology`` (replicas clamped) and apply it."""
+    clamped, notes = for_cluster(topology, 1)
+    server = BinaryServer(
+        for_topology(clamped, log_level=log_level),
+        binary=binary,
+        keep_data=keep_data,
+        start_timeout=timeout,
+    )
+    server.start()
+    try:
+        applied = asyncio.run(apply_topology(server.client_url, clamped, timeout))
+    except BaseException:
+        server.stop()
+        raise
+    return Served(server, clamped, applied, tuple(notes))
+
+
+class _Catcher:
+    """Signals turned into an event while in the ``with`` block (main thread only)."""
+
+    def __init__(self, signals: Sequence[signal.Signals]) -> None:
+        self.signals = tuple(signals)
+        self.received: signal.Signals | None = None
+        self._event = threading.Event()
+        self._previous: dict[signal.Signals, _Handler] = {}
+
+    def _handler(self, signum: int, frame: FrameType | None) -> None:
+        if self.received is None:
+            self.received = signal.Signals(signum)
+        self._event.set()
+
+    def __enter__(self) -> _Catcher:
+        self._previous = {signum: signal.signal(signum, self._handler) for signum in self.signals}
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        for signum, old in self._previous.items():
+            if old is not None:  # None: a handler not installed from Python, cannot restore
+                signal.signal(signum, old)
+
+    def wait(self, server: BinaryServer) -> signal.Signals | None:
+        """Block until a caught signal (returned) or the server's own exit (None)."""
+        while not self._event.wait(_WATCH_INTERVAL):
+            if not server.running:
+                break
+        return self.received
+
+
+def serve(
+    topology: Topology,
+    *,
+    on_ready: Callable[[Served], None],
+    binary: NatsServerBinary | str | Path | None = None,
+    keep_data: bool = False,
+    log_level: LogLevel = "info",
+    timeout: float = 10.0,
+    signals: Sequence[signal.Signals] = STOP_SIGNALS,
+) -> ServeOutcome:
+    """Start with ``topology`` applied, call ``on_ready``, run until a signal, then clean up.
+
+    The signals are caught from before the start, so one that arrives during the start stops
+    the server right after it. Call from the main thread (Python delivers signals there).
+    """
+    with _Catcher(signals) as catcher:
+        served = start_with_topology(
+            topology, binary=binary, keep_data=keep_data, log_level=log_level, timeout=timeout
+        )
+        server = served.server
+        try:
+            on_ready(served)
+            stopped_by = catcher.wait(server)
+            tail = "" if stopped_by is not None else server.log_tail(20)
+            code = server.returncode
+        finally:
+            server.stop()
+        return ServeOutcome(
+            signal=stopped_by,
+            server_pid=server.pid,
+            server_returncode=code,
+            temp_dir=server.temp_dir,
+            kept=keep_data,
+            log_tail=tail,
+        )
