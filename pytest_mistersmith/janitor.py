@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import threading
 from collections.abc import Coroutine, Mapping
 from dataclasses import dataclass, field
@@ -22,11 +23,14 @@ from nats.js.errors import NotFoundError
 from nats.js.manager import JetStreamManager
 
 from pytest_mistersmith.exceptions import ResetRefusedError
-from simulator.protocol.topology import ApplyReport, Consumer, Topology, apply
+from simulator.protocol.topology import ApplyReport, Consumer, Topology, apply, drift
 
 __all__ = ["TopologyJanitor", "TopologyState"]
 
 T = TypeVar("T")
+
+_STREAM_NAMES = "$JS.API.STREAM.NAMES"
+_CONSUMER_RESET = "$JS.API.CONSUMER.RESET"
 
 
 @dataclass(frozen=True)
@@ -57,6 +61,14 @@ class _LoopThread:
         self.loop.close()
 
 
+def _untouched(info: ConsumerInfo) -> bool:
+    """Whether a consumer never delivered anything (nothing to reset)."""
+    delivered, acked = info.delivered, info.ack_floor
+    return (delivered is None or delivered.consumer_seq == 0) and (
+        acked is None or acked.consumer_seq == 0
+    )
+
+
 class TopologyJanitor:
     """Applies a topology to one server once, and resets its JetStream state per test."""
 
@@ -80,15 +92,25 @@ class TopologyJanitor:
         self._runner = _LoopThread(f"mistersmith-janitor {client_url}")
         self._nc: Client | None = None
         self._js: JetStreamManager | None = None
+        self._closed = False
+        self.last_error: Exception | None = None
 
     async def _manager(self) -> JetStreamManager:
-        if self._js is None:
-            # No reconnects: the server may stop before the session's cleanup closes us.
+        if self._nc is None or self._nc.is_closed or self._js is None:
+            # No reconnect (a restarted server gets a new connection on next use), and errors
+            # kept, not logged: a traceback logged from this thread races the main thread's
+            # ast.parse on CPython 3.11 ("AST constructor recursion depth mismatch").
             self._nc = await nats.connect(
-                self.client_url, name="mistersmith-janitor", allow_reconnect=False
+                self.client_url,
+                name="mistersmith-janitor",
+                allow_reconnect=False,
+                error_cb=self._on_error,
             )
             self._js = self._nc.jsm()
         return self._js
+
+    async def _on_error(self, exc: Exception) -> None:
+        self.last_error = exc
 
     def apply(self) -> ApplyReport:
         """Create or update every stream and consumer (idempotent); the report lists drift."""
@@ -140,47 +162,66 @@ class TopologyJanitor:
         )
 
     async def _reset(self) -> TopologyState:
+        """Two concurrent rounds: purge, look and list; then infos, consumer resets, deletions."""
         js = await self._manager()
+        assert self._nc is not None
+        nc = self._nc
+        ours = [str(s.name) for s in self.topology.streams]
 
-        async def renew_stream(config_name: str) -> tuple[StreamInfo, list[ConsumerInfo]]:
-            config = self.topology.stream(config_name)
+        async def purge(name: str) -> None:
             try:
-                await js.purge_stream(config_name)
+                await js.purge_stream(name)
             except NotFoundError:  # the test deleted it: bring it back
-                await js.add_stream(config)
-            consumers = self.topology.consumers_of(config_name)
-            info, recreated = await asyncio.gather(
-                js.stream_info(config_name), asyncio.gather(*(recreate(c) for c in consumers))
-            )
-            return info, list(recreated)
+                await js.add_stream(self.topology.stream(name))
 
-        async def recreate(consumer: Consumer) -> ConsumerInfo:
+        async def look(consumer: Consumer) -> ConsumerInfo | None:
+            try:
+                info: ConsumerInfo = await js.consumer_info(consumer.stream, consumer.name)
+            except NotFoundError:
+                return None
+            return info
+
+        async def foreign() -> set[str]:
+            if not self.owned:
+                return set()
+            reply = await nc.request(_STREAM_NAMES, b"{}", timeout=self.timeout)
+            return set(json.loads(reply.data).get("streams") or ()) - set(ours)
+
+        async def renew(consumer: Consumer, info: ConsumerInfo | None) -> ConsumerInfo:
+            if info is not None and not drift(consumer.config, info.config):
+                if _untouched(info):
+                    fresh: ConsumerInfo = await js.consumer_info(consumer.stream, consumer.name)
+                    return fresh  # its num_pending after the purge
+                if nc.connected_server_version.minor >= 14 or nc.connected_server_version.major > 2:
+                    # ADR-60 (nats-server 2.14): back to the start, same consumer. The server
+                    # does not answer for a missing consumer: hence the look first.
+                    subject = f"{_CONSUMER_RESET}.{consumer.stream}.{consumer.name}"
+                    reply = await nc.request(subject, b"", timeout=self.timeout)
+                    reset: ConsumerInfo = ConsumerInfo.from_response(json.loads(reply.data))
+                    return reset
             with contextlib.suppress(NotFoundError):
                 await js.delete_consumer(consumer.stream, consumer.name)
-            return await js.add_consumer(consumer.stream, consumer.config)
+            created: ConsumerInfo = await js.add_consumer(consumer.stream, consumer.config)
+            return created
 
-        tasks = [renew_stream(str(s.name)) for s in self.topology.streams]
-        renewed = await asyncio.gather(*tasks)
-        await self._drop_foreign(js)  # after the renewal: it counts the streams
-        streams = [info for info, _ in renewed]
-        consumers = [c for _, infos in renewed for c in infos]
-        return self._make_state(streams, consumers)
-
-    async def _drop_foreign(self, js: JetStreamManager) -> None:
-        """On our own server, delete streams a test created beyond the topology."""
-        if not self.owned:
-            return
-        account = await js.account_info()
-        if account.streams <= len(self.topology.streams):
-            return
-        ours = {str(s.name) for s in self.topology.streams}
-        infos = await js.streams_info()
-        await asyncio.gather(
-            *(js.delete_stream(str(i.config.name)) for i in infos if i.config.name not in ours)
+        consumers = self.topology.consumers
+        _, infos, extra = await asyncio.gather(
+            asyncio.gather(*(purge(name) for name in ours)),
+            asyncio.gather(*(look(c) for c in consumers)),
+            foreign(),
         )
+        streams, renewed, _ = await asyncio.gather(
+            asyncio.gather(*(js.stream_info(name) for name in ours)),
+            asyncio.gather(*(renew(c, i) for c, i in zip(consumers, infos, strict=True))),
+            asyncio.gather(*(js.delete_stream(name) for name in extra)),
+        )
+        return self._make_state(list(streams), list(renewed))
 
     def close(self) -> None:
-        """Close the connection and stop the background loop."""
+        """Close the connection and stop the background loop (once; later calls do nothing)."""
+        if self._closed:
+            return
+        self._closed = True
 
         async def run() -> None:
             if self._nc is not None and not self._nc.is_closed:

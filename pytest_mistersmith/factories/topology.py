@@ -65,6 +65,13 @@ def janitors(config: pytest.Config) -> list[TopologyJanitor]:
     return list(config.stash.get(_JANITORS, {}).values())
 
 
+def close_janitors(config: pytest.Config, server: Any) -> None:
+    """Close the janitors of ``server``; its fixture calls this before it stops the server."""
+    for janitor in config.stash.get(_JANITORS, {}).values():
+        if janitor.client_url == server.client_url:
+            janitor.close()  # idempotent; config.add_cleanup calls it again at exit
+
+
 def topology_factory(
     server_fixture_name: str = "nats_server",
     *,

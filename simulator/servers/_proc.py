@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import functools
 import os
 import queue
+import shutil
 import signal
 import subprocess
 import sys
@@ -94,12 +96,24 @@ def spawn(
     cwd: Path,
     die_with_parent: bool = True,
 ) -> subprocess.Popen[bytes]:
-    """Start ``argv`` in its own session, output to ``stdout``, killed when we die (Linux)."""
-    preexec = _make_preexec(os.getpid()) if die_with_parent else None
+    """Start ``argv`` in its own session, output to ``stdout``, killed when we die (Linux).
+
+    ``setpriv --pdeathsig KILL`` (util-linux) sets the death signal where it is installed: a
+    ``preexec_fn`` forces fork() instead of vfork() and runs Python in the child, 2-4 ms more.
+    """
+    command = list(argv)
+    preexec = None
+    guarded = die_with_parent and PDEATHSIG_SUPPORTED
+    if guarded:
+        setpriv = _setpriv()
+        if setpriv is not None:
+            command = [setpriv, "--pdeathsig", "KILL", "--", *command]
+        else:
+            preexec = _make_preexec(os.getpid())
 
     def job() -> subprocess.Popen[bytes]:
         return subprocess.Popen(
-            list(argv),
+            command,
             stdin=subprocess.DEVNULL,
             stdout=stdout,
             stderr=subprocess.STDOUT,
@@ -108,9 +122,15 @@ def spawn(
             preexec_fn=preexec,
         )
 
-    if preexec is None or threading.current_thread() is threading.main_thread():
+    if not guarded or threading.current_thread() is threading.main_thread():
         return job()
     return _run_in_spawner(job)
+
+
+@functools.lru_cache(maxsize=1)
+def _setpriv() -> str | None:
+    """util-linux's setpriv, when it can set a parent-death signal."""
+    return shutil.which("setpriv")
 
 
 def _proc_stat(pid: int) -> list[str] | None:

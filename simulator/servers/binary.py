@@ -75,7 +75,7 @@ class BinaryServer:
         self.start_timeout = start_timeout
         self.stop_timeout = stop_timeout
         self.keep_data = keep_data
-        self._base_dir = base_dir
+        self._base_dir = default_base_dir() if base_dir is None else base_dir
         self._runtime_dir = default_runtime_dir() if runtime_dir is None else runtime_dir
         self._pdeathsig = die_with_parent
         self._binary: NatsServerBinary | None = None
@@ -388,6 +388,24 @@ class BinaryServer:
             check=True,
             timeout=10,
         )
+
+
+#: Free space a memory file system needs to hold our temp dirs.
+_MIN_SHM_FREE = 1 << 30
+
+
+def default_base_dir() -> Path | None:
+    """/dev/shm (no fsync cost) when TMPDIR is not set and it has 1 GiB free; else None."""
+    if os.environ.get("TMPDIR"):  # read per call, never at import: the user chose a place
+        return None
+    shm = Path("/dev/shm")
+    try:
+        stat = os.statvfs(shm)
+    except (OSError, AttributeError):
+        return None
+    if not os.access(shm, os.W_OK) or stat.f_bavail * stat.f_frsize < _MIN_SHM_FREE:
+        return None
+    return shm
 
 
 def _require(value: _T | None, what: str) -> _T:

@@ -33,7 +33,7 @@ HEALTHZ_JS = "/healthz?js-enabled-only=true"
 #: Full health (streams and consumers current): every node of a cluster.
 HEALTHZ = "/healthz"
 #: Seconds between two probes.
-POLL_INTERVAL = 0.003
+POLL_INTERVAL = 0.001
 _MAX_PROBE_TIMEOUT = 1.0
 
 
