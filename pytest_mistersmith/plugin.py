@@ -11,12 +11,23 @@ from collections.abc import Generator
 import pytest
 
 from pytest_mistersmith import factories
+from pytest_mistersmith._contracts_fixture import contracts_factory
 from pytest_mistersmith.config import CONFIG_KEY, add_options, get_config
 from pytest_mistersmith.factories.server import SERVERS_KEY, USED_KEY
 
-__all__ = ["jetstream", "mistersmith_topology", "nats_capture", "nats_client", "nats_server"]
+__all__ = [
+    "jetstream",
+    "mistersmith_contracts",
+    "mistersmith_topology",
+    "nats_capture",
+    "nats_client",
+    "nats_cluster",
+    "nats_server",
+    "swarm",
+]
 
 _LOG_LINES = 40
+_DOCKER_KEY = pytest.StashKey[str | None]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -39,6 +50,10 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     cfg = config.stash[CONFIG_KEY]
     if cfg.backend == "external":
         where = f"url {cfg.url}"
+    elif cfg.backend == "docker":
+        where = (
+            f"image {cfg.image or 'nats:VERSION if cached, else mistersmith/nats-server:VERSION'}"
+        )
     else:
         import os
 
@@ -51,6 +66,27 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
                 "using nats_server lists where we looked)"
             )
     return [f"mistersmith: backend {cfg.backend}, {where}, topology {DEFAULT_TOPOLOGY_PATH.name}"]
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Skip a test marked ``docker`` where no engine answers (fail with --nats-require-docker)."""
+    if item.get_closest_marker("docker") is None:
+        return
+    config = item.config
+    if _DOCKER_KEY not in config.stash:
+        from simulator.servers._docker_cli import docker_available
+
+        config.stash[_DOCKER_KEY] = docker_available()
+    reason = config.stash[_DOCKER_KEY]
+    if reason is None:
+        return
+    if config.stash[CONFIG_KEY].require_docker:
+        pytest.fail(
+            f"this test needs Docker and --nats-require-docker (ini nats_require_docker) is set, "
+            f"but {reason}. Fix: start the Docker engine (`docker info` must answer)",
+            pytrace=False,
+        )
+    pytest.skip(f"needs a Docker engine: {reason} (install Docker, or ignore: -m 'not docker')")
 
 
 @pytest.hookimpl(wrapper=True)
@@ -98,4 +134,7 @@ nats_server = factories.nats_server_factory()
 nats_client = factories.nats_client_factory("nats_server")
 jetstream = factories.jetstream_factory("nats_client")
 mistersmith_topology = factories.topology_factory("nats_server")
+nats_cluster = factories.nats_cluster_factory()
 nats_capture = factories.capture_factory("nats_client")
+mistersmith_contracts = contracts_factory("nats_client")
+swarm = factories.swarm_factory("nats_server")

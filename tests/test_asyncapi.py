@@ -202,3 +202,13 @@ def test_write_asyncapi_without_a_path_prints_yaml(
 def test_write_asyncapi_refuses_an_unknown_suffix(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"\*\.json, \*\.yaml or \*\.yml"):
         write_asyncapi(tmp_path / "asyncapi.txt")
+
+
+def test_the_command_writes_the_document(tmp_path: Path) -> None:
+    from simulator.cli import main
+
+    out = tmp_path / "asyncapi.json"
+    assert main(["asyncapi", "-o", str(out)]) == 0
+    document = json.loads(out.read_text("utf-8"))
+    assert document["asyncapi"].startswith("3.0")
+    assert "x-jetstream-streams" in document

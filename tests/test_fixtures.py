@@ -19,8 +19,13 @@ from simulator.servers import BinaryServer
 NOW = datetime(2026, 1, 1, tzinfo=timezone.utc)
 
 
-def test_nats_server_is_the_embedded_binary(nats_server: BinaryServer) -> None:
-    assert isinstance(nats_server, BinaryServer)
+def test_nats_server_is_of_the_configured_backend(
+    nats_server: BinaryServer, pytestconfig: pytest.Config
+) -> None:
+    from simulator.servers import DockerServer
+
+    backend = pytestconfig.getoption("nats_backend") or "binary"
+    assert isinstance(nats_server, DockerServer if backend == "docker" else BinaryServer)
     assert nats_server.client_url.startswith("nats://127.0.0.1:")
     with urllib.request.urlopen(f"{nats_server.monitor_url}/varz") as response:
         varz = json.load(response)

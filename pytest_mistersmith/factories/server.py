@@ -14,7 +14,7 @@ from pytest_mistersmith.config import CONFIG_KEY, NOT_GIVEN, MisterSmithConfig, 
 # Imported by the plugin at start-up: the simulator loads when a fixture runs.
 if TYPE_CHECKING:
     from simulator.protocol.topology import Topology
-    from simulator.servers import BinaryServer, ExternalServer
+    from simulator.servers import BinaryServer, DockerServer, ExternalServer
 
 __all__ = ["SERVERS_KEY", "USED_KEY", "mark_used", "nats_server_factory", "start_server"]
 
@@ -44,7 +44,8 @@ def start_server(
     log_level: Any = NOT_GIVEN,
     topology: Topology | str | Path | None = None,
     overrides: Mapping[str, Any] | None = None,
-) -> BinaryServer | ExternalServer:
+    image: Any = NOT_GIVEN,
+) -> BinaryServer | DockerServer | ExternalServer:
     """Start (or, for an external server, wait for) a server; arguments override ``cfg``."""
     __tracebackhide__ = True
     from simulator.protocol import topology as topo
@@ -64,6 +65,10 @@ def start_server(
         log_level=pick(log_level, cfg.log_level),
         **(overrides or {}),
     )
+    if backend == "docker":
+        from simulator.servers import DockerServer
+
+        return DockerServer(config, image=pick(image, cfg.image)).start()
     binary = find_nats_server(
         server_bin if server_bin is not NOT_GIVEN else None, cfg.server_bin, os.environ
     )
@@ -79,6 +84,7 @@ def nats_server_factory(
     log_level: str | Any = NOT_GIVEN,
     topology: Topology | str | Path | None = None,
     overrides: Mapping[str, Any] | None = None,
+    image: str | Any = NOT_GIVEN,
     scope: Scope = "session",
 ) -> Any:
     """A fixture of a nats-server; each argument given here beats the CLI flag and ini key.
@@ -100,13 +106,17 @@ def nats_server_factory(
             log_level=log_level,
             topology=topology,
             overrides=overrides,
+            image=image,
         )
         started = request.config.stash.setdefault(SERVERS_KEY, [])
         started.append(server)
         try:
             yield server
         finally:
+            from pytest_mistersmith.factories.topology import close_janitors
+
             started.remove(server)
+            close_janitors(request.config, server)
             server.stop()
 
     return nats_server_fixture

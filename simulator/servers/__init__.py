@@ -1,4 +1,8 @@
-"""The NATS servers the testbed runs on: the embedded binary and an external URL."""
+"""The NATS servers the testbed runs on: the embedded binary, Docker, an external URL, clusters.
+
+Importing this package imports neither docker nor testcontainers: the docker backend loads them
+when a container starts.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +15,7 @@ from simulator.servers._locate import (
     find_nats_server,
 )
 from simulator.servers.binary import BinaryServer
+from simulator.servers.cluster import ClusterBackend, NatsCluster
 from simulator.servers.conf import (
     DEFAULT_MAX_PAYLOAD,
     ClusterConfig,
@@ -19,8 +24,10 @@ from simulator.servers.conf import (
     for_topology,
     render,
 )
+from simulator.servers.docker import DockerServer
 from simulator.servers.external import ExternalServer
 from simulator.servers.health import HEALTHZ, HEALTHZ_JS, get_json, wait_healthy, wait_info
+from simulator.servers.image import build_image, default_image
 
 __all__ = [
     "DEFAULT_MAX_PAYLOAD",
@@ -29,13 +36,18 @@ __all__ = [
     "HEALTHZ_JS",
     "MIN_VERSION",
     "BinaryServer",
+    "ClusterBackend",
     "ClusterConfig",
+    "DockerServer",
     "ExternalServer",
     "LogLevel",
+    "NatsCluster",
     "NatsServer",
     "NatsServerBinary",
     "ServerConfig",
     "binary_version",
+    "build_image",
+    "default_image",
     "find_nats_server",
     "for_topology",
     "get_json",

@@ -1,0 +1,243 @@
+"""Benchmark of the docker backend and clusters, beside testcontainers' own NatsContainer.
+
+Run as a script: ``python benchmarks/bench_docker_cluster.py [--runs N] [--cluster-runs N]``
+(needs a Docker engine and an image: ``mistersmith image build`` makes one offline).
+
+Rows, each over its runs after one warm-up run that is not counted (median, p95 nearest rank):
+
+- **DockerServer cold start to connected client, topology applied**: a new container,
+  ``nats.connect()``, our topology applied (clamped to one node). Goal: p95 at most 500 ms.
+- **testcontainers NatsContainer to connected client** (same image, ``-js``, same run): it
+  waits for "Server is ready" by polling the logs once a second.
+- **cluster ready with the R3 topology** (docker and binary): ``NatsCluster(3).start()``
+  (full ``/healthz`` on every node) and the topology applied at R3. Goal (docker): median at
+  most 500 ms.
+- **failover** (docker and binary): the leader of ``agent_events`` killed, to the next
+  acknowledged publish of a publisher that retries every few ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import math
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import nats
+from rich.console import Console
+from rich.table import Table
+
+from simulator.protocol import subjects
+from simulator.protocol import topology as topo
+from simulator.servers import DockerServer, NatsCluster, find_nats_server, for_topology
+from simulator.servers._docker_cli import docker_available
+from simulator.servers.image import default_image
+
+__all__ = ["main"]
+
+GOAL_COLD_START_MS = 500.0
+GOAL_CLUSTER_MEDIAN_MS = 500.0
+_STREAM = "agent_events"
+
+
+@dataclass
+class Row:
+    """One line of the table: samples in seconds, a goal and what it applies to."""
+
+    name: str
+    samples: list[float] = field(default_factory=list)
+    goal: str = ""
+    check: Callable[[list[float]], bool] | None = None
+    note: str = ""
+
+
+def p95(samples: list[float]) -> float:
+    """The 95th percentile, nearest rank."""
+    ordered = sorted(samples)
+    return ordered[max(0, math.ceil(0.95 * len(ordered)) - 1)]
+
+
+async def _connect_and_apply(url: str, topology: topo.Topology) -> None:
+    client = await nats.connect(url, connect_timeout=5)
+    try:
+        await topo.apply(client.jsm(), topology)
+    finally:
+        await client.close()
+
+
+def bench_cold_start(runs: int, image: str, topology: topo.Topology) -> Row:
+    """DockerServer().start() + connect + topology, timed as one."""
+    row = Row("DockerServer cold start → client, topology", goal="p95 ≤ 500 ms")
+    row.check = lambda s: p95(s) * 1000 <= GOAL_COLD_START_MS
+    clamped, _ = topo.for_cluster(topology, 1)
+    for run in range(runs + 1):
+        t0 = time.perf_counter()
+        server = DockerServer(for_topology(topology), image=image).start()
+        try:
+            asyncio.run(_connect_and_apply(server.client_url, clamped))
+            elapsed = time.perf_counter() - t0
+        finally:
+            server.stop()
+        if run:
+            row.samples.append(elapsed)
+    return row
+
+
+async def _connect_retrying(url: str, deadline: float) -> Any:
+    while True:
+        try:
+            return await nats.connect(url, connect_timeout=1, allow_reconnect=False)
+        except Exception:
+            if time.monotonic() > deadline:
+                raise
+            await asyncio.sleep(0.005)
+
+
+def bench_natscontainer(runs: int, image: str) -> Row:
+    """testcontainers' NatsContainer (same image, -js) until a client is connected."""
+    from testcontainers.community.nats import NatsContainer
+    from testcontainers.core.config import testcontainers_config
+
+    testcontainers_config.ryuk_disabled = True
+    row = Row("testcontainers NatsContainer → client")
+    for run in range(runs + 1):
+        t0 = time.perf_counter()
+        container: Any = NatsContainer(image=image, jetstream=True).start()
+        try:
+            client = asyncio.run(_close_after(container.nats_uri()))
+            del client
+            elapsed = time.perf_counter() - t0
+        finally:
+            container.stop()
+        if run:
+            row.samples.append(elapsed)
+    return row
+
+
+async def _close_after(url: str) -> None:
+    client = await _connect_retrying(url, time.monotonic() + 30)
+    await client.close()
+
+
+def bench_cluster(runs: int, backend: Any, image: str | None, topology: topo.Topology) -> Row:
+    """NatsCluster(3).start() with the topology applied at R3."""
+    row = Row(f"cluster of 3 ({backend}) ready, R3 topology")
+    if backend == "docker":
+        row.goal = "median ≤ 500 ms"
+        row.check = lambda s: statistics.median(s) * 1000 <= GOAL_CLUSTER_MEDIAN_MS
+    for run in range(runs + 1):
+        t0 = time.perf_counter()
+        cluster = NatsCluster(3, for_topology(topology), backend=backend, image=image).start()
+        try:
+            cluster.apply_topology(topology)
+            elapsed = time.perf_counter() - t0
+        finally:
+            cluster.stop()
+        if run:
+            row.samples.append(elapsed)
+    return row
+
+
+async def _quiet(exc: Exception) -> None:
+    """Connection errors are expected while the leader dies."""
+
+
+async def _failover_once(cluster: NatsCluster) -> float:
+    subject = subjects.agent_events("bench-agent", "published")
+    client = await nats.connect(
+        cluster.client_urls, reconnect_time_wait=0.02, error_cb=_quiet, max_reconnect_attempts=-1
+    )
+    try:
+        js = client.jetstream()
+        await js.publish(subject, b"warm", timeout=5)
+        leader = cluster.stream_leader(_STREAM)
+        t0 = time.perf_counter()
+        cluster.kill(leader)
+        while True:
+            try:
+                await js.publish(subject, b"after", timeout=0.5)
+                return time.perf_counter() - t0
+            except Exception:
+                await asyncio.sleep(0.002)
+    finally:
+        await client.close()
+
+
+def bench_failover(runs: int, backend: Any, image: str | None, topology: topo.Topology) -> Row:
+    """Stream leader killed → next acknowledged publish."""
+    row = Row(f"failover ({backend}): leader killed → next ack")
+    cluster = NatsCluster(3, for_topology(topology), backend=backend, image=image).start()
+    try:
+        cluster.apply_topology(topology)
+        for run in range(runs + 1):
+            elapsed = asyncio.run(_failover_once(cluster))
+            cluster.recover()
+            if run:
+                row.samples.append(elapsed)
+    finally:
+        cluster.stop()
+    return row
+
+
+def _ms(seconds: float) -> str:
+    return f"{seconds * 1000:.0f} ms"
+
+
+def report(rows: list[Row], console: Console) -> bool:
+    """Print the table; whether every goal was met."""
+    table = Table(title="Docker backend and clusters (median, p95, min after a warm-up)")
+    for column in ("measure", "runs", "median", "p95", "min", "goal", "met?"):
+        table.add_column(column)
+    ok = True
+    for row in rows:
+        if not row.samples:
+            table.add_row(row.name, "0", "-", "-", "-", row.goal, row.note or "skipped")
+            continue
+        met = "" if row.check is None else ("yes" if row.check(row.samples) else "no")
+        ok = ok and met != "no"
+        table.add_row(
+            row.name,
+            str(len(row.samples)),
+            _ms(statistics.median(row.samples)),
+            _ms(p95(row.samples)),
+            _ms(min(row.samples)),
+            row.goal,
+            met,
+        )
+    console.print(table)
+    return ok
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run every benchmark and print the table; exit 1 when a goal is missed."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=20, help="cold starts per row (default 20)")
+    parser.add_argument("--cluster-runs", type=int, default=5, help="cluster runs (default 5)")
+    parser.add_argument("--image", default=None, help="image (default: default_image())")
+    args = parser.parse_args(argv)
+    console = Console(width=150)
+    why = docker_available()
+    if why is not None:
+        console.print(f"skipped: {why}")
+        return 0
+    image = args.image or default_image(find_nats_server().version)
+    topology = topo.default_topology()
+    console.print(f"image {image}; {args.runs} cold starts, {args.cluster_runs} cluster runs")
+    rows = [
+        bench_cold_start(args.runs, image, topology),
+        bench_natscontainer(args.runs, image),
+        bench_cluster(args.cluster_runs, "docker", image, topology),
+        bench_cluster(args.cluster_runs, "binary", None, topology),
+        bench_failover(args.cluster_runs, "docker", image, topology),
+        bench_failover(args.cluster_runs, "binary", None, topology),
+    ]
+    return 0 if report(rows, console) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

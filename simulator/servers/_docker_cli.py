@@ -1,0 +1,160 @@
+"""The docker CLI as the docker backend uses it: calls, session labels, the stale sweep.
+
+testcontainers' Ryuk reaper cannot be pulled offline, so every container, volume and network
+we create carries the labels of the session (process) that owns it; the first start of a
+session removes whatever carries a dead owner's labels, and an exit hook removes the session's
+own leftovers.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import json
+import os
+import shutil
+import subprocess
+import threading
+import uuid
+
+from simulator.errors import ServerError
+from simulator.servers._proc import pid_alive, start_time
+
+__all__ = [
+    "LABEL",
+    "SESSION",
+    "docker",
+    "docker_available",
+    "docker_ok",
+    "host_port",
+    "labels",
+    "sweep_stale",
+]
+
+#: Label key naming the owning session; its value is the session id.
+LABEL = "io.mistersmith.session"
+_PID = "io.mistersmith.owner-pid"
+_START = "io.mistersmith.owner-start"
+#: This process's session id.
+SESSION = uuid.uuid4().hex[:12]
+_swept = False
+_LOCK = threading.Lock()
+
+
+def labels() -> dict[str, str]:
+    """The labels every object of this session carries."""
+    return {
+        LABEL: SESSION,
+        _PID: str(os.getpid()),
+        _START: str(start_time(os.getpid()) or ""),
+    }
+
+
+def docker(*args: str, timeout: float = 120.0) -> subprocess.CompletedProcess[str]:
+    """Run ``docker ARGS`` and return the completed process (never raises on exit codes)."""
+    cli = shutil.which("docker")
+    if cli is None:
+        raise ServerError(
+            "the docker CLI is not on PATH; install Docker (Debian: apt-get install docker.io) "
+            "or use the binary backend (--nats-backend binary)"
+        )
+    env = {**os.environ, "DOCKER_BUILDKIT": "0"}  # the legacy builder needs no base image
+    return subprocess.run(
+        [cli, *args], capture_output=True, text=True, timeout=timeout, check=False, env=env
+    )
+
+
+def docker_ok(*args: str, timeout: float = 120.0) -> str:
+    """Run ``docker ARGS``; its stdout, or ``ServerError`` with its stderr."""
+    result = docker(*args, timeout=timeout)
+    if result.returncode != 0:
+        raise ServerError(
+            f"`docker {' '.join(args)}` failed (exit {result.returncode}): "
+            f"{result.stderr.strip()[-1000:]}"
+        )
+    return result.stdout
+
+
+def docker_available(timeout: float = 10.0) -> str | None:
+    """None when a Docker engine answers, else why not (for a skip reason)."""
+    try:
+        result = docker("info", "--format", "{{.ServerVersion}}", timeout=timeout)
+    except ServerError as exc:
+        return str(exc)
+    except subprocess.TimeoutExpired:
+        return f"`docker info` did not answer within {timeout} s"
+    if result.returncode != 0:
+        return f"no Docker engine answers: {result.stderr.strip()[-300:]}"
+    return None
+
+
+def host_port(container: str, port: int) -> int:
+    """The loopback host port that ``port/tcp`` of ``container`` is published on."""
+    text = docker_ok("inspect", "--format", "{{json .NetworkSettings.Ports}}", container)
+    bindings = (json.loads(text) or {}).get(f"{port}/tcp") or []
+    for binding in bindings:
+        if binding.get("HostPort"):
+            return int(binding["HostPort"])
+    raise ServerError(f"container {container[:12]} publishes no host port for {port}/tcp")
+
+
+def _dead(owner_pid: str, owner_start: str) -> bool:
+    try:
+        pid = int(owner_pid)
+    except ValueError:
+        return True
+    if not pid_alive(pid):
+        return True
+    current = start_time(pid)
+    return bool(owner_start) and current is not None and str(current) != owner_start
+
+
+def _owners(kind: str) -> list[tuple[str, str, str]]:
+    ident = "{{.Name}}" if kind == "volume" else "{{.ID}}"
+    template = f'{ident}\t{{{{.Label "{_PID}"}}}}\t{{{{.Label "{_START}"}}}}'
+    if kind == "container":
+        args = ["ps", "-a", "--filter", f"label={LABEL}", "--format", template]
+    else:
+        args = [kind, "ls", "--filter", f"label={LABEL}", "--format", template]
+    rows = docker_ok(*args, timeout=60).splitlines()
+    owners = []
+    for row in rows:
+        if row.strip():
+            ident, pid, start = [*row.split("\t"), "", ""][:3]
+            owners.append((ident, pid, start))
+    return owners
+
+
+def sweep_stale() -> int:
+    """Remove the containers, networks and volumes of dead sessions (once per process)."""
+    global _swept
+    with _LOCK:
+        if _swept:
+            return 0
+        _swept = True
+        atexit.register(_remove_session)
+        return _sweep()
+
+
+def _sweep() -> int:
+    removed = 0
+    for kind in ("container", "network", "volume"):
+        stale = [ident for ident, pid, start in _owners(kind) if _dead(pid, start)]
+        if stale:
+            args = ["rm", "-f", "-v", *stale] if kind == "container" else [kind, "rm", *stale]
+            docker(*args, timeout=120)
+            removed += len(stale)
+    return removed
+
+
+def _remove_session() -> None:
+    """At exit: remove whatever this session still owns (a handle that was never stopped)."""
+    with contextlib.suppress(Exception):
+        mine = f"label={LABEL}={SESSION}"
+        ids = docker_ok("ps", "-aq", "--filter", mine, timeout=60).split()
+        if ids:
+            docker("rm", "-f", "-v", *ids, timeout=60)
+        for kind in ("network", "volume"):
+            ids = docker_ok(kind, "ls", "-q", "--filter", mine, timeout=60).split()
+            if ids:
+                docker(kind, "rm", *ids, timeout=60)

@@ -1,0 +1,103 @@
+"""The docker backend's cluster nodes: containers on a private network, routed by name.
+
+Every node knows every other's route (``nats-route://NAME:6222``) before it starts, so all
+start at once. Each route listener advertises its network alias (``cluster.advertise``) and no
+client URLs are gossiped (``no_advertise``): clients keep the loopback URLs of the mapped ports
+and never learn container addresses. ``partition(i)`` disconnects a node from the network (its
+published ports go with it: the node is cut off from clients too); ``heal(i)`` reconnects it.
+"""
+
+from __future__ import annotations
+
+import functools
+import time
+import uuid
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
+
+from simulator.servers._cluster_nodes import parallel
+from simulator.servers._docker_cli import SESSION, docker, docker_ok, labels, sweep_stale
+from simulator.servers.conf import ClusterConfig, ServerConfig
+from simulator.servers.docker import CLUSTER_PORT, DockerServer
+
+if TYPE_CHECKING:
+    from simulator.servers.cluster import NatsCluster
+
+__all__ = ["DockerNodes"]
+
+
+class _ClusterNode(DockerServer):
+    """A DockerServer whose cluster block advertises its alias and gossips no client URLs."""
+
+    def __init__(self, alias: str, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._alias = alias
+
+    def rendered(self) -> str:
+        """The config text with ``advertise``/``no_advertise`` inside the cluster block."""
+        text = super().rendered()
+        extra = f'cluster {{\n  advertise: "{self._alias}:{CLUSTER_PORT}"\n  no_advertise: true\n'
+        return text.replace("cluster {\n", extra, 1)
+
+
+class DockerNodes:
+    """Cluster nodes as containers of one image on a private docker network."""
+
+    def __init__(self, cluster: NatsCluster, config: ServerConfig, image: str | None) -> None:
+        self._cluster = cluster
+        self._config = config
+        self._image = image
+        self.network = f"mistersmith-{SESSION}-{uuid.uuid4().hex[:6]}"
+        self._aliases = list(cluster.server_names)
+        sweep_stale()
+        label_args = [a for k, v in labels().items() for a in ("--label", f"{k}={v}")]
+        docker_ok("network", "create", *label_args, self.network)
+
+    def _make(self, index: int, deadline: float) -> DockerServer:
+        cluster = self._cluster
+        base = self._config.cluster or ClusterConfig(name=cluster.name)
+        routes = tuple(f"nats-route://{alias}:{CLUSTER_PORT}" for alias in self._aliases)
+        config = replace(
+            self._config,
+            server_name=cluster.server_names[index],
+            cluster=replace(base, name=cluster.name, routes=routes),
+        )
+        return _ClusterNode(
+            self._aliases[index],
+            config,
+            image=self._image,
+            name=f"{self.network}-n{index}",
+            network=self.network,
+            aliases=(self._aliases[index],),
+            start_timeout=max(0.1, deadline - time.monotonic()),
+            stop_timeout=cluster.stop_timeout,
+        )
+
+    def start_all(self, deadline: float) -> list[DockerServer]:
+        nodes = [self._make(i, deadline) for i in range(self._cluster.size)]
+        try:
+            parallel([functools.partial(node.start) for node in nodes])
+        except BaseException:
+            parallel([node.stop for node in nodes])
+            raise
+        return nodes
+
+    def start_node(self, index: int, old: DockerServer, deadline: float) -> DockerServer:
+        old.start_timeout = max(0.1, deadline - time.monotonic())
+        old.start()  # the same container: its store volume and its network alias
+        return old
+
+    def stop_node(self, index: int) -> None:
+        self._cluster.nodes[index].halt()
+
+    def partition(self, index: int) -> None:
+        docker_ok("network", "disconnect", self.network, self._cluster.nodes[index].container_id)
+
+    def heal(self, index: int) -> None:
+        node = self._cluster.nodes[index]
+        alias = self._aliases[index]
+        docker_ok("network", "connect", "--alias", alias, self.network, node.container_id)
+        node.refresh_urls()
+
+    def close(self) -> None:
+        docker("network", "rm", self.network, timeout=60)

