@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from pytest_mistersmith.config import CONFIG_KEY, NOT_GIVEN, MisterSmithConfig, pick
-from pytest_mistersmith.factories.server import SERVERS_KEY
+from pytest_mistersmith.factories.server import serve
 
 # Imported by the plugin at start-up: the simulator loads when a fixture runs.
 if TYPE_CHECKING:
@@ -107,12 +107,6 @@ def nats_cluster_factory(
             apply_topology=apply_topology,
             start_timeout=start_timeout,
         )
-        started = request.config.stash.setdefault(SERVERS_KEY, [])
-        started.append(cluster)
-        try:
-            yield cluster
-        finally:
-            started.remove(cluster)
-            cluster.stop()
+        yield from serve(request.config, cluster)
 
     return nats_cluster_fixture

@@ -16,7 +16,14 @@ if TYPE_CHECKING:
     from simulator.protocol.topology import Topology
     from simulator.servers import BinaryServer, DockerServer, ExternalServer
 
-__all__ = ["SERVERS_KEY", "USED_KEY", "mark_used", "nats_server_factory", "start_server"]
+__all__ = [
+    "SERVERS_KEY",
+    "USED_KEY",
+    "mark_used",
+    "nats_server_factory",
+    "serve",
+    "start_server",
+]
 
 Scope = Any  # pytest's private _ScopeName literal
 
@@ -108,15 +115,20 @@ def nats_server_factory(
             overrides=overrides,
             image=image,
         )
-        started = request.config.stash.setdefault(SERVERS_KEY, [])
-        started.append(server)
-        try:
-            yield server
-        finally:
-            from pytest_mistersmith.factories.topology import close_janitors
-
-            started.remove(server)
-            close_janitors(request.config, server)
-            server.stop()
+        yield from serve(request.config, server)
 
     return nats_server_fixture
+
+
+def serve(config: pytest.Config, handle: Any) -> Iterator[Any]:
+    """Yield a started server or cluster; then close its janitors and stop it."""
+    from pytest_mistersmith.factories.topology import close_janitors
+
+    started = config.stash.setdefault(SERVERS_KEY, [])
+    started.append(handle)
+    try:
+        yield handle
+    finally:
+        started.remove(handle)
+        close_janitors(config, handle)  # before the stop: they hold connections to it
+        handle.stop()
