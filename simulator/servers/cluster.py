@@ -282,7 +282,7 @@ class NatsCluster:
             time.sleep(POLL_INTERVAL * 3)
 
     # -- topology -----------------------------------------------------------------------
-    def apply_topology(self, topology: Any = None, timeout: float = 30.0) -> tuple[Any, list[str]]:
+    def apply_topology(self, topology: Any = None, timeout: float = 60.0) -> tuple[Any, list[str]]:
         """Apply ``topology`` (ours by default) at the cluster's replicas; report and notes."""
         from simulator.protocol import topology as topo
 
@@ -352,11 +352,23 @@ def _stream_view(stream: str) -> Callable[[str], str | None]:
 
 async def _apply(urls: list[str], topology: Any, timeout: float) -> Any:
     import nats
+    from nats.errors import NoRespondersError
+    from nats.errors import TimeoutError as NatsTimeoutError
 
     from simulator.protocol.topology import apply
 
     client = await nats.connect(urls, name="mistersmith-cluster", connect_timeout=timeout)
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
     try:
-        return await asyncio.wait_for(apply(client.jsm(timeout=timeout), topology), timeout)
+        # Right after every node is healthy the JetStream meta leader may still be being
+        # elected (seconds, on containers): a request then goes unanswered. apply() is
+        # idempotent, so ask again, each try short, under one generous deadline.
+        while True:
+            try:
+                return await asyncio.wait_for(apply(client.jsm(timeout=5.0), topology), 10.0)
+            except (NatsTimeoutError, NoRespondersError, asyncio.TimeoutError):
+                if loop.time() >= deadline:
+                    raise
     finally:
         await client.close()
