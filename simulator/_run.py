@@ -9,7 +9,7 @@ stop the server, then print the summary and write the report. A first signal dra
 from __future__ import annotations
 
 import asyncio
-import importlib
+import contextlib
 import os
 import signal
 import time
@@ -163,22 +163,19 @@ def _start_target(options: RunOptions) -> _Target:
 
 
 def _start_docker(default: topo.Topology) -> _Target:
-    try:
-        docker: Any = importlib.import_module("simulator.servers.docker")
-    except ImportError:
-        raise ConfigError(
-            "--backend docker is not available yet (no simulator.servers.docker); "
-            "use --backend binary or --url URL"
-        ) from None
+    """One container of the default image with the topology (clamped to one node) applied."""
     from simulator.servers.conf import for_topology
+    from simulator.servers.docker import DockerServer
     from simulator.servers.run import apply_topology
 
     clamped, notes = topo.for_cluster(default, 1)
-    server = docker.DockerServer(for_topology(clamped)).start()
+    server = DockerServer(for_topology(clamped))
     try:
+        server.start()  # a ServerError (no engine, no image, not ready) is the CLI's one line
         asyncio.run(apply_topology(server.client_url, clamped))
     except BaseException:
-        server.stop()
+        with contextlib.suppress(ServerError):  # the first error is the one to report
+            server.stop()
         raise
     info = {"backend": "docker", "client_url": server.client_url, "version": server.version}
     return _Target(server.client_url, info, server.stop, notes=notes)

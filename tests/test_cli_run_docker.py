@@ -1,0 +1,93 @@
+"""`mistersmith run --backend docker` as a user runs it: a container, a report, nothing left."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from simulator.servers._docker_cli import LABEL, docker
+
+RUN_TIMEOUT = 90.0
+_OWNER_PID = "io.mistersmith.owner-pid"  # see _docker_cli.labels()
+
+
+def _env(tmp: Path, **extra: str) -> dict[str, str]:
+    return {**os.environ, "TMPDIR": str(tmp), "PYTHONDONTWRITEBYTECODE": "1", **extra}
+
+
+def _ids(*filters: str, kind: str = "container") -> list[str]:
+    """Ids of the containers (or volumes) carrying every ``label=`` filter given."""
+    args = [arg for f in filters for arg in ("--filter", f"label={f}")]
+    listing = ("ps", "-aq") if kind == "container" else ("volume", "ls", "-q")
+    result = docker(*listing, *args, timeout=60)
+    assert result.returncode == 0, result.stderr
+    return result.stdout.split()
+
+
+@pytest.mark.docker
+def test_a_short_docker_run_reports_and_leaves_no_container(tmp_path: Path) -> None:
+    report = tmp_path / "report.json"
+    out = tmp_path / "out.txt"
+    args = ["--agents", "3", "--duration", "3", "--seed", "1", "--report", str(report)]
+    with out.open("w") as sink:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "simulator", "run", "--backend", "docker", *args],
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            env=_env(tmp_path),
+        )
+        try:
+            deadline = time.monotonic() + RUN_TIMEOUT
+            while "running " not in out.read_text() and time.monotonic() < deadline:
+                assert process.poll() is None, out.read_text()
+                time.sleep(0.05)
+            # the run's own container, found by the labels its process put on it
+            running = _ids(LABEL, f"{_OWNER_PID}={process.pid}")
+            assert len(running) == 1, running
+            inspect = docker("inspect", "--format", "{{json .Config.Labels}}", running[0])
+            session = json.loads(inspect.stdout)[LABEL]
+            code = process.wait(RUN_TIMEOUT)
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+    text = out.read_text()
+    assert code == 0, text
+    assert "running 3 agents" in text
+    assert "Summary:" in text
+    data: dict[str, Any] = json.loads(report.read_text(encoding="utf-8"))
+    assert data["server"]["backend"] == "docker"
+    assert data["server"]["client_url"].startswith("nats://127.0.0.1:")
+    assert data["interrupted"] is False
+    assert data["agents"]["total"] == 3
+    assert data["messages"]["by_family"]["agent_heartbeat"] > 0
+    assert data["tasks"]["finished"] > 0
+    assert data["errors"]["total"] == 0, data["errors"]
+    # the container and its store volume are gone
+    assert _ids(f"{LABEL}={session}") == []
+    assert _ids(f"{LABEL}={session}", kind="volume") == []
+
+
+def test_without_the_docker_cli_it_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    empty = tmp_path / "bin"
+    empty.mkdir()
+    done = subprocess.run(
+        [sys.executable, "-m", "simulator", "run", "--backend", "docker", "--duration", "1"],
+        capture_output=True,
+        text=True,
+        env=_env(tmp_path, PATH=str(empty)),
+        timeout=RUN_TIMEOUT,
+        check=False,
+    )
+    assert done.returncode == 2, done.stdout + done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    assert lines[0].startswith("mistersmith: the docker CLI is not on PATH")
+    assert done.stdout == ""
