@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+from collections import Counter
 from typing import Any
 
 import pytest
@@ -9,6 +11,7 @@ from nats.aio.client import Client
 
 from pytest_mistersmith.janitor import TopologyState
 from simulator.agents.hooks import HOOK_EVENT_HEADER, HookResponder
+from simulator.protocol import subjects
 from simulator.protocol.models import (
     AgentState,
     AgentStatus,
@@ -177,6 +180,7 @@ async def test_dialect_21_uses_request_reply_and_its_subjects(
         await s.wait_idle()
         await final.wait_for(len(tasks))
     assert cli.messages == []
+    assert not [m for m in dialect.messages if m.subject.endswith(".hook_response")]  # no mods
     kinds = {
         m.subject.split(".")[-1] if m.subject.count(".") == 2 else m.subject
         for m in dialect.messages
@@ -191,3 +195,56 @@ async def test_dialect_21_uses_request_reply_and_its_subjects(
         if HookEvent.model_validate_json(m.data).tool_name == "Bash"
     ]
     assert len(blocked) == len(bash) > 0
+
+
+@pytest.mark.asyncio
+async def test_dialect_21_publishes_modifications_on_hook_response(
+    nats_server: BinaryServer,
+    mistersmith_topology: TopologyState,
+    nats_capture: Any,
+) -> None:
+    """Every 2.1 hook family appears; only the modified answers reach ``hook_response``."""
+
+    def modify(event: HookEvent) -> HookResponse:
+        mods = {"sandbox": True} if event.hook_type is HookType.PRE_TASK else None
+        return HookResponse.model_validate(
+            {"decision": "approve", **({"modifications": mods} if mods else {})}
+        )
+
+    group = AgentGroup(
+        count=2, task_duration=(0.01, 0.02), heartbeat_interval=0.2, failure_rate=0.5
+    )
+    sc = dataclasses.replace(scenario(dialect="2.1", timeout=0.5), groups=(group,))
+    async with (
+        nats_capture("agent.*.*", "control.startup", "ctx.*.file_change") as dialect,
+        nats_capture("agent.*.hook_response", model=HookResponse) as mutations,
+        nats_capture("cli.>") as cli,
+        nats_capture("tasks.*.result", "tasks.*.error", model=TaskResult) as final,
+        Swarm(nats_server.client_url, sc, hook_responder=None) as s,
+    ):
+        responder = HookResponder(s.runtime.bus, s.scenario.hooks, 0, decide=modify)
+        await responder.start()
+        assert s.dispatcher is not None
+        tasks = await s.dispatcher.dispatch(8)
+        await s.wait_idle()
+        await final.wait_for(len(tasks))
+        pre = [m for m in dialect.messages if m.subject.endswith(".pre")]
+        await mutations.wait_for(len(pre))
+        await responder.stop()
+    assert cli.messages == []
+    families = {subjects.parse(m.subject).name for m in dialect.messages}
+    assert families == {"control_startup", "agent_hook", "agent_hook_response", "ctx_file_change"}
+    stages = {
+        m.subject.rsplit(".", 1)[1] for m in dialect.messages if m.subject.startswith("agent.")
+    }
+    assert stages == {"pre", "post", "error", "hook_response"}
+    # one per modified (pre_task) answer, none for the post and error answers
+    assert [m.model for m in mutations.messages] == [
+        HookResponse(decision=HookDecision.APPROVE, modifications={"sandbox": True})
+    ] * len(pre)
+    agents = Counter(m.subject.split(".")[1] for m in mutations.messages)
+    assert agents == Counter(m.subject.split(".")[1] for m in pre)
+    assert s.metrics.published["agent_hook_response"] == len(pre)
+    assert responder.metrics.errors == []  # the responder ignores its own hook_response
+    asked = [m for m in dialect.messages if m.subject.endswith((".pre", ".post", ".error"))]
+    assert responder.answered == Counter(approve=len(asked))

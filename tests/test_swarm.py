@@ -116,7 +116,8 @@ async def test_swarm_proof(
             PAYLOADS[name].model_validate_json(m.data)
     # every subject family of the spec's flows appears
     # (cli.mutations: test_hooks; the 2.1 dialect's subjects: test_hooks)
-    expected = set(PAYLOADS) - {"cli_mutation", "control_startup", "agent_hook", "ctx_file_change"}
+    dialect_21 = {"control_startup", "agent_hook", "ctx_file_change", "agent_hook_response"}
+    expected = set(PAYLOADS) - {"cli_mutation"} - dialect_21
     assert expected - set(got) == set()
     # every assignment got exactly one result or error
     final = results(cap)

@@ -10,7 +10,12 @@ Dialects (ERRATA 17, ``HookPolicy.dialect``):
   is also published on ``cli.mutations.{agent_id}``. One wildcard subscription per swarm on
   ``cli.responses.*`` routes answers to the waiting agent.
 * ``"2.1"``: core request-reply on ``agent.{id}.pre|post|error``; startup is announced on
-  ``control.startup`` without an answer.
+  ``control.startup`` without an answer. A reply with ``modifications`` is also published on
+  ``agent.{id}.hook_response`` (2.1's "hook mutation responses"; no header names the event).
+
+Agents act on the answer alone (``modifications`` are merged into the task's ``tool_input``);
+nothing in the simulator subscribes to ``cli.mutations.*`` or ``agent.*.hook_response``: they
+are for observers.
 
 File changes are events without an answer, on ``cli.context.{group_id}.file_change`` (12.1) or
 ``ctx.{group_id}.file_change`` (2.1). An agent waits ``HookPolicy.timeout`` seconds for an
@@ -186,8 +191,11 @@ class HookResponder:
         assert self._bus is not None
         parsed = subjects.parse(msg.subject)
         stage = parsed.params.get("stage")
-        if parsed.name == "agent_hook" and (stage not in _STAGE_TYPES or not msg.reply):
-            return  # agent.{id}.hook_response and other 2.1 traffic: not ours to answer
+        answerable = parsed.name in ("cli_startup", "cli_hook") or (
+            parsed.name == "agent_hook" and stage in _STAGE_TYPES and bool(msg.reply)
+        )
+        if not answerable:
+            return  # agent.{id}.hook_response (mutations) and other 2.1 traffic: not ours
         try:
             event = HookEvent.model_validate_json(msg.data)
         except ValidationError as error:
@@ -198,6 +206,9 @@ class HookResponder:
         self.answered[answer.decision.value] += 1
         if parsed.name == "agent_hook":
             await self._bus.publish("agent_hook_reply", msg.reply, answer)
+            if answer.modifications:
+                subject = subjects.agent_hook_response(event.agent_id)
+                await self._bus.publish("agent_hook_response", subject, answer)
             return
         headers = {HOOK_EVENT_HEADER: (msg.headers or {}).get(HOOK_EVENT_HEADER, "")}
         await self._bus.publish(

@@ -24,7 +24,9 @@ subject                                    payload
 ``tasks.{id}.cancel``                      :class:`TaskCancel`
 ``cli.startup``, ``cli.hooks.*.*``,        :class:`HookEvent`
 ``cli.context.{gid}.file_change``
-``cli.responses.{id}``                     :class:`HookResponse`
+``cli.responses.{id}``,                    :class:`HookResponse`
+``cli.mutations.{id}``,
+``agent.{id}.hook_response``
 ``system.alerts.{severity}``               :class:`SystemAlert`
 ``system.health.{component}``              :class:`HealthReport`
 ``system.audit.{action}``                  :class:`AuditRecord`
@@ -211,9 +213,11 @@ PAYLOADS: dict[str, type[BaseModel]] = {
     "cli_hook": HookEvent,
     "cli_context": HookEvent,
     "cli_response": HookResponse,
+    "cli_mutation": HookResponse,
     "control_startup": HookEvent,
     "agent_hook": HookEvent,
     "ctx_file_change": HookEvent,
+    "agent_hook_response": HookResponse,
     "system_alerts": SystemAlert,
     "system_health": HealthReport,
     "system_audit": AuditRecord,
