@@ -12,6 +12,9 @@ Rows, each over its runs after one warm-up run that is not counted (median, p95 
 - **cluster ready with the R3 topology** (docker and binary): ``NatsCluster(3).start()``
   (full ``/healthz`` on every node) and the topology applied at R3. Goal (docker): median at
   most 500 ms.
+- **engine floor**: three bare containers of the same image started at once through the Docker
+  API (no network, no readiness, no topology): what the engine alone costs on this machine, the
+  floor under any 3-node docker cluster.
 - **failover** (docker and binary): the leader of ``agent_events`` killed, to the next
   acknowledged publish of a publisher that retries every few ms.
 """
@@ -25,6 +28,7 @@ import statistics
 import sys
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,7 +39,7 @@ from rich.table import Table
 from simulator.protocol import subjects
 from simulator.protocol import topology as topo
 from simulator.servers import DockerServer, NatsCluster, find_nats_server, for_topology
-from simulator.servers._docker_cli import docker_available
+from simulator.servers._docker_cli import docker_available, labels
 from simulator.servers.image import default_image
 
 __all__ = ["main"]
@@ -124,6 +128,29 @@ async def _close_after(url: str) -> None:
     await client.close()
 
 
+def bench_engine_floor(runs: int, image: str, nodes: int = 3) -> Row:
+    """``nodes`` bare ``containers.run()`` calls at once, until the engine says all started."""
+    import docker as docker_sdk
+
+    client = docker_sdk.from_env()
+    row = Row(f"engine floor: {nodes} bare containers started at once")
+    with ThreadPoolExecutor(nodes) as pool:
+        for run in range(runs + 1):
+            t0 = time.perf_counter()
+            started = list(
+                pool.map(
+                    lambda _: client.containers.run(image, ["-js"], detach=True, labels=labels()),
+                    range(nodes),
+                )
+            )
+            elapsed = time.perf_counter() - t0
+            for container in started:
+                container.remove(force=True, v=True)
+            if run:
+                row.samples.append(elapsed)
+    return row
+
+
 def bench_cluster(runs: int, backend: Any, image: str | None, topology: topo.Topology) -> Row:
     """NatsCluster(3).start() with the topology applied at R3."""
     row = Row(f"cluster of 3 ({backend}) ready, R3 topology")
@@ -154,7 +181,16 @@ async def _failover_once(cluster: NatsCluster) -> float:
     )
     try:
         js = client.jetstream()
-        await js.publish(subject, b"warm", timeout=5)
+        # after recover() the stream may still be electing a leader: warm up until it answers
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                await js.publish(subject, b"warm", timeout=1)
+                break
+            except Exception:
+                if time.monotonic() > deadline:
+                    raise
+                await asyncio.sleep(0.05)
         leader = cluster.stream_leader(_STREAM)
         t0 = time.perf_counter()
         cluster.kill(leader)
@@ -231,6 +267,7 @@ def main(argv: list[str] | None = None) -> int:
     rows = [
         bench_cold_start(args.runs, image, topology),
         bench_natscontainer(args.runs, image),
+        bench_engine_floor(args.cluster_runs, image),
         bench_cluster(args.cluster_runs, "docker", image, topology),
         bench_cluster(args.cluster_runs, "binary", None, topology),
         bench_failover(args.cluster_runs, "docker", image, topology),
