@@ -1,6 +1,8 @@
 """The heartbeat monitor: alerts and health when agents go quiet, an audit of every command.
 
-It watches ``agents.*.heartbeat`` and the agent status subjects. An agent that said nothing
+It watches ``agents.*.heartbeat`` and the agent status subjects; the heartbeats of its own
+bus's agents it learns in-process (:meth:`~simulator.bus.Bus.on_heartbeat`), since that bus's
+heartbeat connection does not echo them back. An agent that said nothing
 for ``heartbeat_timeout`` seconds (and did not go ``offline``) raises one
 :class:`SystemAlert` on ``system.alerts.warning`` (``critical`` when it last said ``error``)
 and a :class:`HealthReport` ``unhealthy`` on ``system.health.agent``; when it beats again,
@@ -14,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from collections.abc import Callable
 
 from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
@@ -29,6 +32,7 @@ __all__ = ["HEALTH_COMPONENT", "HeartbeatMonitor"]
 
 #: The ``{component}`` of ``system.health.{component}`` for agents.
 HEALTH_COMPONENT = "agent"
+_CHECK_CHUNK = 5000
 
 
 class HeartbeatMonitor:
@@ -45,20 +49,46 @@ class HeartbeatMonitor:
         self._count = 0
         self._subs: list[Subscription] = []
         self._task: asyncio.Task[None] | None = None
+        self._unlisten: Callable[[], None] | None = None
+        self._pending: set[asyncio.Task[None]] = set()
 
-    async def start(self) -> None:
-        """Subscribe and start the periodic check (the caller settles the connection)."""
+    async def start(self, *, check: bool = True) -> None:
+        """Subscribe, and unless ``check`` is False start the periodic check.
+
+        The caller settles the connection. A swarm subscribes before its agents start and
+        begins checking once their hearts beat (:meth:`start_checking`): thousands of agents
+        take seconds to start, silent all the while.
+        """
         wild = subjects.template
+        self._unlisten = self.bus.on_heartbeat(self._on_local_heartbeat)
+        self._subs.append(await self.bus.subscribe_heartbeats(self._on_heartbeat))
         for name, handler in (
-            ("agent_heartbeat", self._on_heartbeat),
             ("agent_status_base", self._on_status),
             ("agent_commands", self._on_command),
         ):
             self._subs.append(await self.bus.subscribe(wild(name).wildcard, handler))
-        self._task = asyncio.get_running_loop().create_task(self._check(), name="monitor")
+        if check:
+            self.start_checking()
+
+    def stop_checking(self) -> None:
+        """Stop the periodic check (a swarm stops it before its agents drain)."""
+        if self._task is not None:
+            self._task.cancel()
+
+    def start_checking(self) -> None:
+        """Start the periodic check; every agent seen so far gets a full timeout from now."""
+        if self._task is None or self._task.done():
+            started = time.monotonic()
+            self.last_seen = dict.fromkeys(self.last_seen, started)
+            self._task = asyncio.get_running_loop().create_task(self._check(), name="monitor")
 
     async def stop(self) -> None:
         """Stop checking and unsubscribe."""
+        if self._unlisten is not None:
+            self._unlisten()
+            self._unlisten = None
+        if self._pending:
+            await asyncio.gather(*self._pending, return_exceptions=True)
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -73,10 +103,19 @@ class HeartbeatMonitor:
         return seeded_uuid(rng_for(self.seed, "monitor", self._count))
 
     async def _on_heartbeat(self, msg: Msg) -> None:
-        # The hot path (one per agent per interval): the agent id is the subject's 2nd token.
+        # One per remote agent per interval: the agent id is the subject's 2nd token.
         agent = msg.subject.split(".", 2)[1]
         if agent in self.last_seen or agent in self.silent or agent not in self.last_state:
             await self._seen(agent)
+
+    def _on_local_heartbeat(self, agent: str) -> None:
+        # The hot path (one per local agent per interval), called by the publishing bus.
+        if agent in self.silent:
+            task = asyncio.get_running_loop().create_task(self._seen(agent))
+            self._pending.add(task)
+            task.add_done_callback(self._pending.discard)
+        elif agent in self.last_seen or agent not in self.last_state:
+            self.last_seen[agent] = time.monotonic()
 
     async def _on_status(self, msg: Msg) -> None:
         try:
@@ -121,13 +160,24 @@ class HeartbeatMonitor:
         while True:
             await asyncio.sleep(self.timeout / 4)
             cutoff = time.monotonic() - self.timeout
-            for agent, seen in list(self.last_seen.items()):
-                if seen < cutoff and agent not in self.silent:
-                    self.silent.add(agent)
-                    crashed = self.last_state.get(agent) == AgentState.ERROR.value
-                    quiet = f"no heartbeat from {agent} for {self.timeout:g} s"
-                    await self._alert("critical" if crashed else "warning", agent, quiet)
-                    await self._health(agent, "unhealthy", quiet)
+            agents = list(self.last_seen)
+            quiet: list[str] = []
+            for start in range(0, len(agents), _CHECK_CHUNK):  # yields: heartbeats stay on time
+                quiet += [
+                    a
+                    for a in agents[start : start + _CHECK_CHUNK]
+                    if self.last_seen.get(a, cutoff) < cutoff
+                ]
+                await asyncio.sleep(0)
+            for agent in quiet:
+                seen = self.last_seen.get(agent)  # again: it may have beaten or left meanwhile
+                if seen is None or seen >= cutoff or agent in self.silent:
+                    continue
+                self.silent.add(agent)
+                crashed = self.last_state.get(agent) == AgentState.ERROR.value
+                why = f"no heartbeat from {agent} for {self.timeout:g} s"
+                await self._alert("critical" if crashed else "warning", agent, why)
+                await self._health(agent, "unhealthy", why)
 
     async def _alert(self, severity: Severity, agent: str, message: str) -> None:
         self.alerts += severity != "info"

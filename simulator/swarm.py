@@ -5,10 +5,11 @@ connection, started and drained together.
 scenario's tasks for 5 seconds, waits until the swarm is idle, and drains it on exit. Order of
 start: connection, hook responder (``"builtin"``: the policy responder; ``None``: none, the
 user's service answers; an instance: started and stopped by the swarm), monitor, the agents'
-shared subscriptions, the agents (all at once), heartbeats and the pull feed, the dispatcher
-(discovery first). Stop reverses it: dispatching and intake stop first, agents drain
-(``stopping`` → ``offline``: running tasks finish, queued stream tasks are nak'ed for
-redelivery), then the monitor, the responder and the connection.
+shared subscriptions, the agents (all at once), the dispatcher (discovery first), heartbeats
+and the pull feed, then the monitor's checks. Stop reverses it: dispatching, intake and the
+monitor's checks stop first, agents drain (``stopping`` → ``offline``: running tasks finish,
+queued stream tasks are nak'ed for redelivery), then the monitor, the responder and the
+connections.
 
 ``task_consumer`` names the durable pull consumer of ``task_lifecycle`` the agents take stream
 assignments from (default ``task_processor``); ``None`` leaves the stream to a consumer of the
@@ -84,7 +85,9 @@ class Swarm:
     async def start(self) -> None:
         """Connect; start the responder, the monitor, the agents and the dispatcher."""
         sc = self.scenario
-        bus = self.bus = await Bus.connect(self.client_url, self.metrics, name="mistersmith-swarm")
+        bus = self.bus = await Bus.connect(
+            self.client_url, self.metrics, name="mistersmith-swarm", heartbeats=True
+        )
         choice = self._responder_choice
         if choice == "builtin":
             if sc.hooks.builtin_responder:
@@ -100,7 +103,7 @@ class Swarm:
             self.monitor = HeartbeatMonitor(
                 bus, heartbeat_timeout=sc.heartbeat_timeout, seed=sc.seed
             )
-            await self.monitor.start()
+            await self.monitor.start(check=False)
         self.agents = [Agent(agent_id, group, rt) for agent_id, group in _agent_ids(sc)]
         self.hub = AgentHub(rt, self.agents, consumer=self._task_consumer)
         await self.hub.subscribe()  # settles the connection: every subscription above is live
@@ -110,6 +113,8 @@ class Swarm:
             self.dispatcher.changed = rt.changed
             await self.dispatcher.start(expected_agents=len(self.agents))
         self.hub.start_loops()
+        if self.monitor is not None:
+            self.monitor.start_checking()
 
     def _idle(self) -> bool:
         rt = self.runtime
@@ -151,6 +156,8 @@ class Swarm:
             await self.dispatcher.stop()
         if self.hub is not None:
             await self.hub.stop_intake()
+        if self.monitor is not None:  # draining agents go quiet: no alarms for that
+            self.monitor.stop_checking()
         await _batched(a.stop("swarm stopping", drain_timeout) for a in self.agents)
         if self.hub is not None:
             await self.hub.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from typing import Any
 
@@ -10,7 +11,8 @@ from nats.aio.client import Client
 
 from pytest_mistersmith.janitor import TopologyState
 from simulator.agents.payloads import AuditRecord, CommandReply, HealthReport, SystemAlert, make
-from simulator.bus import now
+from simulator.bus import Bus, now
+from simulator.metrics import Metrics
 from simulator.protocol import subjects
 from simulator.protocol.models import (
     AgentCommand,
@@ -182,6 +184,76 @@ async def test_missed_heartbeats_raise_alerts_and_health(
         await s.agent("worker-1").crash()
         await alerts.wait_for(3, timeout=3)
         assert alerts.subjects[2] == "system.alerts.critical"
+
+
+@pytest.mark.asyncio
+async def test_monitor_watches_remote_agents_too(
+    nats_server: BinaryServer,
+    mistersmith_topology: TopologyState,
+    nats_client: Client,
+    nats_capture: Any,
+) -> None:
+    """An agent of another connection is watched through the bus: alert once it goes quiet."""
+    beat = subjects.agent_heartbeat("remote-7")
+    async with (
+        nats_capture("system.alerts.*", model=SystemAlert) as alerts,
+        Swarm(nats_server.client_url, scenario(), dispatcher=False) as s,
+    ):
+        for _ in range(3):
+            await nats_client.publish(beat, b"{}")
+            await nats_client.flush()
+            await asyncio.sleep(0.1)
+        assert s.monitor is not None and "remote-7" in s.monitor.last_seen
+        await alerts.wait_for(1, timeout=3)
+        assert [(a.agent_id, a.severity) for a in alerts.models] == [("remote-7", "warning")]
+
+
+@pytest.mark.asyncio
+async def test_own_heartbeats_reach_listeners_in_process_not_through_the_server(
+    nats_server: BinaryServer, nats_client: Client
+) -> None:
+    """The heartbeat connection does not echo: own beats go to listeners, others' to handlers."""
+    bus = await Bus.connect(nats_server.client_url, Metrics(), heartbeats=True)
+    received: list[str] = []
+    heard: list[str] = []
+
+    async def handler(msg: Any) -> None:
+        received.append(msg.subject)
+
+    try:
+        remove = bus.on_heartbeat(heard.append)
+        await bus.subscribe_heartbeats(handler)
+        await bus.settle()
+        await bus.publish_heartbeat("own-1", subjects.agent_heartbeat("own-1"), b"{}")
+        await nats_client.publish(subjects.agent_heartbeat("other-1"), b"{}")
+        await nats_client.flush()
+        await bus.settle()
+        await asyncio.sleep(0.05)
+        assert heard == ["own-1"]
+        assert received == [subjects.agent_heartbeat("other-1")]
+        assert bus.metrics.published["agent_heartbeat"] == 1
+        remove()
+        await bus.publish_heartbeat("own-1", subjects.agent_heartbeat("own-1"), b"{}")
+        assert heard == ["own-1"]
+    finally:
+        await bus.close()
+    assert bus.client.is_closed and bus.beats.is_closed
+
+
+@pytest.mark.asyncio
+async def test_no_alarm_while_a_swarm_drains(
+    nats_server: BinaryServer, mistersmith_topology: TopologyState, nats_capture: Any
+) -> None:
+    """A stopping agent beats no more; a drain longer than the timeout raises no alert."""
+    slow = AgentGroup(count=2, task_duration=(1.2, 1.2), heartbeat_interval=0.1, failure_rate=0.0)
+    async with nats_capture("system.alerts.*") as alerts:
+        async with Swarm(nats_server.client_url, scenario(slow)) as s:
+            assert s.dispatcher is not None
+            task = await s.dispatcher.submit("analysis", path="queue")
+            async with nats_capture(subjects.task_progress(task.task_id)) as progress:
+                await progress.wait_for(1, timeout=3)
+        # the drain waited for the task (three times the 0.4 s heartbeat timeout)
+        assert alerts.messages == []
 
 
 @pytest.mark.asyncio
