@@ -11,10 +11,10 @@ after phase (never two at once):
 - **simulator, sustained**: a :class:`~simulator.swarm.Swarm` of ``--agents`` agents (one
   heartbeat a second, status changes, tasks at ``--task-rate``, hooks, monitor, dispatcher).
   Measured after the start and ``--warmup`` seconds, over ``--seconds``: heartbeats published
-  over the target (agents x seconds), and the lag of each heartbeat behind its slot of the
-  swarm's wheel (the wheel's slot schedule is rebuilt from the heartbeat timestamps: an
-  instrumentation of ``Agent.heartbeat_payload``, about 0.3 us a call). Goal: 99% of the
-  target rate, lag p99 under 10 ms.
+  over the target (agents x seconds), and the lag of each heartbeat behind the due time of its
+  slot of the swarm's wheel (``AgentHub.slot_due``, read by an instrumentation of
+  ``Agent.heartbeat_payload``, about 0.3 us a call). Goal: 99% of the target rate, lag p99
+  under 10 ms.
 - **simulator, full speed**: ``--fast-agents`` agents beating every 10 ms with tasks at
   ``--fast-task-rate``: every message the swarm publishes, per second.
 - **raw nats-py, same payloads**: the (subject, payload) pairs the full-speed swarm published
@@ -107,15 +107,12 @@ async def bare_heartbeats(url: str, agents: int, seconds: float, slots: int) -> 
 
 # -- the simulator, sustained -------------------------------------------------------------------
 class _HeartbeatClock:
-    """Wraps ``Agent.heartbeat_payload``: lag of each heartbeat behind its wheel slot."""
+    """Wraps ``Agent.heartbeat_payload``: lag of each heartbeat behind its wheel slot's due time."""
 
-    def __init__(self, tick: float) -> None:
-        self.tick = tick
+    def __init__(self) -> None:
         self.lag = Latency()
         self.counting = False
-        self._stamp = ""
-        self._slot = -1
-        self._t0 = 0.0
+        self.hub: Any = None
 
     def install(self) -> Callable[[], None]:
         from simulator.agents.agent import Agent
@@ -124,14 +121,8 @@ class _HeartbeatClock:
         clock = self
 
         def payload(agent: Any, timestamp: str) -> bytes:
-            now = time.monotonic()
-            if timestamp != clock._stamp:
-                clock._stamp = timestamp
-                clock._slot += 1
-                if clock._slot == 0:
-                    clock._t0 = now
             if clock.counting:
-                clock.lag.record((now - clock._t0 - clock._slot * clock.tick) * 1000.0)
+                clock.lag.record((time.monotonic() - clock.hub.slot_due) * 1000.0)
             return original(agent, timestamp)
 
         Agent.heartbeat_payload = payload  # type: ignore[method-assign,assignment]
@@ -150,7 +141,7 @@ async def simulator_sustained(
     from simulator.swarm import Swarm
 
     slots = max(1, min(getattr(_hub, "_SLOTS", 10), agents))
-    clock = _HeartbeatClock(1.0 / slots)
+    clock = _HeartbeatClock()
     restore = clock.install()
     scenario = with_overrides(
         default_scenario(agents=agents, seed=1), task_rate=task_rate, duration=3600.0
@@ -160,6 +151,7 @@ async def simulator_sustained(
     try:
         async with Swarm(url, scenario, metrics=metrics) as swarm:
             started = time.monotonic() - began
+            clock.hub = swarm.hub
             dispatching = asyncio.create_task(swarm.run(3600.0))
             await asyncio.sleep(warmup)
             beats0, total0 = metrics.published["agent_heartbeat"], metrics.total_messages
