@@ -37,7 +37,7 @@ __all__ = ["MSG_ID_HEADER", "Bus", "Handler", "dump", "now", "settle"]
 MSG_ID_HEADER = "Nats-Msg-Id"
 
 Handler = Callable[[Msg], Awaitable[None]]
-BeatListener = Callable[[str], None]
+BeatListener = Callable[[list[str]], None]
 Payload = BaseModel | bytes
 
 
@@ -104,15 +104,26 @@ class Bus:
                 raise
         return cls(client, metrics, owned=True, beats=beats)
 
-    async def publish_heartbeat(self, agent_id: str, subject: str, payload: bytes) -> None:
-        """Publish a pre-serialized heartbeat of ``agent_id``; tell the in-process listeners."""
-        await self.beats.publish(subject, payload)
-        self.metrics.message("agent_heartbeat")
-        for listener in self._listeners:
-            listener(agent_id)
+    async def publish_heartbeats(self, beats: list[tuple[str, str, bytes]]) -> None:
+        """Publish pre-serialized heartbeats, ``(agent_id, subject, payload)`` each.
+
+        One call per slot of a swarm's heartbeat wheel: the count and the in-process listeners
+        are told once, with every agent id of the batch.
+        """
+        publish = self.beats.publish
+        for _, subject, payload in beats:
+            await publish(subject, payload)
+        self.metrics.published["agent_heartbeat"] += len(beats)
+        if self._listeners:
+            ids = [agent_id for agent_id, _, _ in beats]
+            for listener in self._listeners:
+                listener(ids)
 
     def on_heartbeat(self, listener: BeatListener) -> Callable[[], None]:
-        """Call ``listener(agent_id)`` for each heartbeat this bus publishes; returns a remover."""
+        """Call ``listener(agent_ids)`` after each batch of heartbeats this bus publishes.
+
+        Returns a function that removes the listener.
+        """
         self._listeners.append(listener)
         return lambda: self._listeners.remove(listener)
 

@@ -108,14 +108,15 @@ class HeartbeatMonitor:
         if agent in self.last_seen or agent in self.silent or agent not in self.last_state:
             await self._seen(agent)
 
-    def _on_local_heartbeat(self, agent: str) -> None:
-        # The hot path (one per local agent per interval), called by the publishing bus.
-        if agent in self.silent:
-            task = asyncio.get_running_loop().create_task(self._seen(agent))
-            self._pending.add(task)
-            task.add_done_callback(self._pending.discard)
-        elif agent in self.last_seen or agent not in self.last_state:
-            self.last_seen[agent] = time.monotonic()
+    def _on_local_heartbeat(self, agents: list[str]) -> None:
+        # The hot path (a slot of the local wheel at a time). A local agent beats only while
+        # live, and before any offline status of its own: every id is one to watch.
+        self.last_seen.update(dict.fromkeys(agents, time.monotonic()))
+        if self.silent:
+            for agent in self.silent.intersection(agents):
+                task = asyncio.get_running_loop().create_task(self._seen(agent))
+                self._pending.add(task)
+                task.add_done_callback(self._pending.discard)
 
     async def _on_status(self, msg: Msg) -> None:
         try:

@@ -215,7 +215,7 @@ async def test_own_heartbeats_reach_listeners_in_process_not_through_the_server(
     """The heartbeat connection does not echo: own beats go to listeners, others' to handlers."""
     bus = await Bus.connect(nats_server.client_url, Metrics(), heartbeats=True)
     received: list[str] = []
-    heard: list[str] = []
+    heard: list[list[str]] = []
 
     async def handler(msg: Any) -> None:
         received.append(msg.subject)
@@ -224,17 +224,18 @@ async def test_own_heartbeats_reach_listeners_in_process_not_through_the_server(
         remove = bus.on_heartbeat(heard.append)
         await bus.subscribe_heartbeats(handler)
         await bus.settle()
-        await bus.publish_heartbeat("own-1", subjects.agent_heartbeat("own-1"), b"{}")
+        own = [(f"own-{i}", subjects.agent_heartbeat(f"own-{i}"), b"{}") for i in (1, 2)]
+        await bus.publish_heartbeats(own)
         await nats_client.publish(subjects.agent_heartbeat("other-1"), b"{}")
         await nats_client.flush()
         await bus.settle()
         await asyncio.sleep(0.05)
-        assert heard == ["own-1"]
+        assert heard == [["own-1", "own-2"]]  # one call per batch
         assert received == [subjects.agent_heartbeat("other-1")]
-        assert bus.metrics.published["agent_heartbeat"] == 1
+        assert bus.metrics.published["agent_heartbeat"] == 2
         remove()
-        await bus.publish_heartbeat("own-1", subjects.agent_heartbeat("own-1"), b"{}")
-        assert heard == ["own-1"]
+        await bus.publish_heartbeats(own)
+        assert heard == [["own-1", "own-2"]]
     finally:
         await bus.close()
     assert bus.client.is_closed and bus.beats.is_closed

@@ -268,13 +268,14 @@ class AgentHub:
         while True:
             stamp = now().isoformat().replace("+00:00", "Z")
             self.slot_due = due
-            beats = 0
-            for agent in members[n % slots :: slots]:
-                if agent.heartbeats and agent.state in LIVE_STATES:
-                    payload = agent.heartbeat_payload(stamp)
-                    await bus.publish_heartbeat(agent.agent_id, agent.heartbeat_subject, payload)
-                    beats += 1
-            if beats:  # once per slot: its last beat, the latest of the slot
+            beats = [
+                (agent.agent_id, agent.heartbeat_subject, agent.heartbeat_payload(stamp))
+                for agent in members[n % slots :: slots]
+                if agent.heartbeats and agent.state in LIVE_STATES
+            ]
+            if beats:
+                await bus.publish_heartbeats(beats)
+                # once per slot: its last beat, the latest of the slot
                 metrics.heartbeat_late(max(0.0, (loop.time() - due) * 1000))
             n += 1
             due += tick
