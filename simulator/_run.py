@@ -24,7 +24,7 @@ from rich.console import Console
 from rich.live import Live
 from rich.markup import escape
 
-from simulator.errors import ConfigError, ServerError, TopologyError
+from simulator.errors import ServerError, TopologyError
 from simulator.metrics import Metrics
 from simulator.protocol import topology as topo
 from simulator.report import live_view, progress_line, summary, write_json
@@ -200,10 +200,7 @@ async def _swarm_run(
     options: RunOptions, target: _Target, metrics: Metrics, console: Console, signals: _Signals
 ) -> str | None:
     """Run the swarm; None when it never started, else "" or the failure that ended it."""
-    try:
-        from simulator.swarm import Swarm
-    except ImportError:
-        raise ConfigError("the simulator core (simulator.swarm) is not available yet") from None
+    from simulator.swarm import Swarm
 
     scenario = options.scenario
     loop = asyncio.get_running_loop()

@@ -6,11 +6,13 @@ import json
 import subprocess
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import nats
 import nats.errors
 import pytest
 
+from simulator.errors import ServerError
 from simulator.servers import DockerServer, get_json
 from simulator.servers._docker_cli import LABEL, SESSION, _sweep, docker, docker_available
 
@@ -165,3 +167,17 @@ def test_docker_backend_refuses_a_url(pytester: pytest.Pytester) -> None:
     pytester.makeini(_INI)
     result = pytester.runpytest("--nats-backend", "docker", "--nats-url", "nats://127.0.0.1:1")
     result.stderr.fnmatch_lines(["*needs --nats-backend external*is docker*"])
+
+
+def test_a_stuck_docker_call_is_one_clear_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No engine answer within the timeout: a ServerError naming the call, not a traceback."""
+    fake = tmp_path / "docker"
+    fake.write_text("#!/bin/sh\nexec /bin/sleep 5\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(ServerError, match=r"`docker info` did not finish within 0.2 s"):
+        docker("info", timeout=0.2)
+    reason = docker_available(timeout=0.2)
+    assert reason is not None and "did not finish within 0.2 s" in reason

@@ -56,12 +56,18 @@ def docker(*args: str, timeout: float = 120.0) -> subprocess.CompletedProcess[st
     if cli is None:
         raise ServerError(
             "the docker CLI is not on PATH; install Docker (Debian: apt-get install docker.io) "
-            "or use the binary backend (--nats-backend binary)"
+            "or use the binary backend"
         )
     env = {**os.environ, "DOCKER_BUILDKIT": "0"}  # the legacy builder needs no base image
-    return subprocess.run(
-        [cli, *args], capture_output=True, text=True, timeout=timeout, check=False, env=env
-    )
+    try:
+        return subprocess.run(
+            [cli, *args], capture_output=True, text=True, timeout=timeout, check=False, env=env
+        )
+    except subprocess.TimeoutExpired:
+        raise ServerError(
+            f"`docker {' '.join(args)}` did not finish within {timeout:g} s; "
+            "is the Docker engine overloaded or stuck? (`docker info` should answer)"
+        ) from None
 
 
 def docker_ok(*args: str, timeout: float = 120.0) -> str:
@@ -81,8 +87,6 @@ def docker_available(timeout: float = 10.0) -> str | None:
         result = docker("info", "--format", "{{.ServerVersion}}", timeout=timeout)
     except ServerError as exc:
         return str(exc)
-    except subprocess.TimeoutExpired:
-        return f"`docker info` did not answer within {timeout} s"
     if result.returncode != 0:
         return f"no Docker engine answers: {result.stderr.strip()[-300:]}"
     return None
