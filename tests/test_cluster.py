@@ -8,9 +8,11 @@ from pathlib import Path
 
 import nats
 import pytest
+from nats.js.errors import APIError
 
+import simulator.protocol.topology as topo
 from pytest_mistersmith import factories
-from simulator.errors import ConfigError, ServerError, ServerStartError
+from simulator.errors import ConfigError, ServerError, ServerStartError, TopologyError
 from simulator.protocol.topology import default_topology
 from simulator.servers import HEALTHZ, NatsCluster, ServerConfig, get_json
 from simulator.servers.health import probe_http, read_info
@@ -132,3 +134,37 @@ def test_a_failed_start_leaves_nothing_behind(tmp_path: Path) -> None:
     with pytest.raises(ServerStartError):
         NatsCluster(3, broken, base_dir=tmp_path, start_timeout=20).start()
     assert list(tmp_path.iterdir()) == []
+
+
+def test_apply_retries_while_placement_finds_no_peers(
+    binary_cluster: NatsCluster, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A settling cluster's "no suitable peers" (10005) is retried; any other refusal is not."""
+    real_apply = topo.apply
+    calls: list[int] = []
+
+    def refusal(code: int) -> TopologyError:
+        error = TopologyError(f"stream agent_events refused by the server: {code}")
+        error.__cause__ = APIError(code=503, err_code=code, description="refused")
+        return error
+
+    async def settling(js: object, topology: topo.Topology) -> topo.ApplyReport:
+        calls.append(1)
+        if len(calls) < 3:
+            raise refusal(10005)
+        return await real_apply(js, topology)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(topo, "apply", settling)
+    report, _ = binary_cluster.apply_topology()
+    assert len(calls) == 3
+    assert "agent_events" in {c.name for c in report.changes}
+
+    async def refusing(js: object, topology: topo.Topology) -> topo.ApplyReport:
+        calls.append(1)
+        raise refusal(10052)
+
+    calls.clear()
+    monkeypatch.setattr(topo, "apply", refusing)
+    with pytest.raises(TopologyError, match="10052"):
+        binary_cluster.apply_topology()
+    assert len(calls) == 1

@@ -56,7 +56,13 @@ class DockerNodes:
     def _make(self, index: int, deadline: float) -> DockerServer:
         cluster = self._cluster
         base = self._config.cluster or ClusterConfig(name=cluster.name)
-        routes = tuple(f"nats-route://{alias}:{CLUSTER_PORT}" for alias in self._aliases)
+        # routes to the others only: a route to itself is dialled, detected and dropped, and
+        # that churn delayed the first meta-leader election by seconds in many starts
+        routes = tuple(
+            f"nats-route://{alias}:{CLUSTER_PORT}"
+            for i, alias in enumerate(self._aliases)
+            if i != index
+        )
         config = replace(
             self._config,
             server_name=cluster.server_names[index],

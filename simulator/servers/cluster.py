@@ -9,7 +9,9 @@ its store. Docker backend: containers on a private docker network, routed by hos
 ``_docker_cluster``); there ``partition(i)``/``heal(i)`` cut a node off that network.
 
 Readiness is the full ``/healthz`` on every node (``js-enabled-only`` answers before the meta
-leader is elected), polled every few milliseconds under one generous deadline.
+leader is elected), polled every few milliseconds under one generous deadline; with every node
+up, also the meta leader seeing each peer current. The topology is applied through the meta
+leader, retrying what a cluster still settling answers (see ``_apply``).
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ __all__ = ["ClusterBackend", "NatsCluster"]
 ClusterBackend = Literal["binary", "docker"]
 _PROBE_TIMEOUT = 0.5
 _CLUSTER_PREFIX = "mistersmith-cluster-"
+_NO_SUITABLE_PEERS = 10005
 
 
 class NatsCluster:
@@ -77,6 +80,7 @@ class NatsCluster:
         self._base_dir = base_dir
         self._dir: Path | None = None
         self._nodes: list[Any] = []
+        self._leader_hint: int | None = None
         self._down: dict[int, str] = {}
         self._impl: Any = None
         self._reaper: weakref.finalize[..., NatsCluster] | None = None
@@ -237,12 +241,41 @@ class NatsCluster:
         self.wait_healthy(timeout)
 
     def wait_healthy(self, timeout: float | None = None, *, deadline: float | None = None) -> None:
-        """Wait until every node that is up answers the full ``/healthz``."""
+        """Wait until every node that is up answers the full ``/healthz``.
+
+        With every node up, also until the meta leader sees every peer current.
+        """
         if deadline is None:
             deadline = time.monotonic() + (self.start_timeout if timeout is None else timeout)
         for index in range(self.size):
             if index not in self._down:
                 self._wait_node(index, deadline)
+        if not self._down and self.size > 1:
+            self._wait_peers(deadline)
+
+    def _wait_peers(self, deadline: float) -> None:
+        replicas: Any = None
+        while True:
+            for name, url in zip(self.server_names, self.monitor_urls, strict=True):
+                try:
+                    meta = get_json(f"{url}/jsz", timeout=_PROBE_TIMEOUT).get("meta_cluster") or {}
+                except (OSError, ValueError):
+                    continue
+                if meta.get("leader") != name:
+                    continue  # only the leader's own view counts
+                replicas = meta.get("replicas") or []
+                if len(replicas) == self.size - 1 and all(
+                    r.get("current") and not r.get("offline") for r in replicas
+                ):
+                    self._leader_hint = self.server_names.index(name)
+                    return
+            if time.monotonic() >= deadline:
+                raise ServerNotReadyError(
+                    f"the meta leader does not see all {self.size} nodes current within the "
+                    f"deadline (its peers: {replicas}). Fix: raise start_timeout on a slow machine",
+                    timeout=self.start_timeout,
+                )
+            time.sleep(POLL_INTERVAL)
 
     # -- leaders ------------------------------------------------------------------------
     def meta_leader(self, timeout: float = 30.0) -> int:
@@ -288,7 +321,11 @@ class NatsCluster:
 
         chosen = topo.default_topology() if topology is None else topology
         clamped, notes = topo.for_cluster(chosen, self.size)
-        report = run_sync(_apply(self.client_urls, clamped, timeout))
+        urls = self.client_urls
+        if self._leader_hint is not None and self._leader_hint not in self._down:
+            # ask the meta leader itself: no hop over a route that may still be settling
+            urls = [urls[self._leader_hint]] + [u for u in urls if u != urls[self._leader_hint]]
+        report = run_sync(_apply(urls, clamped, timeout))
         return report, notes
 
     # -- context manager & helpers ------------------------------------------------------
@@ -355,20 +392,34 @@ async def _apply(urls: list[str], topology: Any, timeout: float) -> Any:
     from nats.errors import NoRespondersError
     from nats.errors import TimeoutError as NatsTimeoutError
 
+    from simulator.errors import TopologyError
     from simulator.protocol.topology import apply
 
-    client = await nats.connect(urls, name="mistersmith-cluster", connect_timeout=timeout)
+    client = await nats.connect(
+        urls, name="mistersmith-cluster", connect_timeout=timeout, dont_randomize=True
+    )
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     try:
-        # Right after every node is healthy the JetStream meta leader may still be being
-        # elected (seconds, on containers): a request then goes unanswered. apply() is
-        # idempotent, so ask again, each try short, under one generous deadline.
+        # Right after every node is healthy a request can go unanswered (routes still
+        # settling), and the leader may not yet have heard from a peer it already counts:
+        # placement then says "no suitable peers ... peer offline" (10005) for a while.
+        # apply() is idempotent, so ask again, each try short, under one generous deadline.
         while True:
             try:
-                return await asyncio.wait_for(apply(client.jsm(timeout=5.0), topology), 10.0)
+                return await asyncio.wait_for(apply(client.jsm(timeout=2.0), topology), 10.0)
             except (NatsTimeoutError, NoRespondersError, asyncio.TimeoutError):
                 if loop.time() >= deadline:
                     raise
+            except TopologyError as exc:
+                if not _unplaced(exc) or loop.time() >= deadline:
+                    raise
+                await asyncio.sleep(POLL_INTERVAL * 5)
     finally:
         await client.close()
+
+
+def _unplaced(exc: BaseException) -> bool:
+    """Whether ``exc`` is JetStream's "no suitable peers for placement" (err_code 10005)."""
+    cause = exc.__cause__
+    return getattr(cause, "err_code", None) == _NO_SUITABLE_PEERS
