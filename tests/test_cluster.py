@@ -14,7 +14,7 @@ import simulator.protocol.topology as topo
 from pytest_mistersmith import factories
 from simulator.errors import ConfigError, ServerError, ServerStartError, TopologyError
 from simulator.protocol.topology import default_topology
-from simulator.servers import HEALTHZ, NatsCluster, ServerConfig, get_json
+from simulator.servers import HEALTHZ, NatsCluster, ServerConfig, _apply, get_json
 from simulator.servers.health import probe_http, read_info
 
 binary_cluster = factories.nats_cluster_factory(backend="binary", scope="module")
@@ -154,7 +154,7 @@ def test_apply_retries_while_placement_finds_no_peers(
             raise refusal(10005)
         return await real_apply(js, topology)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(topo, "apply", settling)
+    monkeypatch.setattr(_apply, "apply", settling)
     report, _ = binary_cluster.apply_topology()
     assert len(calls) == 3
     assert "agent_events" in {c.name for c in report.changes}
@@ -164,7 +164,7 @@ def test_apply_retries_while_placement_finds_no_peers(
         raise refusal(10052)
 
     calls.clear()
-    monkeypatch.setattr(topo, "apply", refusing)
+    monkeypatch.setattr(_apply, "apply", refusing)
     with pytest.raises(TopologyError, match="10052"):
         binary_cluster.apply_topology()
     assert len(calls) == 1

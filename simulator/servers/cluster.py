@@ -11,12 +11,11 @@ its store. Docker backend: containers on a private docker network, routed by hos
 Readiness is the full ``/healthz`` on every node (``js-enabled-only`` answers before the meta
 leader is elected), polled every few milliseconds under one generous deadline; with every node
 up, also the meta leader seeing each peer current. The topology is applied through the meta
-leader, retrying what a cluster still settling answers (see ``_apply``).
+leader, retrying what a cluster still settling answers (see ``simulator.servers._apply``).
 """
 
 from __future__ import annotations
 
-import asyncio
 import os
 import shutil
 import tempfile
@@ -29,6 +28,7 @@ from types import TracebackType
 from typing import Any, Literal
 
 from simulator.errors import ConfigError, ServerError, ServerNotReadyError
+from simulator.servers._apply import apply_over
 from simulator.servers._cluster_nodes import BinaryNodes, parallel, remove_dir, run_sync
 from simulator.servers._locate import NatsServerBinary
 from simulator.servers.conf import ClusterConfig, ServerConfig
@@ -39,7 +39,6 @@ __all__ = ["ClusterBackend", "NatsCluster"]
 ClusterBackend = Literal["binary", "docker"]
 _PROBE_TIMEOUT = 0.5
 _CLUSTER_PREFIX = "mistersmith-cluster-"
-_NO_SUITABLE_PEERS = 10005
 
 
 class NatsCluster:
@@ -325,7 +324,7 @@ class NatsCluster:
         if self._leader_hint is not None and self._leader_hint not in self._down:
             # ask the meta leader itself: no hop over a route that may still be settling
             urls = [urls[self._leader_hint]] + [u for u in urls if u != urls[self._leader_hint]]
-        report = run_sync(_apply(urls, clamped, timeout))
+        report = run_sync(apply_over(urls, clamped, timeout, settling=True))
         return report, notes
 
     # -- context manager & helpers ------------------------------------------------------
@@ -385,41 +384,3 @@ def _stream_view(stream: str) -> Callable[[str], str | None]:
         return None
 
     return view
-
-
-async def _apply(urls: list[str], topology: Any, timeout: float) -> Any:
-    import nats
-    from nats.errors import NoRespondersError
-    from nats.errors import TimeoutError as NatsTimeoutError
-
-    from simulator.errors import TopologyError
-    from simulator.protocol.topology import apply
-
-    client = await nats.connect(
-        urls, name="mistersmith-cluster", connect_timeout=timeout, dont_randomize=True
-    )
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    try:
-        # Right after every node is healthy a request can go unanswered (routes still
-        # settling), and the leader may not yet have heard from a peer it already counts:
-        # placement then says "no suitable peers ... peer offline" (10005) for a while.
-        # apply() is idempotent, so ask again, each try short, under one generous deadline.
-        while True:
-            try:
-                return await asyncio.wait_for(apply(client.jsm(timeout=2.0), topology), 10.0)
-            except (NatsTimeoutError, NoRespondersError, asyncio.TimeoutError):
-                if loop.time() >= deadline:
-                    raise
-            except TopologyError as exc:
-                if not _unplaced(exc) or loop.time() >= deadline:
-                    raise
-                await asyncio.sleep(POLL_INTERVAL * 5)
-    finally:
-        await client.close()
-
-
-def _unplaced(exc: BaseException) -> bool:
-    """Whether ``exc`` is JetStream's "no suitable peers for placement" (err_code 10005)."""
-    cause = exc.__cause__
-    return getattr(cause, "err_code", None) == _NO_SUITABLE_PEERS

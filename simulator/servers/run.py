@@ -16,11 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 
-import nats
-from nats.errors import Error as NatsError
-
-from simulator.errors import ServerError
-from simulator.protocol.topology import ApplyReport, Topology, apply, for_cluster
+from simulator.protocol.topology import ApplyReport, Topology, for_cluster
+from simulator.servers._apply import apply_over
 from simulator.servers._locate import NatsServerBinary
 from simulator.servers.binary import BinaryServer
 from simulator.servers.conf import LogLevel, for_topology
@@ -69,31 +66,9 @@ class ServeOutcome:
         return 0 if self.signal is not None else 1
 
 
-async def _no_log(exc: Exception) -> None:
-    """nats-py's error callback: errors surface as the calls' exceptions, not logged tracebacks."""
-
-
 async def apply_topology(client_url: str, topology: Topology, timeout: float = 10.0) -> ApplyReport:
     """Connect to ``client_url`` once, apply ``topology``, and close the connection."""
-    try:
-        client = await nats.connect(
-            client_url,
-            name="mistersmith-server",
-            allow_reconnect=False,
-            connect_timeout=timeout,
-            max_reconnect_attempts=0,
-            error_cb=_no_log,
-        )
-    except (OSError, NatsError) as exc:
-        raise ServerError(f"cannot connect to {client_url} to apply the topology: {exc!r}") from exc
-    try:
-        return await asyncio.wait_for(apply(client.jsm(), topology), timeout)
-    except asyncio.TimeoutError:
-        raise ServerError(
-            f"applying the topology to {client_url} took longer than {timeout} s"
-        ) from None
-    finally:
-        await client.close()
+    return await apply_over(client_url, topology, timeout)
 
 
 def start_with_topology(

@@ -1,0 +1,74 @@
+"""Apply a topology over a connection of its own: one try on a server, retries on a cluster.
+
+One server answers at once or not at all: one try under ``timeout``. A cluster that has just
+become healthy may still be settling: a request can go unanswered (routes settling, the meta
+leader elected a moment ago) and placement may say "no suitable peers for placement, peer
+offline" (10005) while the leader has not yet heard from a peer it already counts. apply() is
+idempotent, so with ``settling`` it asks again, each try short, until ``timeout``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import nats
+from nats.errors import Error as NatsError
+from nats.errors import NoRespondersError
+from nats.errors import TimeoutError as NatsTimeoutError
+
+from simulator.errors import ServerError, TopologyError
+from simulator.protocol.topology import ApplyReport, Topology, apply
+
+__all__ = ["apply_over"]
+
+_NO_SUITABLE_PEERS = 10005
+_TRY_TIMEOUT = 2.0
+_RETRY_PAUSE = 0.005
+
+
+async def _no_log(exc: Exception) -> None:
+    """nats-py's error callback: errors surface as the calls' exceptions, not logged tracebacks."""
+
+
+async def apply_over(
+    urls: str | list[str], topology: Topology, timeout: float = 10.0, *, settling: bool = False
+) -> ApplyReport:
+    """Connect to ``urls`` (the first first), apply ``topology``, close; ServerError if it can't."""
+    shown = urls if isinstance(urls, str) else ", ".join(urls)
+    try:
+        client = await nats.connect(
+            urls,
+            name="mistersmith-topology",
+            connect_timeout=timeout,
+            dont_randomize=True,
+            allow_reconnect=settling,
+            max_reconnect_attempts=2 if settling else 0,
+            error_cb=_no_log,
+        )
+    except (OSError, NatsError) as exc:
+        raise ServerError(f"cannot connect to {shown} to apply the topology: {exc!r}") from exc
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    try:
+        while True:
+            try:
+                if not settling:
+                    return await asyncio.wait_for(apply(client.jsm(), topology), timeout)
+                js = client.jsm(timeout=_TRY_TIMEOUT)
+                return await asyncio.wait_for(apply(js, topology), 5 * _TRY_TIMEOUT)
+            except (NatsTimeoutError, NoRespondersError, asyncio.TimeoutError):
+                if not settling or loop.time() >= deadline:
+                    raise ServerError(
+                        f"applying the topology to {shown} took longer than {timeout} s"
+                    ) from None
+            except TopologyError as exc:
+                if not settling or not _unplaced(exc) or loop.time() >= deadline:
+                    raise
+                await asyncio.sleep(_RETRY_PAUSE)
+    finally:
+        await client.close()
+
+
+def _unplaced(exc: BaseException) -> bool:
+    """Whether ``exc`` is JetStream's "no suitable peers for placement" (err_code 10005)."""
+    return getattr(exc.__cause__, "err_code", None) == _NO_SUITABLE_PEERS
