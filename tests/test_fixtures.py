@@ -13,7 +13,7 @@ from nats.js import JetStreamContext
 
 from pytest_mistersmith.janitor import TopologyState
 from simulator.protocol import subjects
-from simulator.protocol.models import AgentStatus, TaskAssignment
+from simulator.protocol.models import AgentState, AgentStatus, TaskAssignment, TaskType
 from simulator.servers import BinaryServer
 
 NOW = datetime(2026, 1, 1, tzinfo=timezone.utc)
@@ -63,7 +63,7 @@ def test_topology_has_every_stream_and_consumer(mistersmith_topology: TopologySt
 def _assignment() -> TaskAssignment:
     return TaskAssignment(
         task_id=str(uuid.uuid4()),
-        task_type="analysis",
+        task_type=TaskType.ANALYSIS,
         assigned_agent="agent-1",
         timestamp=NOW,
     )
@@ -106,7 +106,7 @@ async def test_after_a_test_deleted_and_added_streams(
 async def test_capture_records_and_validates(nats_client: Client, nats_capture) -> None:  # type: ignore[no-untyped-def]
     async with nats_capture("agents.*.status", model=AgentStatus) as cap:
         for i in range(3):
-            status = AgentStatus(agent_id=f"a{i}", status="idle", timestamp=NOW)
+            status = AgentStatus(agent_id=f"a{i}", status=AgentState.IDLE, timestamp=NOW)
             await nats_client.publish(
                 subjects.agent_status(f"a{i}"),
                 status.model_dump_json(by_alias=True, exclude_none=True).encode(),
