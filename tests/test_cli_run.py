@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -20,13 +19,9 @@ from nats.js.api import StreamConfig
 
 from simulator.protocol import topology as topo
 from simulator.servers import BinaryServer, for_topology
+from tests.cli_runs import RUN_TIMEOUT, run_env, running
 
-RUN_TIMEOUT = 60.0
 SIGNAL_TIMEOUT = 60.0
-
-
-def _env(tmp: Path) -> dict[str, str]:
-    return {**os.environ, "TMPDIR": str(tmp), "PYTHONDONTWRITEBYTECODE": "1"}
 
 
 def _run(args: list[str], tmp: Path) -> subprocess.CompletedProcess[str]:
@@ -34,7 +29,7 @@ def _run(args: list[str], tmp: Path) -> subprocess.CompletedProcess[str]:
         [sys.executable, "-m", "simulator", "run", *args],
         capture_output=True,
         text=True,
-        env=_env(tmp),
+        env=run_env(tmp),
         timeout=RUN_TIMEOUT,
         check=False,
     )
@@ -69,35 +64,10 @@ def test_a_short_run_writes_a_report_with_counts(tmp_path: Path) -> None:
 
 def test_sigint_drains_and_still_reports(tmp_path: Path) -> None:
     report = tmp_path / "report.json"
-    out = tmp_path / "out.txt"
-    with out.open("w") as sink:
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "simulator",
-                "run",
-                "--duration",
-                "120",
-                "--report",
-                str(report),
-            ],
-            stdout=sink,
-            stderr=subprocess.STDOUT,
-            env=_env(tmp_path),
-        )
-        try:
-            deadline = time.monotonic() + RUN_TIMEOUT
-            while "running " not in out.read_text() and time.monotonic() < deadline:
-                assert process.poll() is None, out.read_text()
-                time.sleep(0.05)
-            time.sleep(1.5)  # heartbeats, tasks and hooks under way
-            process.send_signal(signal.SIGINT)
-            code = process.wait(SIGNAL_TIMEOUT)
-        finally:
-            if process.poll() is None:
-                process.kill()
-                process.wait()
+    with running(["--duration", "120", "--report", str(report)], tmp_path) as (process, out):
+        time.sleep(1.5)  # heartbeats, tasks and hooks under way
+        process.send_signal(signal.SIGINT)
+        code = process.wait(SIGNAL_TIMEOUT)
     text = out.read_text()
     assert code == 0, text
     assert "interrupted: draining" in text

@@ -3,23 +3,17 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from simulator.servers._docker_cli import LABEL, docker
+from tests.cli_runs import RUN_TIMEOUT, run_env, running
 
-RUN_TIMEOUT = 90.0
 _OWNER_PID = "io.mistersmith.owner-pid"  # see _docker_cli.labels()
-
-
-def _env(tmp: Path, **extra: str) -> dict[str, str]:
-    return {**os.environ, "TMPDIR": str(tmp), "PYTHONDONTWRITEBYTECODE": "1", **extra}
 
 
 def _ids(*filters: str, kind: str = "container") -> list[str]:
@@ -34,30 +28,14 @@ def _ids(*filters: str, kind: str = "container") -> list[str]:
 @pytest.mark.docker
 def test_a_short_docker_run_reports_and_leaves_no_container(tmp_path: Path) -> None:
     report = tmp_path / "report.json"
-    out = tmp_path / "out.txt"
-    args = ["--agents", "3", "--duration", "3", "--seed", "1", "--report", str(report)]
-    with out.open("w") as sink:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "simulator", "run", "--backend", "docker", *args],
-            stdout=sink,
-            stderr=subprocess.STDOUT,
-            env=_env(tmp_path),
-        )
-        try:
-            deadline = time.monotonic() + RUN_TIMEOUT
-            while "running " not in out.read_text() and time.monotonic() < deadline:
-                assert process.poll() is None, out.read_text()
-                time.sleep(0.05)
-            # the run's own container, found by the labels its process put on it
-            running = _ids(LABEL, f"{_OWNER_PID}={process.pid}")
-            assert len(running) == 1, running
-            inspect = docker("inspect", "--format", "{{json .Config.Labels}}", running[0])
-            session = json.loads(inspect.stdout)[LABEL]
-            code = process.wait(RUN_TIMEOUT)
-        finally:
-            if process.poll() is None:
-                process.kill()
-                process.wait()
+    args = ["--backend", "docker", "--agents", "3", "--duration", "3", "--seed", "1"]
+    with running([*args, "--report", str(report)], tmp_path) as (process, out):
+        # the run's own container, found by the labels its process put on it
+        listed = _ids(LABEL, f"{_OWNER_PID}={process.pid}")
+        assert len(listed) == 1, listed
+        inspect = docker("inspect", "--format", "{{json .Config.Labels}}", listed[0])
+        session = json.loads(inspect.stdout)[LABEL]
+        code = process.wait(RUN_TIMEOUT)
     text = out.read_text()
     assert code == 0, text
     assert "running 3 agents" in text
@@ -82,7 +60,7 @@ def test_without_the_docker_cli_it_is_one_line_and_exit_2(tmp_path: Path) -> Non
         [sys.executable, "-m", "simulator", "run", "--backend", "docker", "--duration", "1"],
         capture_output=True,
         text=True,
-        env=_env(tmp_path, PATH=str(empty)),
+        env=run_env(tmp_path, PATH=str(empty)),
         timeout=RUN_TIMEOUT,
         check=False,
     )

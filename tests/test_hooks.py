@@ -112,25 +112,27 @@ async def test_continue_false_stops_the_agent(
     assert states[-2:] == ["stopping", "offline"]
 
 
+def sandbox_pre_task(event: HookEvent) -> HookResponse:
+    """Approve everything; pre_task answers add ``{"sandbox": true}`` to the tool input."""
+    mods = {"sandbox": True} if event.hook_type is HookType.PRE_TASK else None
+    return HookResponse.model_validate(
+        {"decision": "approve", **({"modifications": mods} if mods else {})}
+    )
+
+
 @pytest.mark.asyncio
 async def test_modifications_reach_tool_input_and_mutations(
     nats_server: BinaryServer,
     mistersmith_topology: TopologyState,
     nats_capture: Any,
 ) -> None:
-    def modify(event: HookEvent) -> HookResponse:
-        mods = {"sandbox": True} if event.hook_type is HookType.PRE_TASK else None
-        return HookResponse.model_validate(
-            {"decision": "approve", **({"modifications": mods} if mods else {})}
-        )
-
     async with (
         nats_capture("tasks.*.result", model=TaskResult) as final,
         nats_capture("cli.mutations.*", model=HookResponse) as mutations,
         nats_capture("cli.responses.*", model=HookResponse) as responses,
         Swarm(nats_server.client_url, scenario(timeout=0.3), hook_responder=None) as s,
     ):
-        responder = HookResponder(s.runtime.bus, s.scenario.hooks, 0, decide=modify)
+        responder = HookResponder(s.runtime.bus, s.scenario.hooks, 0, decide=sandbox_pre_task)
         await responder.start()
         assert s.dispatcher is not None
         await s.dispatcher.dispatch(3)
@@ -205,12 +207,6 @@ async def test_dialect_21_publishes_modifications_on_hook_response(
 ) -> None:
     """Every 2.1 hook family appears; only the modified answers reach ``hook_response``."""
 
-    def modify(event: HookEvent) -> HookResponse:
-        mods = {"sandbox": True} if event.hook_type is HookType.PRE_TASK else None
-        return HookResponse.model_validate(
-            {"decision": "approve", **({"modifications": mods} if mods else {})}
-        )
-
     group = AgentGroup(
         count=2, task_duration=(0.01, 0.02), heartbeat_interval=0.2, failure_rate=0.5
     )
@@ -222,7 +218,7 @@ async def test_dialect_21_publishes_modifications_on_hook_response(
         nats_capture("tasks.*.result", "tasks.*.error", model=TaskResult) as final,
         Swarm(nats_server.client_url, sc, hook_responder=None) as s,
     ):
-        responder = HookResponder(s.runtime.bus, s.scenario.hooks, 0, decide=modify)
+        responder = HookResponder(s.runtime.bus, s.scenario.hooks, 0, decide=sandbox_pre_task)
         await responder.start()
         assert s.dispatcher is not None
         tasks = await s.dispatcher.dispatch(8)
