@@ -25,7 +25,7 @@ from simulator.protocol.models import (
 from simulator.scenario import AgentGroup, HookPolicy, TaskMix
 
 NOW = datetime(2026, 1, 1, tzinfo=timezone.utc)
-CAPABLE = {"analysis": ["a-1", "a-0"], "execution": ["a-0"], "synthesis": [], "monitoring": []}
+CAPABLE = {"analysis": ["a-0", "a-1"], "execution": ["a-0"], "synthesis": [], "monitoring": []}
 
 
 def test_seeded_uuids_are_valid_v4_and_repeatable() -> None:

@@ -167,14 +167,18 @@ class TaskFactory:
         dependencies: Sequence[str] = (),
         force_path: Path | None = None,
     ) -> tuple[TaskAssignment, Path]:
-        """The assignment drawn from ``key`` (to a capable agent) and the path it takes."""
+        """The assignment drawn from ``key`` (to a capable agent) and the path it takes.
+
+        ``capable`` maps each capability to the ids of the agents offering it, sorted (the
+        dispatcher keeps them so: sorting 50,000 ids per task would stall the heartbeats).
+        """
         rng = rng_for(self.seed, "dispatch", *key)
         weights = self.weights(capable)
         drawn = rng.choices(list(weights), weights=list(weights.values()))[0] if weights else None
         task_type = task_type or drawn
         if task_type is None:
             raise LookupError("no agent offers any capability of the task mix")
-        agents = sorted(capable.get(task_type, ()))
+        agents = capable.get(task_type, ())
         if not agents:
             raise LookupError(f"no agent offers the capability {task_type!r}")
         agent = agents[rng.randrange(len(agents))]
