@@ -13,7 +13,11 @@
   payload, so same seed still means same payloads. The queue path (``TaskMix.queue_share``) is a
   core publish on ``tasks.{task_type}.queue.{priority}``, taken by one member of a queue group.
 * Tracking: one subscription on ``tasks.*.result`` and ``tasks.*.error`` closes each task;
-  :attr:`Dispatcher.idle` is true when none is outstanding.
+  :attr:`Dispatcher.idle` is true when none is outstanding. A stream assignment that reached
+  its consumer's ``max_deliver`` unfinished (JetStream's advisory on
+  ``$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.task_lifecycle.*`` names its stream sequence)
+  is closed as ``failed``, listed in :attr:`Dispatcher.undeliverable` and counted as an error:
+  no agent will get it again.
 * Workflows: :func:`~simulator.agents.behaviour.plan_workflow` (a DAG of 3-4 steps). Published:
   ``workflow.{id}.orchestration`` (started / completed / failed), ``.dependencies`` (the DAG,
   task id → ids it waits for), ``.coordination`` (a step assigned, a step completed), and
@@ -26,6 +30,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -48,10 +53,12 @@ from simulator.protocol.models import (
 )
 from simulator.scenario import Scenario
 
-__all__ = ["DISCOVERY_SERVICE", "Dispatcher"]
+__all__ = ["DISCOVERY_SERVICE", "MAX_DELIVERIES_ADVISORY", "Dispatcher"]
 
 #: The ``{service_type}`` of the capability queries.
 DISCOVERY_SERVICE = "agents"
+#: JetStream's advisory for a message its consumer will not deliver again (max_deliver).
+MAX_DELIVERIES_ADVISORY = "$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.task_lifecycle.*"
 
 
 @dataclass
@@ -75,6 +82,10 @@ class Dispatcher:
         self.outstanding: dict[str, TaskAssignment] = {}
         self.assigned: list[TaskAssignment] = []
         self.finished: dict[str, TaskStatus] = {}
+        #: Stream assignments JetStream gave up on (max_deliver reached), by task id.
+        self.undeliverable: list[str] = []
+        self._by_seq: dict[int, str] = {}  # stream sequence → task id, while outstanding
+        self._seq_of: dict[str, int] = {}
         self.workflows: dict[str, _Workflow] = {}
         self.changed = asyncio.Event()
         self._tasks_made = 0
@@ -95,6 +106,7 @@ class Dispatcher:
         for name in ("task_result", "task_error"):
             pattern = subjects.template(name).wildcard
             self._subs.append(await self.bus.subscribe(pattern, self._on_final))
+        self._subs.append(await self.bus.subscribe(MAX_DELIVERIES_ADVISORY, self._on_given_up))
         await self.bus.settle()
         await self.discover(expected_agents, timeout)
 
@@ -159,9 +171,11 @@ class Dispatcher:
             await self.bus.publish("task_queue", subject, assignment)
         else:
             subject = subjects.task_assignment(t)
-            await self.bus.js_publish(
+            ack = await self.bus.js_publish(
                 "task_assignment", subject, assignment, msg_id=f"{assignment.task_id}.{self.run_id}"
             )
+            self._by_seq[ack.seq] = assignment.task_id
+            self._seq_of[assignment.task_id] = ack.seq
         return assignment
 
     async def dispatch(self, count: int) -> list[TaskAssignment]:
@@ -279,7 +293,29 @@ class Dispatcher:
         except ValidationError:
             self.bus.metrics.error("dispatcher", f"invalid task result on {msg.subject}")
             return
+        await self._close(task_id, status)
+
+    async def _on_given_up(self, msg: Msg) -> None:
+        try:
+            advisory = json.loads(msg.data)
+            seq, deliveries = int(advisory["stream_seq"]), advisory.get("deliveries")
+        except (ValueError, KeyError, TypeError):
+            self.bus.metrics.error("dispatcher", f"unreadable advisory on {msg.subject}")
+            return
+        task_id = self._by_seq.get(seq)
+        if task_id is None or task_id not in self.outstanding:
+            return
+        self.undeliverable.append(task_id)
+        self.bus.metrics.error(
+            "dispatcher",
+            f"task {task_id} was delivered {deliveries} times without a final word; "
+            "JetStream will not deliver it again (max_deliver)",
+        )
+        await self._close(task_id, TaskStatus.FAILED)
+
+    async def _close(self, task_id: str, status: TaskStatus) -> None:
         del self.outstanding[task_id]
+        self._by_seq.pop(self._seq_of.pop(task_id, -1), None)
         self.finished[task_id] = status
         if task_id in self._by_task:
             await self._step_done(task_id, status)

@@ -22,6 +22,7 @@ from simulator.protocol.models import (
     CapabilityResponse,
     CommandType,
     TaskResult,
+    TaskStatus,
 )
 from simulator.scenario import AgentGroup, HookPolicy, Scenario, TaskMix
 from simulator.servers import BinaryServer
@@ -282,6 +283,27 @@ async def test_crash_redelivers_its_stream_tasks(
     for task_id in held:
         assert by_task[task_id].agent_id != "worker-0"
         assert by_task[task_id].status.value == "completed"
+
+
+@pytest.mark.asyncio
+async def test_a_task_past_max_deliver_is_closed_as_failed(
+    nats_server: BinaryServer, mistersmith_topology: TopologyState
+) -> None:
+    """No agent here takes it: nak'ed until max_deliver, then the dispatcher stops waiting."""
+    async with Swarm(nats_server.client_url, scenario()) as s:
+        d = s.dispatcher
+        assert d is not None
+        d.capable["monitoring"] = ["ghost-1"]  # an agent that is gone; nobody here offers it
+        orphan = await d.submit("monitoring", path="stream")
+        normal = await d.submit("analysis", path="stream")
+        await s.wait_idle(timeout=15)  # task_processor: max_deliver 5, each nak 0.5 s apart
+        assert d.undeliverable == [orphan.task_id]
+        assert d.finished == {
+            orphan.task_id: TaskStatus.FAILED,
+            normal.task_id: TaskStatus.COMPLETED,
+        }
+        assert s.metrics.error_counts["dispatcher"] == 1
+        assert "max_deliver" in s.metrics.errors[-1]
 
 
 @pytest.mark.asyncio
