@@ -2,10 +2,10 @@
 
 It watches ``agents.*.heartbeat`` and the agent status subjects; the heartbeats of its own
 bus's agents it learns in-process (:meth:`~simulator.bus.Bus.on_heartbeat`), since that bus's
-heartbeat connection does not echo them back. An agent that said nothing
-for ``heartbeat_timeout`` seconds (and did not go ``offline``) raises one
-:class:`SystemAlert` on ``system.alerts.warning`` (``critical`` when it last said ``error``)
-and a :class:`HealthReport` ``unhealthy`` on ``system.health.agent``; when it beats again,
+heartbeat connection does not echo them back. An agent that said nothing for
+``heartbeat_timeout`` seconds (and did not go ``offline``) raises one :class:`SystemAlert` on
+``system.alerts.warning`` (``critical`` when it last said ``error``) and a
+:class:`HealthReport` ``unhealthy`` on ``system.health.agent``; when it beats again,
 ``healthy`` and an ``info`` alert. Every command seen on ``agents.*.commands.*`` is recorded
 as an :class:`AuditRecord` on ``system.audit.{command_type}``. All three are stored by the
 ``system_monitoring`` stream (ERRATA 3). The check runs every quarter of the timeout.
