@@ -48,6 +48,7 @@ class RunOptions:
     url: str | None = None
     report: Path | None = None
     server_bin: str | None = None
+    image: str | None = None
 
 
 @dataclass
@@ -159,17 +160,17 @@ def _start_target(options: RunOptions) -> _Target:
         info = {"backend": "cluster", "client_url": cluster.client_url, "nodes": _CLUSTER_SIZE}
         info["version"] = cluster.version
         return _Target(cluster.client_url, info, cluster.stop, notes=notes)
-    return _start_docker(default)
+    return _start_docker(default, options.image)
 
 
-def _start_docker(default: topo.Topology) -> _Target:
-    """One container of the default image with the topology (clamped to one node) applied."""
+def _start_docker(default: topo.Topology, image: str | None) -> _Target:
+    """One container of ``image`` (default: see ``default_image``), the topology applied."""
     from simulator.servers.conf import for_topology
     from simulator.servers.docker import DockerServer
     from simulator.servers.run import apply_topology
 
     clamped, notes = topo.for_cluster(default, 1)
-    server = DockerServer(for_topology(clamped))
+    server = DockerServer(for_topology(clamped), image=image)
     try:
         server.start()  # a ServerError (no engine, no image, not ready) is the CLI's one line
         asyncio.run(apply_topology(server.client_url, clamped))

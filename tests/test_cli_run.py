@@ -95,6 +95,11 @@ def test_bad_option_values_are_usage_errors(tmp_path: Path) -> None:
     done = _run(["--agents", "0"], tmp_path)
     assert done.returncode == 2
     assert "--agents: '0' is not a positive integer" in done.stderr
+    done = _run(["--image", "nats:2", "--duration", "1"], tmp_path)
+    assert (done.returncode, done.stderr) == (
+        2,
+        "mistersmith: --image: only used with --backend docker\n",
+    )
 
 
 @pytest.fixture

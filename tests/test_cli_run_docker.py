@@ -10,7 +10,9 @@ from typing import Any
 
 import pytest
 
+from simulator.servers import find_nats_server
 from simulator.servers._docker_cli import LABEL, docker
+from simulator.servers.image import default_image
 from tests.cli_runs import RUN_TIMEOUT, run_env, running
 
 _OWNER_PID = "io.mistersmith.owner-pid"  # see _docker_cli.labels()
@@ -28,13 +30,27 @@ def _ids(*filters: str, kind: str = "container") -> list[str]:
 @pytest.mark.docker
 def test_a_short_docker_run_reports_and_leaves_no_container(tmp_path: Path) -> None:
     report = tmp_path / "report.json"
-    args = ["--backend", "docker", "--agents", "3", "--duration", "3", "--seed", "1"]
+    image = default_image(find_nats_server().version)
+    args = [
+        "--backend",
+        "docker",
+        "--image",
+        image,
+        "--agents",
+        "3",
+        "--duration",
+        "3",
+        "--seed",
+        "1",
+    ]
     with running([*args, "--report", str(report)], tmp_path) as (process, out):
         # the run's own container, found by the labels its process put on it
         listed = _ids(LABEL, f"{_OWNER_PID}={process.pid}")
         assert len(listed) == 1, listed
         inspect = docker("inspect", "--format", "{{json .Config.Labels}}", listed[0])
         session = json.loads(inspect.stdout)[LABEL]
+        used = docker("inspect", "--format", "{{.Config.Image}}", listed[0]).stdout.strip()
+        assert used == image
         code = process.wait(RUN_TIMEOUT)
     text = out.read_text()
     assert code == 0, text
