@@ -15,6 +15,7 @@ from pytest_mistersmith import factories
 from simulator.errors import ConfigError, ServerError, ServerStartError, TopologyError
 from simulator.protocol.topology import default_topology
 from simulator.servers import HEALTHZ, NatsCluster, ServerConfig, _apply, get_json
+from simulator.servers._cluster_views import settled_streams
 from simulator.servers.health import probe_http, read_info
 
 binary_cluster = factories.nats_cluster_factory(backend="binary", scope="module")
@@ -41,6 +42,14 @@ def _healthy(url: str) -> bool:
 async def test_default_fixture_applies_the_spec_topology_at_r3(nats_cluster: NatsCluster) -> None:
     assert len(nats_cluster.nodes) == 3
     assert len(set(nats_cluster.client_urls)) == 3
+    # ready means led: every stream has a leader that sees all its replicas current
+    led = set().union(
+        *(
+            settled_streams(u, n)
+            for n, u in zip(nats_cluster.server_names, nats_cluster.monitor_urls, strict=True)
+        )
+    )
+    assert led == {str(s.name) for s in default_topology().streams}
     nc = await nats.connect(nats_cluster.client_urls)
     try:
         js = nc.jsm()

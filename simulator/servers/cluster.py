@@ -16,6 +16,7 @@ leader, retrying what a cluster still settling answers (see ``simulator.servers.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import tempfile
@@ -30,6 +31,13 @@ from typing import Any, Literal
 from simulator.errors import ConfigError, ServerError, ServerNotReadyError
 from simulator.servers._apply import apply_over
 from simulator.servers._cluster_nodes import BinaryNodes, parallel, remove_dir, run_sync
+from simulator.servers._cluster_views import (
+    PROBE_TIMEOUT,
+    meta_view,
+    settled_streams,
+    stream_names,
+    stream_view,
+)
 from simulator.servers._locate import NatsServerBinary
 from simulator.servers.conf import ClusterConfig, ServerConfig
 from simulator.servers.health import HEALTHZ, POLL_INTERVAL, get_json, wait_healthy
@@ -37,7 +45,6 @@ from simulator.servers.health import HEALTHZ, POLL_INTERVAL, get_json, wait_heal
 __all__ = ["ClusterBackend", "NatsCluster"]
 
 ClusterBackend = Literal["binary", "docker"]
-_PROBE_TIMEOUT = 0.5
 _CLUSTER_PREFIX = "mistersmith-cluster-"
 
 
@@ -229,15 +236,20 @@ class NatsCluster:
         return dict(self._down)
 
     def recover(self, timeout: float | None = None) -> None:
-        """Bring every node back (resume, heal, start) and wait for the whole cluster's health."""
+        """Bring every node back (resume, heal, start) and wait for the whole cluster's health.
+
+        Healthy includes every stream led again, with all its replicas current.
+        """
+        deadline = time.monotonic() + (self.start_timeout if timeout is None else timeout)
         for index, state in sorted(self._down.items()):
             if state == "paused":
                 self.resume(index)
             elif state == "partitioned":
                 self.heal(index)
             else:
-                self._start_node(index, timeout)
-        self.wait_healthy(timeout)
+                self._start_node(index, max(0.1, deadline - time.monotonic()))
+        self.wait_healthy(deadline=deadline)
+        self._wait_streams(None, deadline)
 
     def wait_healthy(self, timeout: float | None = None, *, deadline: float | None = None) -> None:
         """Wait until every node that is up answers the full ``/healthz``.
@@ -257,7 +269,7 @@ class NatsCluster:
         while True:
             for name, url in zip(self.server_names, self.monitor_urls, strict=True):
                 try:
-                    meta = get_json(f"{url}/jsz", timeout=_PROBE_TIMEOUT).get("meta_cluster") or {}
+                    meta = get_json(f"{url}/jsz", timeout=PROBE_TIMEOUT).get("meta_cluster") or {}
                 except (OSError, ValueError):
                     continue
                 if meta.get("leader") != name:
@@ -279,11 +291,11 @@ class NatsCluster:
     # -- leaders ------------------------------------------------------------------------
     def meta_leader(self, timeout: float = 30.0) -> int:
         """The index of the JetStream meta leader (waits for one the majority agrees on)."""
-        return self._leader("meta leader", _meta_view, timeout)
+        return self._leader("meta leader", meta_view, timeout)
 
     def stream_leader(self, stream: str, timeout: float = 30.0) -> int:
         """The index of the leader of ``stream`` (waits for one the majority agrees on)."""
-        return self._leader(f"leader of stream {stream}", _stream_view(stream), timeout)
+        return self._leader(f"leader of stream {stream}", stream_view(stream), timeout)
 
     def _leader(self, what: str, view: Callable[[str], str | None], timeout: float) -> int:
         deadline = time.monotonic() + timeout
@@ -324,8 +336,41 @@ class NatsCluster:
         if self._leader_hint is not None and self._leader_hint not in self._down:
             # ask the meta leader itself: no hop over a route that may still be settling
             urls = [urls[self._leader_hint]] + [u for u in urls if u != urls[self._leader_hint]]
+        deadline = time.monotonic() + timeout
         report = run_sync(apply_over(urls, clamped, timeout, settling=True))
+        self._wait_streams({str(s.name) for s in clamped.streams}, deadline)
         return report, notes
+
+    def _wait_streams(self, names: set[str] | None, deadline: float) -> None:
+        """Until every stream of ``names`` (None: all) has a leader with all replicas current.
+
+        A stream just created, or whose leader was just lost, may still be electing one: a
+        purge or a publish sent then goes unanswered for seconds.
+        """
+        if names is None:
+            names = set()
+            for index in range(self.size):
+                if index not in self._down:
+                    with contextlib.suppress(OSError, ValueError):
+                        names |= stream_names(self._nodes[index].monitor_url)
+        waiting = set(names)
+        while True:
+            for index, name in enumerate(self.server_names):
+                if index in self._down or not waiting:
+                    continue
+                try:
+                    waiting -= settled_streams(self._nodes[index].monitor_url, name)
+                except (OSError, ValueError):
+                    continue
+            if not waiting:
+                return
+            if time.monotonic() >= deadline:
+                raise ServerNotReadyError(
+                    f"streams without a settled leader after the topology was applied: "
+                    f"{sorted(waiting)}. Fix: raise the timeout on a slow machine",
+                    timeout=self.start_timeout,
+                )
+            time.sleep(POLL_INTERVAL * 5)
 
     # -- context manager & helpers ------------------------------------------------------
     def __enter__(self) -> NatsCluster:
@@ -364,23 +409,3 @@ class NatsCluster:
                 timeout=exc.timeout,
                 log_tail=node.log_tail(),
             ) from None
-
-
-def _meta_view(monitor_url: str) -> str | None:
-    data = get_json(f"{monitor_url}/jsz", timeout=_PROBE_TIMEOUT)
-    meta = data.get("meta_cluster") or {}
-    leader = meta.get("leader")
-    return str(leader) if leader else None
-
-
-def _stream_view(stream: str) -> Callable[[str], str | None]:
-    def view(monitor_url: str) -> str | None:
-        data = get_json(f"{monitor_url}/jsz?streams=true", timeout=_PROBE_TIMEOUT)
-        for account in data.get("account_details") or ():
-            for detail in account.get("stream_detail") or ():
-                if detail.get("name") == stream:
-                    leader = (detail.get("cluster") or {}).get("leader")
-                    return str(leader) if leader else None
-        return None
-
-    return view

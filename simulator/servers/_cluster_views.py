@@ -1,0 +1,61 @@
+"""What a cluster's nodes say about their JetStream leaders, read from ``/jsz``.
+
+Each function asks one node's monitoring port and returns its view; :class:`NatsCluster`
+polls them over its nodes until a majority (or every node) agrees.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from simulator.servers.health import get_json
+
+__all__ = ["PROBE_TIMEOUT", "meta_view", "settled_streams", "stream_names", "stream_view"]
+
+#: Seconds one ``/jsz`` probe may take.
+PROBE_TIMEOUT = 0.5
+
+
+def meta_view(monitor_url: str) -> str | None:
+    """The meta leader this node names, if any."""
+    meta = get_json(f"{monitor_url}/jsz", timeout=PROBE_TIMEOUT).get("meta_cluster") or {}
+    leader = meta.get("leader")
+    return str(leader) if leader else None
+
+
+def _stream_details(monitor_url: str) -> Iterable[dict[str, Any]]:
+    data = get_json(f"{monitor_url}/jsz?streams=true", timeout=PROBE_TIMEOUT)
+    for account in data.get("account_details") or ():
+        yield from account.get("stream_detail") or ()
+
+
+def stream_view(stream: str) -> Callable[[str], str | None]:
+    """A view of the leader of ``stream`` this node names, if any."""
+
+    def view(monitor_url: str) -> str | None:
+        for detail in _stream_details(monitor_url):
+            if detail.get("name") == stream:
+                leader = (detail.get("cluster") or {}).get("leader")
+                return str(leader) if leader else None
+        return None
+
+    return view
+
+
+def settled_streams(monitor_url: str, server_name: str) -> set[str]:
+    """The streams this node leads with every replica current (its own view)."""
+    settled = set()
+    for detail in _stream_details(monitor_url):
+        cluster = detail.get("cluster") or {}
+        replicas = cluster.get("replicas") or []
+        if cluster.get("leader") == server_name and all(
+            r.get("current") and not r.get("offline") for r in replicas
+        ):
+            settled.add(str(detail.get("name")))
+    return settled
+
+
+def stream_names(monitor_url: str) -> set[str]:
+    """The streams this node holds a replica of."""
+    return {str(detail.get("name")) for detail in _stream_details(monitor_url)}
