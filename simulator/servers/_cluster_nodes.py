@@ -77,11 +77,15 @@ class BinaryNodes:
             attempt += 1
             ports = free_ports(self._cluster.size)
             base = self._config.cluster or ClusterConfig(name=self._cluster.name)
+            # routes to the others only (as on docker): no route-to-self churn at the start
             configs = [
                 replace(
                     self._config,
                     cluster=replace(
-                        base, name=self._cluster.name, port=port, routes=self._routes(ports)
+                        base,
+                        name=self._cluster.name,
+                        port=port,
+                        routes=self._routes([p for p in ports if p != port]),
                     ),
                 )
                 for port in ports
