@@ -11,7 +11,15 @@ from typing import Any
 
 from simulator.servers.health import get_json
 
-__all__ = ["PROBE_TIMEOUT", "meta_view", "settled_streams", "stream_names", "stream_view"]
+__all__ = [
+    "PROBE_TIMEOUT",
+    "current",
+    "meta_peers",
+    "meta_view",
+    "settled_streams",
+    "stream_names",
+    "stream_view",
+]
 
 #: Seconds one ``/jsz`` probe may take.
 PROBE_TIMEOUT = 0.5
@@ -22,6 +30,19 @@ def meta_view(monitor_url: str) -> str | None:
     meta = get_json(f"{monitor_url}/jsz", timeout=PROBE_TIMEOUT).get("meta_cluster") or {}
     leader = meta.get("leader")
     return str(leader) if leader else None
+
+
+def meta_peers(monitor_url: str, server_name: str) -> list[dict[str, Any]] | None:
+    """The meta group's other peers as this node sees them, if it is the meta leader."""
+    meta = get_json(f"{monitor_url}/jsz", timeout=PROBE_TIMEOUT).get("meta_cluster") or {}
+    if meta.get("leader") != server_name:
+        return None
+    return list(meta.get("replicas") or [])
+
+
+def current(replicas: Iterable[dict[str, Any]]) -> bool:
+    """Whether every replica is current and none offline."""
+    return all(r.get("current") and not r.get("offline") for r in replicas)
 
 
 def _stream_details(monitor_url: str) -> Iterable[dict[str, Any]]:
@@ -49,9 +70,7 @@ def settled_streams(monitor_url: str, server_name: str) -> set[str]:
     for detail in _stream_details(monitor_url):
         cluster = detail.get("cluster") or {}
         replicas = cluster.get("replicas") or []
-        if cluster.get("leader") == server_name and all(
-            r.get("current") and not r.get("offline") for r in replicas
-        ):
+        if cluster.get("leader") == server_name and current(replicas):
             settled.add(str(detail.get("name")))
     return settled
 

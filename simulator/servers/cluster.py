@@ -32,7 +32,8 @@ from simulator.errors import ConfigError, ServerError, ServerNotReadyError
 from simulator.servers._apply import apply_over
 from simulator.servers._cluster_nodes import BinaryNodes, parallel, remove_dir, run_sync
 from simulator.servers._cluster_views import (
-    PROBE_TIMEOUT,
+    current,
+    meta_peers,
     meta_view,
     settled_streams,
     stream_names,
@@ -40,7 +41,7 @@ from simulator.servers._cluster_views import (
 )
 from simulator.servers._locate import NatsServerBinary
 from simulator.servers.conf import ClusterConfig, ServerConfig
-from simulator.servers.health import HEALTHZ, POLL_INTERVAL, get_json, wait_healthy
+from simulator.servers.health import HEALTHZ, POLL_INTERVAL, wait_healthy
 
 __all__ = ["ClusterBackend", "NatsCluster"]
 
@@ -265,28 +266,42 @@ class NatsCluster:
             self._wait_peers(deadline)
 
     def _wait_peers(self, deadline: float) -> None:
-        replicas: Any = None
-        while True:
-            for name, url in zip(self.server_names, self.monitor_urls, strict=True):
+        seen: list[Any] = []
+
+        def ready() -> bool:
+            for index, name in enumerate(self.server_names):
                 try:
-                    meta = get_json(f"{url}/jsz", timeout=PROBE_TIMEOUT).get("meta_cluster") or {}
+                    peers = meta_peers(self._nodes[index].monitor_url, name)
                 except (OSError, ValueError):
                     continue
-                if meta.get("leader") != name:
-                    continue  # only the leader's own view counts
-                replicas = meta.get("replicas") or []
-                if len(replicas) == self.size - 1 and all(
-                    r.get("current") and not r.get("offline") for r in replicas
-                ):
-                    self._leader_hint = self.server_names.index(name)
-                    return
+                if peers is not None:  # only the leader's own view counts
+                    seen[:] = peers
+                    if len(peers) == self.size - 1 and current(peers):
+                        self._leader_hint = index
+                        return True
+            return False
+
+        self._poll(
+            ready,
+            deadline,
+            lambda: (
+                f"the meta leader does not see all {self.size} nodes current within the "
+                f"deadline (its peers: {seen}). Fix: raise start_timeout on a slow machine"
+            ),
+        )
+
+    def _poll(
+        self,
+        ready: Callable[[], bool],
+        deadline: float,
+        failure: Callable[[], str],
+        interval: float = POLL_INTERVAL,
+    ) -> None:
+        """Call ``ready`` until it is true; ServerNotReadyError(``failure()``) at the deadline."""
+        while not ready():
             if time.monotonic() >= deadline:
-                raise ServerNotReadyError(
-                    f"the meta leader does not see all {self.size} nodes current within the "
-                    f"deadline (its peers: {replicas}). Fix: raise start_timeout on a slow machine",
-                    timeout=self.start_timeout,
-                )
-            time.sleep(POLL_INTERVAL)
+                raise ServerNotReadyError(failure(), timeout=self.start_timeout)
+            time.sleep(interval)
 
     # -- leaders ------------------------------------------------------------------------
     def meta_leader(self, timeout: float = 30.0) -> int:
@@ -354,23 +369,24 @@ class NatsCluster:
                     with contextlib.suppress(OSError, ValueError):
                         names |= stream_names(self._nodes[index].monitor_url)
         waiting = set(names)
-        while True:
+
+        def ready() -> bool:
             for index, name in enumerate(self.server_names):
                 if index in self._down or not waiting:
                     continue
-                try:
-                    waiting -= settled_streams(self._nodes[index].monitor_url, name)
-                except (OSError, ValueError):
-                    continue
-            if not waiting:
-                return
-            if time.monotonic() >= deadline:
-                raise ServerNotReadyError(
-                    f"streams without a settled leader after the topology was applied: "
-                    f"{sorted(waiting)}. Fix: raise the timeout on a slow machine",
-                    timeout=self.start_timeout,
-                )
-            time.sleep(POLL_INTERVAL * 5)
+                with contextlib.suppress(OSError, ValueError):
+                    waiting.difference_update(settled_streams(self._nodes[index].monitor_url, name))
+            return not waiting
+
+        self._poll(
+            ready,
+            deadline,
+            lambda: (
+                "streams without a settled leader after the topology was applied: "
+                f"{sorted(waiting)}. Fix: raise the timeout on a slow machine"
+            ),
+            interval=POLL_INTERVAL * 5,
+        )
 
     # -- context manager & helpers ------------------------------------------------------
     def __enter__(self) -> NatsCluster:
