@@ -2,9 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Protocol, TypeVar
 
-__all__ = ["NatsServer"]
+from simulator.errors import ServerError
+
+__all__ = ["NatsServer", "require_started"]
+
+_T = TypeVar("_T")
+
+
+def require_started(value: _T | None, what: str) -> _T:
+    """``value``, or the ServerError saying ``what`` is not known before ``start()``."""
+    if value is None:
+        raise ServerError(f"{what} is not known before start(); call start() first")
+    return value
 
 
 class NatsServer(Protocol):

@@ -22,11 +22,11 @@ from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
 from types import TracebackType
-from typing import TypeVar
 from urllib.parse import urlsplit
 
 from simulator.errors import ServerError, ServerStartError
 from simulator.servers._files import log_tail, read_from, start_error, wait_ports
+from simulator.servers._handle import require_started
 from simulator.servers._locate import NatsServerBinary, find_nats_server
 from simulator.servers._proc import spawn, start_time
 from simulator.servers._reload import carry_over, resolved
@@ -44,7 +44,6 @@ from simulator.servers.health import HEALTHZ, HEALTHZ_JS, POLL_INTERVAL, get_jso
 
 __all__ = ["BinaryServer"]
 
-_T = TypeVar("_T")
 _WILDCARD_HOSTS = ("", "0.0.0.0", "::")
 
 
@@ -114,22 +113,22 @@ class BinaryServer:
     @property
     def client_url(self) -> str:
         """The URL clients connect to (``nats://127.0.0.1:PORT``)."""
-        return _require(self._client_url, "client_url")
+        return require_started(self._client_url, "client_url")
 
     @property
     def monitor_url(self) -> str:
         """The HTTP monitoring URL (``http://127.0.0.1:PORT``)."""
-        return _require(self._monitor_url, "monitor_url")
+        return require_started(self._monitor_url, "monitor_url")
 
     @property
     def temp_dir(self) -> Path:
         """The directory holding config, store, log and ports file."""
-        return _require(self._temp_dir or self._last_temp_dir, "temp_dir")
+        return require_started(self._temp_dir or self._last_temp_dir, "temp_dir")
 
     @property
     def store_dir(self) -> Path:
         """The JetStream store directory given to the server."""
-        return _require(self._config.store_dir, "store_dir")
+        return require_started(self._config.store_dir, "store_dir")
 
     @property
     def conf_path(self) -> Path:
@@ -189,7 +188,7 @@ class BinaryServer:
 
     def wait(self, timeout: float | None = None) -> int:
         """Wait for the server process to exit on its own; its exit code."""
-        process = _require(self._process, "process")
+        process = require_started(self._process, "process")
         try:
             return process.wait(timeout)
         except subprocess.TimeoutExpired:
@@ -228,8 +227,8 @@ class BinaryServer:
 
         Listen ports and store cannot change on a reload; ``-1`` ports mean "keep".
         """
-        process = _require(self._process, "process")
-        in_force = _require(self._in_force, "process")
+        process = require_started(self._process, "process")
+        in_force = require_started(self._in_force, "process")
         new = carry_over(self._config if config is None else config, self._config, in_force)
         varz = f"{self.monitor_url}/varz"
         before = get_json(varz)["config_load_time"]
@@ -406,12 +405,6 @@ def default_base_dir() -> Path | None:
     if not os.access(shm, os.W_OK) or stat.f_bavail * stat.f_frsize < _MIN_SHM_FREE:
         return None
     return shm
-
-
-def _require(value: _T | None, what: str) -> _T:
-    if value is None:
-        raise ServerError(f"{what} is not known before start(); call start() first")
-    return value
 
 
 def _connect_host(host: str) -> str:

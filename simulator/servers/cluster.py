@@ -39,6 +39,7 @@ from simulator.servers._cluster_views import (
     stream_names,
     stream_view,
 )
+from simulator.servers._handle import require_started
 from simulator.servers._locate import NatsServerBinary
 from simulator.servers.conf import ClusterConfig, ServerConfig
 from simulator.servers.health import HEALTHZ, POLL_INTERVAL, wait_healthy
@@ -126,9 +127,7 @@ class NatsCluster:
     @property
     def directory(self) -> Path:
         """The directory holding each node's files and store."""
-        if self._dir is None:
-            raise ServerError("directory is not known before start(); call start() first")
-        return self._dir
+        return require_started(self._dir, "directory")
 
     def log_tail(self, lines: int = 40) -> str:
         """The last lines of every node's log, each under a header."""

@@ -21,6 +21,7 @@ from typing import Any
 from simulator.errors import ServerError, ServerStartError
 from simulator.servers._cluster_nodes import free_ports
 from simulator.servers._docker_cli import docker, docker_ok, host_port, labels, sweep_stale
+from simulator.servers._handle import require_started
 from simulator.servers.conf import ServerConfig, render
 from simulator.servers.health import HEALTHZ, HEALTHZ_JS, get_json, wait_healthy
 
@@ -106,7 +107,7 @@ class DockerServer:
     @property
     def container_id(self) -> str:
         """The container's id."""
-        return _require(self._id, "container_id")
+        return require_started(self._id, "container_id")
 
     @property
     def volume(self) -> str:
@@ -116,12 +117,12 @@ class DockerServer:
     @property
     def client_url(self) -> str:
         """The URL clients connect to (``nats://127.0.0.1:MAPPED``)."""
-        return _require(self._client_url, "client_url")
+        return require_started(self._client_url, "client_url")
 
     @property
     def monitor_url(self) -> str:
         """The HTTP monitoring URL (``http://127.0.0.1:MAPPED``)."""
-        return _require(self._monitor_url, "monitor_url")
+        return require_started(self._monitor_url, "monitor_url")
 
     @property
     def running(self) -> bool:
@@ -289,9 +290,3 @@ class DockerServer:
 
 def _label_args(owned: dict[str, str]) -> list[str]:
     return [arg for key, value in owned.items() for arg in ("--label", f"{key}={value}")]
-
-
-def _require(value: str | None, what: str) -> str:
-    if value is None:
-        raise ServerError(f"{what} is not known before start(); call start() first")
-    return value

@@ -7,7 +7,8 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import urlsplit
 
-from simulator.errors import ConfigError, ServerError, ServerNotReadyError
+from simulator.errors import ConfigError, ServerNotReadyError
+from simulator.servers._handle import require_started
 from simulator.servers.health import HEALTHZ_JS, wait_healthy, wait_info
 
 __all__ = ["ExternalServer"]
@@ -56,9 +57,7 @@ class ExternalServer:
     @property
     def info(self) -> dict[str, Any]:
         """The INFO banner the server sent during ``start()``."""
-        if self._info is None:
-            raise ServerError("info is not known before start(); call start() first")
-        return self._info
+        return require_started(self._info, "info")
 
     @property
     def version(self) -> str:
