@@ -26,7 +26,16 @@ from simulator.errors import (
     ServerNotReadyError,
     ServerStartError,
 )
-from simulator.servers import MIN_VERSION, BinaryServer, ServerConfig, find_nats_server, get_json
+from simulator.servers import (
+    MIN_VERSION,
+    BinaryServer,
+    DockerServer,
+    ExternalServer,
+    NatsCluster,
+    ServerConfig,
+    find_nats_server,
+    get_json,
+)
 from simulator.servers._proc import pid_alive
 from simulator.servers._sweep import sweep
 from simulator.servers.health import read_info
@@ -371,3 +380,21 @@ def test_the_sweep_leaves_servers_of_live_owners_alone(tmp_path: Path) -> None:
         child.stderr.close()
     assert not pid_alive(int(info["pid"]))
     assert not Path(info["temp_dir"]).exists()
+
+
+@pytest.mark.parametrize(
+    ("handle", "attribute"),
+    [
+        (lambda: BinaryServer(), "client_url"),
+        (lambda: BinaryServer(), "temp_dir"),
+        (lambda: DockerServer(), "monitor_url"),
+        (lambda: NatsCluster(3), "directory"),
+        (lambda: ExternalServer("nats://127.0.0.1:4222"), "info"),
+    ],
+)
+def test_what_start_makes_is_refused_before_start(
+    handle: Callable[[], object], attribute: str
+) -> None:
+    """No start, no URL or directory: a ServerError naming the attribute, not a None."""
+    with pytest.raises(ServerError, match=rf"^{attribute} is not known before start\(\)"):
+        getattr(handle(), attribute)
