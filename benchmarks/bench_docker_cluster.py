@@ -74,22 +74,29 @@ async def _connect_and_apply(url: str, topology: topo.Topology) -> None:
         await client.close()
 
 
+def _sample(row: Row, runs: int, once: Callable[[], float]) -> Row:
+    """``once()`` (seconds) ``runs`` times after one warm-up call that is not counted."""
+    once()
+    row.samples.extend(once() for _ in range(runs))
+    return row
+
+
 def bench_cold_start(runs: int, image: str, topology: topo.Topology) -> Row:
     """DockerServer().start() + connect + topology, timed as one."""
     row = Row("DockerServer cold start → client, topology", goal="p95 ≤ 500 ms")
     row.check = lambda s: p95(s) * 1000 <= GOAL_COLD_START_MS
     clamped, _ = topo.for_cluster(topology, 1)
-    for run in range(runs + 1):
+
+    def once() -> float:
         t0 = time.perf_counter()
         server = DockerServer(for_topology(topology), image=image).start()
         try:
             asyncio.run(_connect_and_apply(server.client_url, clamped))
-            elapsed = time.perf_counter() - t0
+            return time.perf_counter() - t0
         finally:
             server.stop()
-        if run:
-            row.samples.append(elapsed)
-    return row
+
+    return _sample(row, runs, once)
 
 
 async def _connect_retrying(url: str, deadline: float) -> Any:
@@ -109,18 +116,17 @@ def bench_natscontainer(runs: int, image: str) -> Row:
 
     testcontainers_config.ryuk_disabled = True
     row = Row("testcontainers NatsContainer → client")
-    for run in range(runs + 1):
+
+    def once() -> float:
         t0 = time.perf_counter()
         container: Any = NatsContainer(image=image, jetstream=True).start()
         try:
-            client = asyncio.run(_close_after(container.nats_uri()))
-            del client
-            elapsed = time.perf_counter() - t0
+            asyncio.run(_close_after(container.nats_uri()))
+            return time.perf_counter() - t0
         finally:
             container.stop()
-        if run:
-            row.samples.append(elapsed)
-    return row
+
+    return _sample(row, runs, once)
 
 
 async def _close_after(url: str) -> None:
@@ -135,7 +141,8 @@ def bench_engine_floor(runs: int, image: str, nodes: int = 3) -> Row:
     client = docker_sdk.from_env()
     row = Row(f"engine floor: {nodes} bare containers started at once")
     with ThreadPoolExecutor(nodes) as pool:
-        for run in range(runs + 1):
+
+        def once() -> float:
             t0 = time.perf_counter()
             started = list(
                 pool.map(
@@ -146,9 +153,9 @@ def bench_engine_floor(runs: int, image: str, nodes: int = 3) -> Row:
             elapsed = time.perf_counter() - t0
             for container in started:
                 container.remove(force=True, v=True)
-            if run:
-                row.samples.append(elapsed)
-    return row
+            return elapsed
+
+        return _sample(row, runs, once)
 
 
 def bench_cluster(runs: int, backend: Any, image: str | None, topology: topo.Topology) -> Row:
@@ -157,17 +164,17 @@ def bench_cluster(runs: int, backend: Any, image: str | None, topology: topo.Top
     if backend == "docker":
         row.goal = "median ≤ 500 ms"
         row.check = lambda s: statistics.median(s) * 1000 <= GOAL_CLUSTER_MEDIAN_MS
-    for run in range(runs + 1):
+
+    def once() -> float:
         t0 = time.perf_counter()
         cluster = NatsCluster(3, for_topology(topology), backend=backend, image=image).start()
         try:
             cluster.apply_topology(topology)
-            elapsed = time.perf_counter() - t0
+            return time.perf_counter() - t0
         finally:
             cluster.stop()
-        if run:
-            row.samples.append(elapsed)
-    return row
+
+    return _sample(row, runs, once)
 
 
 async def _quiet(exc: Exception) -> None:
@@ -181,16 +188,7 @@ async def _failover_once(cluster: NatsCluster) -> float:
     )
     try:
         js = client.jetstream()
-        # after recover() the stream may still be electing a leader: warm up until it answers
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                await js.publish(subject, b"warm", timeout=1)
-                break
-            except Exception:
-                if time.monotonic() > deadline:
-                    raise
-                await asyncio.sleep(0.05)
+        await js.publish(subject, b"warm", timeout=5)  # recover() waited for a settled leader
         leader = cluster.stream_leader(_STREAM)
         t0 = time.perf_counter()
         cluster.kill(leader)
@@ -208,16 +206,17 @@ def bench_failover(runs: int, backend: Any, image: str | None, topology: topo.To
     """Stream leader killed → next acknowledged publish."""
     row = Row(f"failover ({backend}): leader killed → next ack")
     cluster = NatsCluster(3, for_topology(topology), backend=backend, image=image).start()
+
+    def once() -> float:
+        elapsed = asyncio.run(_failover_once(cluster))
+        cluster.recover()
+        return elapsed
+
     try:
         cluster.apply_topology(topology)
-        for run in range(runs + 1):
-            elapsed = asyncio.run(_failover_once(cluster))
-            cluster.recover()
-            if run:
-                row.samples.append(elapsed)
+        return _sample(row, runs, once)
     finally:
         cluster.stop()
-    return row
 
 
 def _ms(seconds: float) -> str:
