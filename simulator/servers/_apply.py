@@ -49,13 +49,13 @@ async def apply_over(
         raise ServerError(f"cannot connect to {shown} to apply the topology: {exc!r}") from exc
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
+    # settling: many short tries under the deadline; else one try as long as the deadline
+    js = client.jsm(timeout=_TRY_TIMEOUT) if settling else client.jsm()
+    per_try = 5 * _TRY_TIMEOUT if settling else timeout
     try:
         while True:
             try:
-                if not settling:
-                    return await asyncio.wait_for(apply(client.jsm(), topology), timeout)
-                js = client.jsm(timeout=_TRY_TIMEOUT)
-                return await asyncio.wait_for(apply(js, topology), 5 * _TRY_TIMEOUT)
+                return await asyncio.wait_for(apply(js, topology), per_try)
             except (NatsTimeoutError, NoRespondersError, asyncio.TimeoutError):
                 if not settling or loop.time() >= deadline:
                     raise ServerError(
