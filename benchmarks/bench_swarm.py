@@ -43,12 +43,15 @@ import nats
 from rich.console import Console
 from rich.table import Table
 
+from simulator.agents._hub import HEARTBEAT_SLOTS
+from simulator.bus import dump
 from simulator.metrics import Latency, Metrics
 from simulator.protocol import subjects
 from simulator.protocol import topology as topo
 from simulator.scenario import default_scenario, with_overrides
 from simulator.servers import find_nats_server
 from simulator.servers.run import start_with_topology
+from simulator.swarm import Swarm
 
 __all__ = ["GOAL_LAG_P99_MS", "GOAL_RATE_SHARE", "GOAL_RAW_SHARE", "Row", "main"]
 
@@ -132,10 +135,7 @@ async def simulator_sustained(
     url: str, agents: int, seconds: float, warmup: float, task_rate: float
 ) -> tuple[Row, Row]:
     """The swarm at one heartbeat a second: share of the target and lag; all its messages."""
-    from simulator.agents import _hub
-    from simulator.swarm import Swarm
-
-    slots = max(1, min(getattr(_hub, "_SLOTS", 10), agents))
+    slots = max(1, min(HEARTBEAT_SLOTS, agents))
     clock = _HeartbeatClock()
     scenario = with_overrides(
         default_scenario(agents=agents, seed=1), task_rate=task_rate, duration=3600.0
@@ -168,8 +168,6 @@ async def simulator_full_speed(
     url: str, agents: int, seconds: float, task_rate: float
 ) -> tuple[Row, list[tuple[str, bytes]]]:
     """The swarm as fast as it goes; the first payloads it published, for the raw row."""
-    from simulator.bus import dump
-    from simulator.swarm import Swarm
 
     scenario = with_overrides(
         default_scenario(agents=agents, seed=2),
@@ -277,37 +275,29 @@ async def _bench(url: str, args: argparse.Namespace, console: Console) -> list[R
     rows: list[Row] = []
     console.print(f"bare heartbeats: {args.agents:,} agents, {args.seconds:g} s ...")
     rows.append(await bare_heartbeats(url, args.agents, args.seconds, args.slots))
+    limit = args.warmup + args.seconds + args.start_timeout
+    console.print(f"simulator sustained: {args.agents:,} agents ...")
     try:
-        import simulator.swarm  # noqa: F401
-    except ImportError:
-        rows.append(Row("simulator heartbeats", note="not measured yet: no simulator.swarm"))
-        rows.append(Row("simulator at full speed", note="not measured yet: no simulator.swarm"))
-    else:
-        limit = args.warmup + args.seconds + args.start_timeout
-        console.print(f"simulator sustained: {args.agents:,} agents ...")
-        try:
-            rows.extend(
-                await asyncio.wait_for(
-                    simulator_sustained(
-                        url, args.agents, args.seconds, args.warmup, args.task_rate
-                    ),
-                    limit,
-                )
-            )
-        except Exception as exc:  # a failed phase is a row, the others still run
-            rows.append(Row(f"simulator heartbeats, {args.agents:,} agents", note=_failed(exc)))
-        console.print(f"simulator full speed: {args.fast_agents:,} agents ...")
-        try:
-            fast, sample = await asyncio.wait_for(
-                simulator_full_speed(url, args.fast_agents, args.seconds, args.fast_task_rate),
+        rows.extend(
+            await asyncio.wait_for(
+                simulator_sustained(url, args.agents, args.seconds, args.warmup, args.task_rate),
                 limit,
             )
-        except Exception as exc:
-            rows.append(Row("simulator at full speed", note=_failed(exc)))
-            return rows
-        rows.append(fast)
-        console.print("raw nats-py publish of the same payloads ...")
-        rows.append(await raw_publish(url, sample, args.seconds))
+        )
+    except Exception as exc:  # a failed phase is a row, the others still run
+        rows.append(Row(f"simulator heartbeats, {args.agents:,} agents", note=_failed(exc)))
+    console.print(f"simulator full speed: {args.fast_agents:,} agents ...")
+    try:
+        fast, sample = await asyncio.wait_for(
+            simulator_full_speed(url, args.fast_agents, args.seconds, args.fast_task_rate),
+            limit,
+        )
+    except Exception as exc:
+        rows.append(Row("simulator at full speed", note=_failed(exc)))
+        return rows
+    rows.append(fast)
+    console.print("raw nats-py publish of the same payloads ...")
+    rows.append(await raw_publish(url, sample, args.seconds))
     return rows
 
 
