@@ -84,8 +84,7 @@ class Dispatcher:
         self.finished: dict[str, TaskStatus] = {}
         #: Stream assignments JetStream gave up on (max_deliver reached), by task id.
         self.undeliverable: list[str] = []
-        self._by_seq: dict[int, str] = {}  # stream sequence → task id, while outstanding
-        self._seq_of: dict[str, int] = {}
+        self._seq_of: dict[str, int] = {}  # task id → its stream sequence, while outstanding
         self.workflows: dict[str, _Workflow] = {}
         self.changed = asyncio.Event()
         self._tasks_made = 0
@@ -174,7 +173,6 @@ class Dispatcher:
             ack = await self.bus.js_publish(
                 "task_assignment", subject, assignment, msg_id=f"{assignment.task_id}.{self.run_id}"
             )
-            self._by_seq[ack.seq] = assignment.task_id
             self._seq_of[assignment.task_id] = ack.seq
         return assignment
 
@@ -302,8 +300,9 @@ class Dispatcher:
         except (ValueError, KeyError, TypeError):
             self.bus.metrics.error("dispatcher", f"unreadable advisory on {msg.subject}")
             return
-        task_id = self._by_seq.get(seq)
-        if task_id is None or task_id not in self.outstanding:
+        # rare (a task given up on): a scan beats keeping a second, reverse index
+        task_id = next((t for t, q in self._seq_of.items() if q == seq), None)
+        if task_id is None:  # not ours, or already closed
             return
         self.undeliverable.append(task_id)
         self.bus.metrics.error(
@@ -315,7 +314,7 @@ class Dispatcher:
 
     async def _close(self, task_id: str, status: TaskStatus) -> None:
         del self.outstanding[task_id]
-        self._by_seq.pop(self._seq_of.pop(task_id, -1), None)
+        self._seq_of.pop(task_id, None)
         self.finished[task_id] = status
         if task_id in self._by_task:
             await self._step_done(task_id, status)
