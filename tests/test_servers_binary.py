@@ -38,7 +38,7 @@ from simulator.servers import (
 )
 from simulator.servers._proc import pid_alive
 from simulator.servers._sweep import sweep
-from simulator.servers.health import read_info
+from simulator.servers.health import probe_http, read_info
 
 CHILD = Path(__file__).with_name("servers_child.py")
 linux_only = pytest.mark.skipif(
@@ -398,3 +398,16 @@ def test_what_start_makes_is_refused_before_start(
     """No start, no URL or directory: a ServerError naming the attribute, not a None."""
     with pytest.raises(ServerError, match=rf"^{attribute} is not known before start\(\)"):
         getattr(handle(), attribute)
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="needs /proc")
+def test_pause_returns_once_every_thread_is_stopped(server: BinaryServer) -> None:
+    """The kernel stops threads one by one; a half-stopped server still answered /healthz."""
+    for _ in range(20):
+        server.pause()
+        tasks = list(Path(f"/proc/{server.pid}/task").iterdir())
+        states = {(t / "stat").read_text().rsplit(")", 1)[1].split()[0] for t in tasks}
+        assert states <= {"T", "t"}, states
+        with pytest.raises(OSError):
+            probe_http(server.monitor_url + "/healthz", 0.2)
+        server.resume()

@@ -18,6 +18,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from pathlib import Path
@@ -30,6 +31,7 @@ __all__ = [
     "send_signal",
     "spawn",
     "start_time",
+    "wait_stopped",
 ]
 
 _PR_SET_PDEATHSIG = 1
@@ -140,6 +142,38 @@ def _proc_stat(pid: int) -> list[str] | None:
         return None
     # The command name (field 2) is in parentheses and may hold spaces.
     return text[text.rindex(")") + 2 :].split()
+
+
+def _thread_states(pid: int) -> list[str] | None:
+    try:
+        tasks = list(Path(f"/proc/{pid}/task").iterdir())
+    except OSError:
+        return None
+    states = []
+    for task in tasks:
+        try:
+            text = (task / "stat").read_text()
+        except OSError:
+            continue  # the thread ended meanwhile
+        states.append(text[text.rindex(")") + 2])
+    return states
+
+
+def wait_stopped(pid: int, timeout: float = 5.0) -> bool:
+    """Wait until every thread of ``pid`` is stopped (after SIGSTOP); False at the deadline.
+
+    The kernel stops a process's threads one by one; until the last is stopped, a
+    multi-threaded server such as nats-server may still answer. Where /proc is missing this
+    returns True at once (nothing to observe).
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        states = _thread_states(pid)
+        if states is None or all(state in "tT" for state in states):
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.0005)  # polling the kernel's own state, not waiting blind
 
 
 def pid_alive(pid: int) -> bool:

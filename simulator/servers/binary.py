@@ -28,7 +28,7 @@ from simulator.errors import ServerError, ServerStartError
 from simulator.servers._files import log_tail, read_from, start_error, wait_ports
 from simulator.servers._handle import require_started
 from simulator.servers._locate import NatsServerBinary, find_nats_server
-from simulator.servers._proc import spawn, start_time
+from simulator.servers._proc import spawn, start_time, wait_stopped
 from simulator.servers._reload import carry_over, resolved
 from simulator.servers._sweep import (
     TEMP_PREFIX,
@@ -206,9 +206,14 @@ class BinaryServer:
         self._spawn_and_wait(fresh=False)
 
     def pause(self) -> None:
-        """Freeze the server (SIGSTOP): connections stay open, nothing is answered."""
+        """Freeze the server (SIGSTOP): connections stay open, nothing is answered.
+
+        Returns once every thread of the server is stopped (the kernel stops them one by one).
+        """
         self._signal("SIGSTOP", "pause")
         self._paused = True
+        if not wait_stopped(require_started(self._process, "process").pid):
+            raise ServerError(f"pause(): nats-server pid {self.pid} did not stop within 5 s")
 
     def resume(self) -> None:
         """Thaw a paused server (SIGCONT)."""
