@@ -25,18 +25,7 @@ def _hypothesis_setup_hook() -> None:
 
     from simulator.protocol import models
 
-    nested: tuple[type[Any], ...] = (
-        models.SessionInfo,
-        models.TaskInfo,
-        models.CommandMetadata,
-        models.ResourceUsage,
-        models.ResourceRequirements,
-        models.TaskRequirements,
-        models.ErrorDetails,
-        models.ExecutionMetrics,
-        models.Availability,
-    )
-    every: tuple[type[Any], ...] = (*models.MODELS.values(), *nested)
+    every: tuple[type[Any], ...] = (*models.MODELS.values(), *models.NESTED)
     for model in every:
         st.register_type_strategy(model, _resolve)
 

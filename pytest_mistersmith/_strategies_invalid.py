@@ -3,20 +3,23 @@
 The rules are read from the model's own JSON Schema (``model_json_schema(by_alias=True)``), so
 every field of every nested object is covered: a required field, its JSON type, an enum, a
 pattern, a maximum length, a minimum or maximum, a uuid or date-time format, or a NATS subject
-(ERRATA 14). Whole-payload rules: not JSON, JSON but not an object, not UTF-8, too large.
+(ERRATA 14), array items and the values of a typed map (``dict[str, list[str]]``) included.
+Whole-payload rules: not JSON, JSON but not an object, not UTF-8, too large.
 
 A payload is made from a valid one (``_strategies_models.instances``) by changing one field
 (creating its optional parent object, empty, when absent). Bad values are chosen so that the
 spec's own 12.2 schema, format checks on, rejects them too, except where only an erratum makes
 them invalid; :attr:`Violation.errata` then names it.
 
-Size: a message is too large when it exceeds the smallest limit over the subjects it is
-published on (:data:`simulator.asyncapi.USAGES`): the ``max_msg_size`` of the stream of
+Size: a message is too large when it exceeds the smallest limit over the channels it is
+published on (:mod:`simulator.protocol.channels`): the ``max_msg_size`` of the stream of
 ``default_topology()`` that stores the subject, else the server's ``max_payload`` (ERRATA 7).
-So TaskAssignment, TaskResult and TaskOutput: 10 MiB (task_lifecycle); AgentStatus: 1 MiB
-(agent_events); HookEvent, HookResponse: 1 MiB (claude_cli_integration); AgentCommand and the
-capability messages, stored by no stream: the server's 11 MiB. The payload is the valid one
-with a ``padding`` string field (unknown fields are allowed) just past the limit.
+So TaskAssignment, TaskResult and TaskOutput: 10 MiB (task_lifecycle); AgentStatus and
+AgentEvent: 1 MiB (agent_events); HookEvent, HookResponse: 1 MiB (claude_cli_integration);
+SystemAlert, HealthReport, AuditRecord: 512 KiB (system_monitoring); AgentCommand, the
+capability messages, CommandReply and our other messages, stored by no stream: the server's
+11 MiB. The payload is the valid one with a ``padding`` string field (unknown fields are
+allowed) just past the limit.
 """
 
 from __future__ import annotations
@@ -91,7 +94,7 @@ class Violation:
 
 @dataclass(frozen=True)
 class Rule:
-    """One rule of a model's schema at one path (``*`` stands for every array item)."""
+    """One rule of a model's schema at one path (``*``: every array item, ``+``: map value)."""
 
     kind: ViolationKind
     path: tuple[str, ...]
@@ -140,6 +143,9 @@ def _field(
         yield from _walk(prop, root, path)
     if "items" in prop:
         yield from _field(_resolve(prop["items"], root), root, (*path, "*"), False)
+    values = prop.get("additionalProperties")
+    if isinstance(values, dict) and "type" in _resolve(values, root):  # not any JSON value
+        yield from _field(_resolve(values, root), root, (*path, "+"), False)
 
 
 @functools.cache
@@ -157,39 +163,50 @@ def rules(model: type[BaseModel]) -> dict[ViolationKind, tuple[Rule, ...]]:
 @functools.cache
 def size_limit(model_name: str) -> tuple[int, str]:
     """The size a payload of ``model_name`` must not exceed, and where that limit comes from."""
-    from simulator.asyncapi import stream_of, usages_of
-    from simulator.protocol.subjects import template
+    from simulator.protocol import channels
+    from simulator.protocol.models import MODELS
     from simulator.protocol.topology import default_topology
 
     topology = default_topology()
     best = (topology.max_payload, "the server's max_payload")
-    for usage in usages_of(model_name):
-        tmpl = template(usage.template)
-        stream = stream_of(tmpl, topology)
-        if stream is None:
-            continue
-        size = topology.stream(stream).max_msg_size
+    for chan in channels.of_model(MODELS[model_name]):
+        if chan.payload.__name__ != model_name or chan.stream is None:
+            continue  # a reply goes to an inbox, stored by no stream
+        size = topology.stream(chan.stream).max_msg_size
         if size is not None and 0 < size < best[0]:
-            best = (size, f"max_msg_size of stream {stream} (which stores {tmpl.pattern})")
+            best = (
+                size,
+                f"max_msg_size of stream {chan.stream} (which stores {chan.template.pattern})",
+            )
     return best
+
+
+def _map_key(node: dict[str, Any]) -> str:
+    """The key of the map ``node`` whose value is broken: its first (a dotted path can name
+    it), else a new one."""
+    return next((key for key in node if key and "." not in key and not key.isdigit()), "key")
 
 
 def _set(doc: dict[str, Any], path: tuple[str, ...], value: Any, *, delete: bool) -> str:
     """Put ``value`` at ``path`` (or delete it), creating absent parents; the concrete path."""
     node: Any = doc
+    concrete: list[str] = []
     for i, part in enumerate(path[:-1]):
         if part == "*":  # no model has an array of objects
             raise ValueError(f"cannot reach {'.'.join(path)} through an array")
-        node = node.setdefault(part, [] if path[i + 1] == "*" else {})
+        key = _map_key(node) if part == "+" else part
+        concrete.append(key)
+        node = node.setdefault(key, [] if path[i + 1] == "*" else {})
     last = path[-1]
     if last == "*":
         node.insert(0, value)
-        return ".".join((*path[:-1], "0"))
+        return ".".join((*concrete, "0"))
+    last = _map_key(node) if last == "+" else last
     if delete:
         del node[last]
     else:
         node[last] = value
-    return ".".join(path)
+    return ".".join((*concrete, last))
 
 
 def _dump(doc: Any) -> bytes:

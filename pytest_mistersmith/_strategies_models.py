@@ -28,19 +28,8 @@ __all__ = ["ALL_MODELS", "SEEDS", "check_overrides", "instances"]
 M = TypeVar("M", bound=BaseModel)
 T = TypeVar("T")
 
-ALL_MODELS: tuple[type[BaseModel], ...] = (
-    *m.MODELS.values(),
-    m.SessionInfo,
-    m.TaskInfo,
-    m.CommandMetadata,
-    m.ResourceUsage,
-    m.ResourceRequirements,
-    m.TaskRequirements,
-    m.ErrorDetails,
-    m.ExecutionMetrics,
-    m.Availability,
-)
-"""Every model of ``simulator.protocol.models``: the 9 messages, then their nested objects."""
+ALL_MODELS: tuple[type[BaseModel], ...] = (*m.MODELS.values(), *m.NESTED)
+"""Every model of ``simulator.protocol.models``: the messages, then their nested objects."""
 
 SEEDS = st.sampled_from(range(2**32))
 """Seeds of a per-draw Faker or ``random.Random``: one unweighted choice, the cheapest draw."""

@@ -4,17 +4,16 @@
   channel, its ``{parameters}`` AsyncAPI channel parameters (enums where ERRATA 9 closes them).
 * Messages carry the models' JSON Schemas (:func:`~simulator.protocol.models.json_schemas`),
   their ``$defs`` hoisted into ``components.schemas``.
-* Operations are seen from an agent: it *receives* commands, tasks, capability queries and hook
-  responses, and *sends* status, progress, results and hook events (:data:`USAGES`). Templates
+* Every channel of the catalogue (:data:`~simulator.protocol.channels.CHANNELS`) carries its
+  payload model. Operations are seen from an agent: it *receives* commands, tasks, capability
+  queries and hook responses, and *sends* status, progress, results and hook events
+  (:data:`USAGES`, derived from the channels' publisher and subscriber roles). Templates
   used with core request-reply (ERRATA 10) get a ``reply`` on the dynamic ``reply_inbox``
   channel, addressed by the payload's ``reply_to`` where the message has one.
 * The JetStream topology of :func:`~simulator.protocol.topology.default_topology` is stated
   as extensions: ``x-jetstream-streams`` and ``x-jetstream-consumers`` at the root (as the
   JetStream API takes them: durations in nanoseconds), and per channel ``x-jetstream-stream``
   and ``x-jetstream-consumers`` when a stream stores its subjects.
-
-Templates no message is assigned to (heartbeat, metrics, logs, system, workflow, ...) are
-channels without messages: the spec gives them no payload schema.
 """
 
 from __future__ import annotations
@@ -30,7 +29,8 @@ import yaml
 
 from simulator import __version__
 from simulator.errors import ConfigError
-from simulator.protocol import models, subjects
+from simulator.protocol import channels, models, subjects
+from simulator.protocol.channels import CHANNELS, Role
 from simulator.protocol.topology import Topology, default_topology
 
 __all__ = [
@@ -60,28 +60,17 @@ class Usage:
     reply: str | None = None
 
 
-USAGES: tuple[Usage, ...] = (
-    Usage("agent_commands", "AgentCommand", "receive"),
-    Usage("agent_commands_base", "AgentCommand", "receive"),
-    Usage("agent_status", "AgentStatus", "send"),
-    Usage("agent_status_base", "AgentStatus", "send"),
-    Usage("task_assignment", "TaskAssignment", "receive"),
-    Usage("task_queue", "TaskAssignment", "receive"),
-    Usage("task_queue_base", "TaskAssignment", "receive"),
-    Usage("task_progress", "TaskOutput", "send"),  # ERRATA 15: progress lines are task output
-    Usage("task_result", "TaskResult", "send"),
-    Usage("system_discovery", "CapabilityQuery", "receive", reply="CapabilityResponse"),
-    # 12.1 hook dialect (default, ERRATA 17): events stored, answers on cli.responses (ERRATA 10)
-    Usage("cli_startup", "HookEvent", "send"),
-    Usage("cli_hook", "HookEvent", "send"),
-    Usage("cli_response", "HookResponse", "receive"),
-    # 2.1 hook dialect: core request-reply on unstored subjects
-    Usage("control_startup", "HookEvent", "send"),
-    Usage("agent_hook", "HookEvent", "send", reply="HookResponse"),
-    Usage("agent_hook_response", "HookResponse", "receive"),
-    Usage("ctx_file_change", "HookEvent", "send"),
+USAGES: tuple[Usage, ...] = tuple(
+    Usage(
+        c.name,
+        c.payload.__name__,
+        "send" if Role.AGENT in c.publishers else "receive",
+        None if c.reply is None else c.reply.__name__,
+    )
+    for c in CHANNELS
+    if Role.AGENT in c.publishers | c.subscribers
 )
-"""Which message goes on which template (model names of :data:`models.MODELS`)."""
+"""Which message an agent sends or receives on which template (from the channel catalogue)."""
 
 _REPLY_ADDRESS = {"location": "$message.payload#/reply_to"}
 _CLOSED_PARAMS: dict[str, tuple[str, ...]] = {
@@ -105,11 +94,7 @@ def usages_of(message: str) -> tuple[Usage, ...]:
 
 def stream_of(template: subjects.Template, topology: Topology) -> str | None:
     """The stream of ``topology`` that stores the subjects of ``template``, if one does."""
-    subject = template.example()
-    for stream in topology.streams:
-        if any(subjects.matches(pattern, subject) for pattern in stream.subjects or ()):
-            return str(stream.name)
-    return None
+    return channels.stream_of(channels.channel(template.name), topology)
 
 
 def _plain(value: Any) -> Any:
@@ -184,9 +169,8 @@ def _channel(template: subjects.Template, topology: Topology) -> dict[str, Any]:
     }
     if template.params:
         channel["parameters"] = _parameters(template)
-    names = sorted({u.message for u in USAGES if u.template == template.name})
-    if names:
-        channel["messages"] = {n: {"$ref": f"#/components/messages/{n}"} for n in names}
+    name = channels.channel(template.name).payload.__name__
+    channel["messages"] = {name: {"$ref": f"#/components/messages/{name}"}}
     stream = stream_of(template, topology)
     if stream is not None:
         channel["x-jetstream-stream"] = stream
@@ -203,7 +187,7 @@ def _channel(template: subjects.Template, topology: Topology) -> dict[str, Any]:
 
 
 def _reply_channel() -> dict[str, Any]:
-    names = sorted({u.reply for u in USAGES if u.reply is not None})
+    names = sorted({c.reply.__name__ for c in CHANNELS if c.reply is not None})
     return {
         "address": None,
         "title": REPLY_CHANNEL,

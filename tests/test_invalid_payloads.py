@@ -89,7 +89,7 @@ def test_every_kind_of_every_model(name: str, kind: ViolationKind, data: st.Data
     _check(name, payload, violation)
 
 
-@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("name", sorted(FIELDS))  # the corpus has the spec's messages
 def test_the_rules_cover_every_field_of_the_corpus(name: str) -> None:
     found = {
         (".".join(rule.path), kind) for kind, found in rules(MODELS[name]).items() for rule in found
@@ -133,10 +133,25 @@ def test_size_limits_come_from_the_streams_that_store_each_message() -> None:
         "AgentStatus": stream["agent_events"],
         "HookEvent": stream["claude_cli_integration"],
         "HookResponse": stream["claude_cli_integration"],
+        "AgentEvent": stream["agent_events"],
+        "SystemAlert": stream["system_monitoring"],
+        "HealthReport": stream["system_monitoring"],
+        "AuditRecord": stream["system_monitoring"],
         # stored by no stream: the server's max_payload (ERRATA 7)
         "AgentCommand": topology.max_payload,
         "CapabilityQuery": topology.max_payload,
         "CapabilityResponse": topology.max_payload,
+        "CommandReply": topology.max_payload,  # a reply, to an inbox
+        "AgentMetric": topology.max_payload,
+        "AgentLog": topology.max_payload,
+        "TaskCancel": topology.max_payload,
+        "TaskEvent": topology.max_payload,
+        "ControlMessage": topology.max_payload,
+        "ConfigChange": topology.max_payload,
+        "SystemMetrics": topology.max_payload,
+        "SystemEvent": topology.max_payload,
+        "HookTriggered": topology.max_payload,
+        "WorkflowMessage": topology.max_payload,
     }
     assert {name: size_limit(name)[0] for name in NAMES} == expected
     assert "task_lifecycle" in size_limit("TaskResult")[1]

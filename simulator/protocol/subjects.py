@@ -9,12 +9,11 @@ tells them apart.
 
 from __future__ import annotations
 
-import re
-import uuid
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass
 
 from simulator.errors import SubjectError
+from simulator.protocol._template import DOMAINS, HOOK_STAGES_21, HOOK_TYPES, TASK_TYPES, Template
 from simulator.protocol._tokens import (
     MAX_TOKEN_LENGTH,
     is_subset,
@@ -24,9 +23,13 @@ from simulator.protocol._tokens import (
     validate_subject,
     validate_token,
 )
+from simulator.protocol.channels import CHANNELS
 
 __all__ = [
+    "HOOK_STAGES_21",
+    "HOOK_TYPES",
     "MAX_TOKEN_LENGTH",
+    "TASK_TYPES",
     "TEMPLATES",
     "ParsedSubject",
     "Template",
@@ -78,158 +81,8 @@ __all__ = [
     "workflow_rollback",
 ]
 
-# The closed enums of 12.2 and 2.1.1 (ERRATA 9); kept here as strings so that the subject
-# layer does not depend on the models.
-TASK_TYPES = frozenset({"analysis", "synthesis", "execution", "validation", "monitoring"})
-HOOK_TYPES = frozenset({"startup", "pre_task", "post_task", "on_error", "on_file_change"})
-HOOK_STAGES_21 = frozenset({"pre", "post", "error"})
-_PARAM_RE = re.compile(r"\{(\w+)\}")
-_UUID_RE = re.compile(r"\A[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}\Z")
-
-
-def _check_task_type(name: str, value: str) -> None:
-    if value not in TASK_TYPES:
-        raise SubjectError(
-            f"{name}={value!r} is not a task type: expected one of {sorted(TASK_TYPES)} "
-            "(ERRATA 9: task types are the closed enum of 12.2)"
-        )
-
-
-def _check_task_id(name: str, value: str) -> None:
-    if not _UUID_RE.match(value):
-        raise SubjectError(
-            f"{name}={value!r} is not a task id: expected a UUID such as "
-            f"{uuid.UUID(int=0)} (ERRATA 9: task ids are UUIDs)"
-        )
-
-
-def _one_of(allowed: frozenset[str], what: str) -> Callable[[str, str], None]:
-    def check(name: str, value: str) -> None:
-        if value not in allowed:
-            raise SubjectError(f"{name}={value!r} is not {what}: expected one of {sorted(allowed)}")
-
-    return check
-
-
-# Parameters whose domain is narrower than "any token".
-_DOMAINS: Mapping[str, Callable[[str, str], None]] = {
-    "task_type": _check_task_type,
-    "task_id": _check_task_id,
-    "hook_type": _one_of(HOOK_TYPES, "a hook type"),
-    "stage": _one_of(HOOK_STAGES_21, "a 2.1 hook stage"),
-}
-
-
-@dataclass(frozen=True)
-class Template:
-    """One subject template of the taxonomy, such as ``tasks.{task_id}.result``."""
-
-    name: str
-    pattern: str
-    section: str
-    request_reply: bool = False
-    params: tuple[str, ...] = field(init=False)
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "params", tuple(_PARAM_RE.findall(self.pattern)))
-
-    @property
-    def tokens(self) -> tuple[str, ...]:
-        """The template's tokens, parameters still in braces."""
-        return tuple(self.pattern.split("."))
-
-    @property
-    def wildcard(self) -> str:
-        """The template as a NATS pattern: every parameter becomes ``*``."""
-        return _PARAM_RE.sub("*", self.pattern)
-
-    def build(self, **params: object) -> str:
-        """Fill in the template, validating every parameter."""
-        missing = set(self.params) - params.keys()
-        extra = params.keys() - set(self.params)
-        if missing or extra:
-            raise SubjectError(
-                f"{self.name} ({self.pattern}) takes parameters {list(self.params)}; "
-                f"missing {sorted(missing)}, unexpected {sorted(extra)}"
-            )
-        values: dict[str, str] = {}
-        for name in self.params:
-            text = validate_token(name, params[name])
-            check = _DOMAINS.get(name)
-            if check is not None:
-                check(name, text)
-            values[name] = text
-        return self.pattern.format(**values)
-
-    def example(self) -> str:
-        """A valid subject of this template, for documentation and tables."""
-        samples = {
-            "task_type": "analysis",
-            "task_id": "3f2b1c9e-8d7a-4b6c-9e5f-0a1b2c3d4e5f",
-            "hook_type": "pre_task",
-            "stage": "pre",
-        }
-        return self.build(**{p: samples.get(p, p.replace("_", "-")) for p in self.params})
-
-
-def _t(name: str, pattern: str, section: str, *, request_reply: bool = False) -> Template:
-    return Template(name, pattern, section, request_reply)
-
-
-#: Every template of 12.1 and 2.1, in the order :func:`parse` tries them.
-TEMPLATES: tuple[Template, ...] = (
-    # 12.1 agents
-    _t("agent_commands", "agents.{agent_id}.commands.{command_type}", "12.1", request_reply=True),
-    _t("agent_status", "agents.{agent_id}.status.{status_type}", "12.1"),
-    _t("agent_heartbeat", "agents.{agent_id}.heartbeat", "12.1"),
-    _t("agent_capabilities", "agents.{agent_id}.capabilities", "12.1"),
-    _t("agent_metrics", "agents.{agent_id}.metrics.{metric_type}", "12.1"),
-    _t("agent_logs", "agents.{agent_id}.logs.{level}", "12.1"),
-    _t("agent_events", "agents.{agent_id}.events.{event_type}", "12.1"),
-    # 12.1 tasks
-    _t("task_assignment", "tasks.{task_type}.assignment", "12.1"),
-    _t("task_queue", "tasks.{task_type}.queue.{priority}", "12.1"),
-    _t("task_progress", "tasks.{task_id}.progress", "12.1"),
-    _t("task_result", "tasks.{task_id}.result", "12.1"),
-    _t("task_error", "tasks.{task_id}.error", "12.1"),
-    _t("task_cancel", "tasks.{task_id}.cancel", "12.1"),
-    # 12.1 system
-    _t("system_control", "system.control.{operation}", "12.1"),
-    _t("system_discovery", "system.discovery.{service_type}", "12.1", request_reply=True),
-    _t("system_health", "system.health.{component}", "12.1"),
-    _t("system_config", "system.config.{component}.{action}", "12.1"),
-    _t("system_alerts", "system.alerts.{severity}", "12.1"),
-    _t("system_audit", "system.audit.{action}", "12.1"),
-    # 12.1 workflow
-    _t("workflow_orchestration", "workflow.{workflow_id}.orchestration", "12.1"),
-    _t("workflow_coordination", "workflow.{workflow_id}.coordination", "12.1"),
-    _t("workflow_dependencies", "workflow.{workflow_id}.dependencies", "12.1"),
-    _t("workflow_rollback", "workflow.{workflow_id}.rollback", "12.1"),
-    # 12.1 Claude CLI
-    _t("cli_startup", "cli.startup", "12.1"),
-    _t("cli_hook", "cli.hooks.{hook_type}.{agent_id}", "12.1"),
-    _t("cli_response", "cli.responses.{agent_id}", "12.1"),
-    _t("cli_mutation", "cli.mutations.{agent_id}", "12.1"),
-    _t("cli_context", "cli.context.{group_id}.{context_type}", "12.1"),
-    # 2.1 subject hierarchy
-    _t("agent_commands_base", "agents.{agent_id}.commands", "2.1", request_reply=True),
-    _t("agent_status_base", "agents.{agent_id}.status", "2.1"),
-    _t("task_queue_base", "tasks.{task_type}.queue", "2.1"),
-    # 2.3's draft stream `agent-events` (ERRATA 6)
-    _t("agent_events_base", "agents.{agent_id}.events", "2.3"),
-    _t("events", "events.{event_type}", "2.1"),
-    _t("cmd", "cmd.{type}.{target}", "2.1"),
-    # 2.1 Claude-CLI hook dialect (ERRATA 17): core request-reply, stored by no stream
-    _t("control_startup", "control.startup", "2.1"),
-    _t("agent_hook", "agent.{agent_id}.{stage}", "2.1", request_reply=True),
-    _t("agent_hook_response", "agent.{agent_id}.hook_response", "2.1"),
-    _t("ctx_file_change", "ctx.{group_id}.file_change", "2.1"),
-    # 2.1 topic conventions
-    _t("task_event", "task.{event}", "2.1"),
-    _t("agent_state_event", "agent.{state}", "2.1"),
-    _t("system_metrics", "system.metrics", "2.1"),
-    _t("hook_triggered", "hook.{hook_type}.triggered", "2.1"),
-)
+#: Every template of 12.1 and 2.1, in the order :func:`parse` tries them (from the catalogue).
+TEMPLATES: tuple[Template, ...] = tuple(c.template for c in CHANNELS)
 
 _BY_NAME = {t.name: t for t in TEMPLATES}
 
@@ -468,7 +321,7 @@ def _fit(tmpl: Template, tokens: list[str]) -> dict[str, str] | None:
     for expected, got in zip(tmpl.tokens, tokens, strict=True):
         if expected.startswith("{"):
             name = expected[1:-1]
-            check = _DOMAINS.get(name)
+            check = DOMAINS.get(name)
             if check is not None:
                 try:
                     check(name, got)
