@@ -1,23 +1,30 @@
-"""The contracts of the spec's flows, ready-made (private: see ``pytest_mistersmith.contracts``).
+"""The contracts of the spec's flows, ready-made and derived from the channel catalogue (private:
+see ``pytest_mistersmith.contracts``).
 
-* Assignment to result: a TaskAssignment on ``tasks.{task_type}.assignment`` (stored) is
-  followed by zero or more TaskOutput lines on ``tasks.{task_id}.progress`` and exactly one
-  TaskResult on ``tasks.{task_id}.result`` or ``tasks.{task_id}.error`` (ERRATA 15: progress
-  lines are task output, the final word is a task result). A rejected assignment whose
-  ``task_id`` is readable is reported by a failed TaskResult on ``tasks.{task_id}.error``
-  whose ``error_details.error_message`` names the field.
-* Command to reply: an AgentCommand on ``agents.{agent_id}.commands.{command_type}``
-  (unstored) by core request-reply; the reply, on the request's inbox (which is also the
-  payload's ``reply_to`` when it has one), is the agent's AgentStatus (2.4's StatusUpdate).
-* Hook event to hook response: a HookEvent published on ``cli.hooks.{hook_type}.{agent_id}``
+A flow starts on a channel of :mod:`simulator.protocol.channels` that is a core request (its
+reply model answers on the request's inbox) or that names the channels its answers are
+published on (``answers``). The models, subjects, request pattern and the payload values a
+channel takes all come from the catalogue; what a contract adds is the flow's correlation:
+which ids are fresh per case, which answer fields must match the sent ones, how many answers.
+
+* Assignment to result (``task_assignment``, stored; ``task_queue`` and 2.1's
+  ``task_queue_base``, core queue groups): zero or more TaskOutput lines on
+  ``tasks.{task_id}.progress``, then exactly one TaskResult on ``tasks.{task_id}.result`` or
+  ``.error`` (ERRATA 15), its ``agent_id`` the assignment's ``assigned_agent``. A rejected
+  assignment whose ``task_id`` is readable is reported by a failed TaskResult on
+  ``tasks.{task_id}.error`` whose ``error_details.error_message`` names the field.
+* Command to reply (``agent_commands``, 2.1's ``agent_commands_base``): core request; one
+  CommandReply (an AgentStatus, optionally saying what the command did) of the same agent.
+* Hook event to response (``cli_hook``, and ``cli_startup`` for the startup hook): the event
   with a ``Mistersmith-Event-Id`` header; exactly one HookResponse on
   ``cli.responses.{agent_id}`` with the same header (ERRATA 10). A rejected event is answered
-  by ``decision: block`` with a ``reason`` naming the field (ERRATA 16: block stops the task).
-* Capability query to responses: a CapabilityQuery on ``system.discovery.capabilities`` by
-  core request (unstored); every responder answers on the request's inbox (the payload's
-  ``reply_to`` when it has one) with a CapabilityResponse whose ``query_id`` matches and which
-  offers every capability asked. Zero or more responders: a case gathers answers until its
-  timeout, unless :func:`capability_contract` is told how many responders there are.
+  by ``decision: block`` with a ``reason`` naming the field (ERRATA 16).
+* 2.1 hook request (``agent_hook``): core request on ``agent.{agent_id}.pre|post|error``; one
+  HookResponse on the inbox (ERRATA 17).
+* Capability query to responses (``system_discovery``, service ``capabilities``): core
+  request; every responder answers with a CapabilityResponse whose ``query_id`` matches and
+  which offers every capability asked. Zero or more responders, unless
+  :func:`capability_contract` is told how many there are.
 """
 
 from __future__ import annotations
@@ -34,73 +41,148 @@ from pytest_mistersmith._contracts_types import (
     Expect,
     Rejection,
     Reply,
+    Rule,
 )
-from simulator.protocol.models import (
-    AgentCommand,
-    AgentStatus,
-    CapabilityQuery,
-    CapabilityResponse,
-    HookEvent,
-    HookResponse,
-    TaskAssignment,
-    TaskOutput,
-    TaskResult,
-)
+from simulator.protocol.channels import DISCOVERY_SERVICE, Channel, Pattern, channel
 
 __all__ = [
     "ASSIGNMENT_TO_RESULT",
     "CAPABILITY_QUERY_TO_RESPONSES",
+    "COMMAND_21_TO_REPLY",
     "COMMAND_TO_REPLY",
     "DISCOVERY_SERVICE",
     "HOOK_EVENT_TO_RESPONSE",
+    "HOOK_REQUEST_TO_REPLY",
+    "QUEUED_21_TO_RESULT",
+    "QUEUED_TO_RESULT",
     "READY_MADE",
+    "STARTUP_TO_RESPONSE",
     "capability_contract",
+    "flow_contract",
 ]
 
-DISCOVERY_SERVICE = "capabilities"
-"""The ``{service_type}`` of ``system.discovery.{service_type}`` capability queries go to."""
 
-ASSIGNMENT_TO_RESULT = Contract(
-    name="assignment to result",
-    send=TaskAssignment,
-    subject="task_assignment",
-    fresh=("task_id",),
-    expect=(
-        Expect(TaskOutput, ("task_progress",), ANY, match={"agent_id": "assigned_agent"}),
-        Expect(
-            TaskResult,
-            ("task_result", "task_error"),
-            ONE,
-            match={"task_id": "task_id", "agent_id": "assigned_agent"},
-            terminal=True,
+def _answer(
+    chan: Channel,
+    answers: tuple[str, ...],
+    count: Count = ONE,
+    match: Mapping[str, str] | None = None,
+    *,
+    terminal: bool = False,
+    rules: tuple[Rule, ...] = (),
+) -> Expect:
+    """An Expect on the answer channels ``answers`` (none: the request's reply inbox)."""
+    if not answers:
+        if chan.reply is None:
+            raise ValueError(f"channel {chan.name} is not a request: it has no reply model")
+        return Expect(chan.reply, (), count, match or {}, terminal, rules)
+    models = {channel(a).payload for a in answers}
+    if not set(answers) <= set(chan.answers) or len(models) != 1:
+        raise ValueError(f"{chan.name} is answered on {chan.answers} (one model), not {answers}")
+    return Expect(models.pop(), answers, count, match or {}, terminal, rules)
+
+
+def flow_contract(
+    name: str,
+    start: str,
+    expect: tuple[Expect, ...],
+    *,
+    fresh: tuple[str, ...] = (),
+    header: str | None = None,
+    rejection: Rejection | None = None,
+    timeout: float = 2.0,
+) -> Contract:
+    """The contract of the flow that starts on channel ``start``: its model, subject, pattern
+    and payload values from the catalogue; ``expect`` built with the channel's answers."""
+    chan = channel(start)
+    request = chan.pattern is Pattern.REQUEST
+    return Contract(
+        name=name,
+        send=chan.payload,
+        subject=chan.name,
+        expect=expect,
+        reply=Reply.REQUEST if request else Reply.PUBLISHED,
+        params=chan.subject_params,
+        fresh=fresh,
+        reply_to="reply_to" if request and "reply_to" in chan.payload.model_fields else None,
+        header=header,
+        rejection=rejection,
+        timeout=timeout,
+        values=chan.values,
+    )
+
+
+def _task_flow(name: str, start: str) -> Contract:
+    chan = channel(start)
+    return flow_contract(
+        name,
+        start,
+        (
+            _answer(chan, ("task_progress",), ANY, {"agent_id": "assigned_agent"}),
+            _answer(chan, ("task_result", "task_error"), ONE,
+                    {"task_id": "task_id", "agent_id": "assigned_agent"}, terminal=True),
         ),
-    ),
-    rejection=Rejection(
-        TaskResult, ("task_error",), ("error_details.error_message",), {"status": "failed"}
-    ),
-)
+        fresh=("task_id",),
+        rejection=Rejection(
+            channel("task_error").payload,
+            ("task_error",),
+            ("error_details.error_message",),
+            {"status": "failed"},
+        ),
+    )  # fmt: skip
+
+
+ASSIGNMENT_TO_RESULT = _task_flow("assignment to result", "task_assignment")
 """A TaskAssignment -> zero or more TaskOutput, then exactly one TaskResult (result or error)."""
 
-COMMAND_TO_REPLY = Contract(
-    name="command to reply",
-    send=AgentCommand,
-    subject="agent_commands",
-    reply=Reply.REQUEST,
-    reply_to="reply_to",
-    fresh=("command_id",),
-    expect=(Expect(AgentStatus, (), ONE, match={"agent_id": "agent_id"}, terminal=True),),
-)
-"""An AgentCommand by core request -> exactly one AgentStatus of the same agent on the inbox."""
+QUEUED_TO_RESULT = _task_flow("queued task to result", "task_queue")
+"""The same flow from the core queue group ``tasks.{task_type}.queue.{priority}``."""
 
-HOOK_EVENT_TO_RESPONSE = Contract(
-    name="hook event to hook response",
-    send=HookEvent,
-    subject="cli_hook",
-    header=EVENT_ID_HEADER,
-    expect=(Expect(HookResponse, ("cli_response",), ONE, terminal=True),),
-    rejection=Rejection(HookResponse, ("cli_response",), ("reason",), {"decision": "block"}),
-)
+QUEUED_21_TO_RESULT = _task_flow("2.1 queued task to result", "task_queue_base")
+"""The same flow from 2.1's ``tasks.{task_type}.queue``."""
+
+
+def _command_flow(name: str, start: str) -> Contract:
+    chan = channel(start)
+    return flow_contract(
+        name,
+        start,
+        (_answer(chan, (), ONE, {"agent_id": "agent_id"}, terminal=True),),
+        fresh=("command_id",),
+    )
+
+
+COMMAND_TO_REPLY = _command_flow("command to reply", "agent_commands")
+"""An AgentCommand by core request -> exactly one CommandReply of the same agent on the inbox."""
+
+COMMAND_21_TO_REPLY = _command_flow("2.1 command to reply", "agent_commands_base")
+"""The same on 2.1's ``agents.{agent_id}.commands``."""
+
+
+def _hook_flow(name: str, start: str) -> Contract:
+    chan = channel(start)
+    response = channel("cli_response").payload
+    return flow_contract(
+        name,
+        start,
+        (_answer(chan, ("cli_response",), ONE, terminal=True),),
+        header=EVENT_ID_HEADER,
+        rejection=Rejection(response, ("cli_response",), ("reason",), {"decision": "block"}),
+    )
+
+
+HOOK_EVENT_TO_RESPONSE = _hook_flow("hook event to hook response", "cli_hook")
 """A HookEvent -> exactly one HookResponse on ``cli.responses.{agent_id}``, header-correlated."""
+
+STARTUP_TO_RESPONSE = _hook_flow("startup hook to hook response", "cli_startup")
+"""The startup HookEvent on ``cli.startup`` -> exactly one HookResponse, header-correlated."""
+
+HOOK_REQUEST_TO_REPLY = flow_contract(
+    "2.1 hook request to reply",
+    "agent_hook",
+    (_answer(channel("agent_hook"), (), ONE, terminal=True),),
+)
+"""A HookEvent by core request on ``agent.{agent_id}.pre|post|error`` -> one HookResponse."""
 
 
 def _offers_what_was_asked(query: Mapping[str, Any], answer: Mapping[str, Any]) -> str | None:
@@ -117,10 +199,6 @@ def _offers_what_was_asked(query: Mapping[str, Any], answer: Mapping[str, Any]) 
     return None
 
 
-def _discovery(payload: Mapping[str, Any]) -> Mapping[str, object]:
-    return {"service_type": DISCOVERY_SERVICE}
-
-
 def capability_contract(responders: int | None = None, timeout: float | None = None) -> Contract:
     """The capability query contract; with ``responders``, exactly that many must answer.
 
@@ -132,25 +210,9 @@ def capability_contract(responders: int | None = None, timeout: float | None = N
     name = "capability query to responses"
     if responders is not None:
         name += f" ({responders} responder{'s' if responders != 1 else ''})"
-    return Contract(
-        name=name,
-        send=CapabilityQuery,
-        subject="system_discovery",
-        params=_discovery,
-        reply=Reply.REQUEST,
-        reply_to="reply_to",
-        fresh=("query_id",),
-        expect=(
-            Expect(
-                CapabilityResponse,
-                (),
-                count,
-                match={"query_id": "query_id"},
-                rules=(_offers_what_was_asked,),
-            ),
-        ),
-        timeout=wait,
-    )
+    chan = channel("system_discovery")
+    expect = _answer(chan, (), count, {"query_id": "query_id"}, rules=(_offers_what_was_asked,))
+    return flow_contract(name, chan.name, (expect,), fresh=("query_id",), timeout=wait)
 
 
 CAPABILITY_QUERY_TO_RESPONSES = capability_contract()
@@ -158,8 +220,14 @@ CAPABILITY_QUERY_TO_RESPONSES = capability_contract()
 
 READY_MADE: tuple[Contract, ...] = (
     ASSIGNMENT_TO_RESULT,
+    QUEUED_TO_RESULT,
+    QUEUED_21_TO_RESULT,
     COMMAND_TO_REPLY,
+    COMMAND_21_TO_REPLY,
     HOOK_EVENT_TO_RESPONSE,
+    STARTUP_TO_RESPONSE,
+    HOOK_REQUEST_TO_REPLY,
     CAPABILITY_QUERY_TO_RESPONSES,
 )
-"""The contracts of the spec's flows."""
+"""One contract per flow of the catalogue: every request channel and every channel with
+published answers."""

@@ -140,6 +140,8 @@ class Contract:
     * ``correlate``: answer-template parameter -> sent payload field (default: same name).
     * ``timeout``: how long to wait for the answers; ``grace``: how long to keep listening
       after the last expected answer, for duplicates and stragglers.
+    * ``payloads``: the payloads sent (default: every valid one of ``send``); ``values``
+      narrows fields to the values the channel takes (``{"hook_type": ("startup",)}``).
     """
 
     name: str
@@ -156,6 +158,8 @@ class Contract:
     timeout: float = 2.0
     grace: float = 0.01
     payloads: st.SearchStrategy[bytes] | None = None
+    #: Payload field -> the only values sent (a channel's narrowing: hook types, task events).
+    values: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not self.expect:
@@ -170,9 +174,10 @@ class Contract:
             raise ValueError(f"contract {self.name!r}: timeout must be > 0 and grace >= 0")
 
     def strategy(self) -> st.SearchStrategy[bytes]:
-        """The payloads this contract sends: ``payloads`` if given, else every valid one."""
+        """The payloads this contract sends: ``payloads`` if given, else every valid one
+        (with ``values``: only those values of those fields)."""
         if self.payloads is not None:
             return self.payloads
         from pytest_mistersmith.strategies import payloads
 
-        return payloads(self.send)
+        return payloads(self.send, **{k: st.sampled_from(v) for k, v in self.values.items()})

@@ -41,11 +41,17 @@ from pytest_mistersmith._contracts_profile import CI_PROFILE
 from pytest_mistersmith._contracts_ready import (
     ASSIGNMENT_TO_RESULT,
     CAPABILITY_QUERY_TO_RESPONSES,
+    COMMAND_21_TO_REPLY,
     COMMAND_TO_REPLY,
     DISCOVERY_SERVICE,
     HOOK_EVENT_TO_RESPONSE,
+    HOOK_REQUEST_TO_REPLY,
+    QUEUED_21_TO_RESULT,
+    QUEUED_TO_RESULT,
     READY_MADE,
+    STARTUP_TO_RESPONSE,
     capability_contract,
+    flow_contract,
 )
 from pytest_mistersmith._contracts_run import run_examples, settings_for
 from pytest_mistersmith._contracts_types import (
@@ -70,13 +76,18 @@ __all__ = [
     "ASSIGNMENT_TO_RESULT",
     "CAPABILITY_QUERY_TO_RESPONSES",
     "CI_PROFILE",
+    "COMMAND_21_TO_REPLY",
     "COMMAND_TO_REPLY",
     "DISCOVERY_SERVICE",
     "EVENT_ID_HEADER",
     "HOOK_EVENT_TO_RESPONSE",
+    "HOOK_REQUEST_TO_REPLY",
     "ONE",
+    "QUEUED_21_TO_RESULT",
+    "QUEUED_TO_RESULT",
     "READY_MADE",
     "SOME",
+    "STARTUP_TO_RESPONSE",
     "Contract",
     "ContractChecker",
     "ContractViolation",
@@ -88,6 +99,7 @@ __all__ = [
     "capability_contract",
     "check_contract",
     "check_rejects_invalid",
+    "flow_contract",
 ]
 
 M = TypeVar("M", bound=BaseModel)

@@ -1,6 +1,6 @@
 """The dispatcher: capability discovery, task assignment, workflows with dependencies.
 
-* Discovery: a :class:`CapabilityQuery` on ``system.discovery.agents`` (core request, many
+* Discovery: a :class:`CapabilityQuery` on ``system.discovery.capabilities`` (core request, many
   replies gathered on one inbox until every expected agent answered or a second passed). A
   capability is named like the task type it takes (``analysis`` takes analysis tasks).
 * Assignment: :class:`~simulator.agents.behaviour.TaskFactory` draws each task (seeded) and a
@@ -24,6 +24,8 @@
   ``.rollback`` (a step did not complete: the completed ones are listed to undo; the steps left
   are never assigned). A step is assigned only when every step it depends on completed.
 * Cancel: :meth:`Dispatcher.cancel` publishes a :class:`TaskCancel` on ``tasks.{id}.cancel``.
+* 2.1's topic conventions: a :class:`TaskEvent` on ``task.created`` and ``task.assigned`` for
+  every task submitted, and on ``task.completed`` (with its final status) when it closes.
 """
 
 from __future__ import annotations
@@ -40,23 +42,26 @@ from nats.aio.subscription import Subscription
 from pydantic import ValidationError
 
 from simulator.agents.behaviour import Path, TaskFactory, plan_workflow, rng_for, seeded_uuid
-from simulator.agents.payloads import TaskCancel, WorkflowKind, WorkflowMessage, make
 from simulator.bus import Bus, now
 from simulator.protocol import subjects
+from simulator.protocol.channels import DISCOVERY_SERVICE
 from simulator.protocol.models import (
     CapabilityQuery,
     CapabilityResponse,
     TaskAssignment,
+    TaskCancel,
+    TaskEvent,
     TaskResult,
     TaskStatus,
     TaskType,
+    WorkflowKind,
+    WorkflowMessage,
+    make,
 )
 from simulator.scenario import Scenario
 
 __all__ = ["DISCOVERY_SERVICE", "MAX_DELIVERIES_ADVISORY", "Dispatcher"]
 
-#: The ``{service_type}`` of the capability queries.
-DISCOVERY_SERVICE = "agents"
 #: JetStream's advisory for a message its consumer will not deliver again (max_deliver).
 MAX_DELIVERIES_ADVISORY = "$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.task_lifecycle.*"
 
@@ -164,6 +169,7 @@ class Dispatcher:
         )
         self.outstanding[assignment.task_id] = assignment
         self.assigned.append(assignment)
+        await self._task_event("created", assignment)
         t = assignment.task_type.value
         if drawn == "queue":
             subject = subjects.task_queue(t, assignment.priority or 5)
@@ -174,7 +180,23 @@ class Dispatcher:
                 "task_assignment", subject, assignment, msg_id=f"{assignment.task_id}.{self.run_id}"
             )
             self._seq_of[assignment.task_id] = ack.seq
+        await self._task_event("assigned", assignment)
         return assignment
+
+    async def _task_event(
+        self, event: str, assignment: TaskAssignment, status: TaskStatus | None = None
+    ) -> None:
+        """2.1's topic conventions: ``task.created``, ``task.assigned``, ``task.completed``."""
+        message = make(
+            TaskEvent,
+            event=event,
+            task_id=assignment.task_id,
+            task_type=assignment.task_type,
+            agent_id=assignment.assigned_agent if event != "created" else None,
+            status=status,
+            timestamp=now(),
+        )
+        await self.bus.publish("task_event", subjects.task_event(event), message)
 
     async def dispatch(self, count: int) -> list[TaskAssignment]:
         """Assign ``count`` tasks of the mix at once."""
@@ -313,9 +335,10 @@ class Dispatcher:
         await self._close(task_id, TaskStatus.FAILED)
 
     async def _close(self, task_id: str, status: TaskStatus) -> None:
-        del self.outstanding[task_id]
+        assignment = self.outstanding.pop(task_id)
         self._seq_of.pop(task_id, None)
         self.finished[task_id] = status
+        await self._task_event("completed", assignment, status)
         if task_id in self._by_task:
             await self._step_done(task_id, status)
         self.changed.set()

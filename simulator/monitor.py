@@ -9,6 +9,13 @@ heartbeat connection does not echo them back. An agent that said nothing for
 ``healthy`` and an ``info`` alert. Every command seen on ``agents.*.commands.*`` is recorded
 as an :class:`AuditRecord` on ``system.audit.{command_type}``. All three are stored by the
 ``system_monitoring`` stream (ERRATA 3). The check runs every quarter of the timeout.
+
+While it checks, it also reports, at its first check and then every ``heartbeat_timeout``
+(at least every :data:`REPORT_EVERY` seconds): a :class:`HealthReport` on
+``system.health.swarm`` (``healthy``, or ``degraded`` while some agent is silent) and the
+swarm's figures as :class:`SystemMetrics` on 2.1's ``system.metrics``. A missed agent and its
+recovery are also 2.1 system events, :class:`SystemEvent` on ``events.agent_missed`` and
+``events.agent_recovered``.
 """
 
 from __future__ import annotations
@@ -23,15 +30,29 @@ from nats.aio.subscription import Subscription
 from pydantic import ValidationError
 
 from simulator.agents.behaviour import rng_for, seeded_uuid
-from simulator.agents.payloads import AuditRecord, HealthReport, Severity, SystemAlert, make
 from simulator.bus import Bus, now
 from simulator.protocol import subjects
-from simulator.protocol.models import AgentCommand, AgentState, AgentStatus
+from simulator.protocol.models import (
+    AgentCommand,
+    AgentState,
+    AgentStatus,
+    AuditRecord,
+    HealthReport,
+    Severity,
+    SystemAlert,
+    SystemEvent,
+    SystemMetrics,
+    make,
+)
 
-__all__ = ["HEALTH_COMPONENT", "HeartbeatMonitor"]
+__all__ = ["HEALTH_COMPONENT", "REPORT_EVERY", "SWARM_COMPONENT", "HeartbeatMonitor"]
 
 #: The ``{component}`` of ``system.health.{component}`` for agents.
 HEALTH_COMPONENT = "agent"
+#: The ``{component}`` of the periodic report on the swarm as a whole.
+SWARM_COMPONENT = "swarm"
+#: The longest time between two periodic reports, in seconds.
+REPORT_EVERY = 5.0
 _CHECK_CHUNK = 5000
 
 
@@ -45,6 +66,7 @@ class HeartbeatMonitor:
         self.last_seen: dict[str, float] = {}
         self.last_state: dict[str, str] = {}
         self.silent: set[str] = set()
+        self._next_report = 0.0
         self.alerts = 0
         self._count = 0
         self._subs: list[Subscription] = []
@@ -138,6 +160,7 @@ class HeartbeatMonitor:
             self.silent.discard(agent)
             await self._health(agent, "healthy", "heartbeats resumed")
             await self._alert("info", agent, f"agent {agent} is beating again")
+            await self._event("agent_recovered", agent)
 
     async def _on_command(self, msg: Msg) -> None:
         try:
@@ -179,6 +202,44 @@ class HeartbeatMonitor:
                 why = f"no heartbeat from {agent} for {self.timeout:g} s"
                 await self._alert("critical" if crashed else "warning", agent, why)
                 await self._health(agent, "unhealthy", why)
+                await self._event("agent_missed", agent)
+            if time.monotonic() >= self._next_report:
+                self._next_report = time.monotonic() + min(self.timeout, REPORT_EVERY)
+                await self._report()
+
+    async def _report(self) -> None:
+        """The swarm's periodic health and figures."""
+        watched, silent = len(self.last_seen), len(self.silent)
+        health = make(
+            HealthReport,
+            component=SWARM_COMPONENT,
+            status="degraded" if silent else "healthy",
+            detail=f"{watched - silent} of {watched} agents beating",
+            timestamp=now(),
+        )
+        await self.bus.publish("system_health", subjects.system_health(SWARM_COMPONENT), health)
+        m = self.bus.metrics
+        figures = SystemMetrics(
+            component=SWARM_COMPONENT,
+            agents=watched,
+            agents_busy=sum(1 for state in self.last_state.values() if state == "busy"),
+            messages_published=m.total_messages,
+            tasks_completed=m.tasks["completed"],
+            tasks_failed=m.tasks["failed"] + m.tasks["timeout"],
+            uptime_seconds=round(m.elapsed, 3),
+            timestamp=now(),
+        )
+        await self.bus.publish("system_metrics", subjects.system_metrics(), figures)
+
+    async def _event(self, event_type: str, agent: str) -> None:
+        event = SystemEvent(
+            event_id=self._next_id(),
+            event_type=event_type,
+            source=HEALTH_COMPONENT,
+            agent_id=agent,
+            timestamp=now(),
+        )
+        await self.bus.publish("events", subjects.events(event_type), event)
 
     async def _alert(self, severity: Severity, agent: str, message: str) -> None:
         self.alerts += severity != "info"

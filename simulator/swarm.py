@@ -14,12 +14,17 @@ connections.
 ``task_consumer`` names the durable pull consumer of ``task_lifecycle`` the agents take stream
 assignments from (default ``task_processor``); ``None`` leaves the stream to a consumer of the
 test's own (the agents still take the core queue-group tasks).
+
+As the orchestrator, the swarm announces itself: once started, its scenario as a
+:class:`ConfigChange` on ``system.config.swarm.applied`` and a :class:`ControlMessage` on
+``system.control.start``; when it begins to drain, ``system.control.stop``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 from collections import Counter
 from collections.abc import Coroutine, Iterable
 from types import TracebackType
@@ -28,15 +33,20 @@ from typing import Any, Literal
 from simulator.agents._hub import TASK_CONSUMER, AgentHub
 from simulator.agents._runtime import Runtime
 from simulator.agents.agent import Agent
+from simulator.agents.behaviour import rng_for, seeded_uuid
 from simulator.agents.hooks import HookGateway, HookResponder
-from simulator.bus import Bus
+from simulator.bus import Bus, now
 from simulator.dispatcher import Dispatcher
 from simulator.metrics import Metrics
 from simulator.monitor import HeartbeatMonitor
-from simulator.protocol.models import AgentState
+from simulator.protocol import subjects
+from simulator.protocol.models import AgentState, ConfigChange, ControlMessage
 from simulator.scenario import AgentGroup, Scenario
 
-__all__ = ["Swarm"]
+__all__ = ["SWARM", "Swarm"]
+
+#: The ``{component}`` of the swarm's ``system.config`` and ``system.control`` messages.
+SWARM = "swarm"
 
 _BATCH = 1000
 _BUSY = frozenset({AgentState.BUSY, AgentState.STARTING})
@@ -115,6 +125,32 @@ class Swarm:
         self.hub.start_loops()
         if self.monitor is not None:
             self.monitor.start_checking()
+        await self._announce("start")
+
+    async def _announce(self, operation: str) -> None:
+        """The orchestrator's word on the swarm: the configuration applied (at start), and the
+        control operation (``start``, ``stop``)."""
+        assert self.bus is not None
+        sc, bus = self.scenario, self.bus
+        rng = rng_for(sc.seed, "control", operation)
+        if operation == "start":
+            settings = json.loads(json.dumps(sc.to_dict()))
+            change = ConfigChange(
+                config_id=seeded_uuid(rng),
+                component=SWARM,
+                action="applied",
+                settings=settings,
+                timestamp=now(),
+            )
+            await bus.publish("system_config", subjects.system_config(SWARM, "applied"), change)
+        control = ControlMessage(
+            control_id=seeded_uuid(rng),
+            operation=operation,
+            component=SWARM,
+            agents=len(self.agents),
+            timestamp=now(),
+        )
+        await bus.publish("system_control", subjects.system_control(operation), control)
 
     def _idle(self) -> bool:
         rt = self.runtime
@@ -152,6 +188,7 @@ class Swarm:
         """Drain: stop intake, agents ``stopping`` → ``offline``, then close everything."""
         if self.bus is None:
             return
+        await self._announce("stop")
         if self.dispatcher is not None:
             await self.dispatcher.stop()
         if self.hub is not None:

@@ -21,6 +21,10 @@ from simulator.protocol.models import (
     CapabilityQuery,
     CapabilityResponse,
     CommandType,
+    ConfigChange,
+    ControlMessage,
+    SystemEvent,
+    SystemMetrics,
     TaskResult,
     TaskStatus,
 )
@@ -98,7 +102,7 @@ async def test_stop_command_replies_and_drains(
         Swarm(nats_server.client_url, scenario()) as s,
     ):
         reply = await ask(nats_client, "worker-1", "stop")
-        assert reply.accepted and reply.state is AgentState.STOPPING
+        assert reply.accepted and reply.status is AgentState.STOPPING
         assert reply.outcome.startswith("stopping: 0 running task(s) will finish")
         await off.wait_for(1)
         assert s.agent("worker-1").state is AgentState.OFFLINE
@@ -168,7 +172,7 @@ async def test_missed_heartbeats_raise_alerts_and_health(
 ) -> None:
     async with (
         nats_capture("system.alerts.*", model=SystemAlert) as alerts,
-        nats_capture("system.health.*", model=HealthReport) as health,
+        nats_capture("system.health.agent", model=HealthReport) as health,
         Swarm(nats_server.client_url, scenario(), dispatcher=False) as s,
     ):
         s.agent("worker-2").heartbeats = False
@@ -355,3 +359,50 @@ async def test_a_cancel_before_its_task_is_honoured(
     assert final.models[0].status.value == "cancelled"
     assert final.models[0].error_details is not None
     assert final.models[0].error_details.error_message == "changed my mind"
+
+
+@pytest.mark.asyncio
+async def test_the_monitor_reports_the_swarm_periodically_and_events_on_misses(
+    nats_server: BinaryServer, mistersmith_topology: TopologyState, nats_capture: Any
+) -> None:
+    """system.health.swarm while healthy (degraded while an agent is silent), system.metrics
+    with the swarm's figures, and events.agent_missed / events.agent_recovered."""
+    async with (
+        nats_capture("system.health.swarm", model=HealthReport) as health,
+        nats_capture("system.metrics", model=SystemMetrics) as figures,
+        nats_capture("events.*", model=SystemEvent) as events,
+        Swarm(nats_server.client_url, scenario(), dispatcher=False) as s,
+    ):
+        await health.wait_for(2, timeout=3)  # the first at once, the next a timeout later
+        assert [h.status for h in health.models[:2]] == ["healthy", "healthy"]
+        await figures.wait_for(1)
+        assert figures.models[0].agents == 3
+        s.agent("worker-0").heartbeats = False
+        await events.wait_for(1, timeout=3)
+        assert (events.subjects[0], events.models[0].agent_id) == (
+            "events.agent_missed",
+            "worker-0",
+        )
+        while health.models[-1].status != "degraded":
+            await health.wait_for(len(health.models) + 1, timeout=3)
+        s.agent("worker-0").heartbeats = True
+        await events.wait_for(2, timeout=3)
+        assert events.subjects[1] == "events.agent_recovered"
+
+
+@pytest.mark.asyncio
+async def test_the_swarm_announces_its_configuration_and_control_operations(
+    nats_server: BinaryServer, mistersmith_topology: TopologyState, nats_capture: Any
+) -> None:
+    async with (
+        nats_capture("system.control.*", model=ControlMessage) as control,
+        nats_capture("system.config.>", model=ConfigChange) as config,
+    ):
+        async with Swarm(nats_server.client_url, scenario(), dispatcher=False):
+            await control.wait_for(1, timeout=3)
+        await control.wait_for(2, timeout=3)
+        await config.wait_for(1)
+    assert control.subjects == ["system.control.start", "system.control.stop"]
+    assert [c.agents for c in control.models] == [3, 3]
+    assert config.subjects == ["system.config.swarm.applied"]
+    assert config.models[0].settings["seed"] == 3

@@ -57,13 +57,18 @@ def test_public_names() -> None:
             "ASSIGNMENT_TO_RESULT",
             "CAPABILITY_QUERY_TO_RESPONSES",
             "CI_PROFILE",
+            "COMMAND_21_TO_REPLY",
             "COMMAND_TO_REPLY",
             "DISCOVERY_SERVICE",
             "EVENT_ID_HEADER",
             "HOOK_EVENT_TO_RESPONSE",
+            "HOOK_REQUEST_TO_REPLY",
             "ONE",
+            "QUEUED_21_TO_RESULT",
+            "QUEUED_TO_RESULT",
             "READY_MADE",
             "SOME",
+            "STARTUP_TO_RESPONSE",
             "Contract",
             "ContractChecker",
             "ContractViolation",
@@ -75,6 +80,7 @@ def test_public_names() -> None:
             "capability_contract",
             "check_contract",
             "check_rejects_invalid",
+            "flow_contract",
         ]
     )
     assert all(hasattr(contracts, name) for name in contracts.__all__)
@@ -191,11 +197,11 @@ BROKEN = [
     (
         "command",
         "wrong-correlation",
-        r"agent_id of the AgentStatus on _INBOX\.\S+ "
+        r"agent_id of the CommandReply on _INBOX\.\S+ "
         r"\('someone-else'\) does not match the AgentCommand's agent_id",
     ),
-    ("command", "missing-result", r"expected exactly one AgentStatus on the reply inbox"),
-    ("command", "malformed-result", r"does not fit AgentStatus: status"),
+    ("command", "missing-result", r"expected exactly one CommandReply on the reply inbox"),
+    ("command", "malformed-result", r"does not fit CommandReply: status"),
     (
         "hook",
         "wrong-correlation",

@@ -11,7 +11,7 @@ from nats.aio.client import Client
 
 from pytest_mistersmith.janitor import TopologyState
 from simulator.agents.hooks import HOOK_EVENT_HEADER, HookResponder
-from simulator.protocol import subjects
+from simulator.protocol import channels, subjects
 from simulator.protocol.models import (
     AgentState,
     AgentStatus,
@@ -230,6 +230,8 @@ async def test_dialect_21_publishes_modifications_on_hook_response(
     assert cli.messages == []
     families = {subjects.parse(m.subject).name for m in dialect.messages}
     assert families == {"control_startup", "agent_hook", "agent_hook_response", "ctx_file_change"}
+    for m in dialect.messages:  # each payload is its channel's model
+        channels.for_subject(m.subject).payload.model_validate_json(m.data)
     stages = {
         m.subject.rsplit(".", 1)[1] for m in dialect.messages if m.subject.startswith("agent.")
     }

@@ -12,9 +12,8 @@ from nats.js import JetStreamContext
 
 from pytest_mistersmith.capture import Capture, CapturedMessage
 from pytest_mistersmith.janitor import TopologyState
-from simulator.agents.payloads import PAYLOADS
 from simulator.metrics import Metrics
-from simulator.protocol import subjects
+from simulator.protocol import channels, subjects
 from simulator.protocol.models import AgentState, TaskAssignment, TaskResult
 from simulator.scenario import AgentGroup, HookPolicy, Scenario, TaskMix
 from simulator.servers import BinaryServer
@@ -46,6 +45,9 @@ def scenario(seed: int = 1, *groups: AgentGroup, **hooks: Any) -> Scenario:
     )
 
 
+CHANNEL_NAMES = frozenset(c.name for c in channels.CHANNELS)
+
+
 def family(subject: str) -> str | None:
     """The template name of ``subject``; None for inboxes and the JetStream API."""
     if subject.startswith(("_INBOX.", "$")):
@@ -63,7 +65,7 @@ async def caught_up(cap: Capture[Any], metrics: Metrics, timeout: float = 5.0) -
     """Wait until the capture holds every message the swarm counted, per subject family."""
     while True:
         got = Counter(f for f in (family(m.subject) for m in published(cap)) if f)
-        if all(got[f] >= n for f, n in metrics.published.items() if f in PAYLOADS):
+        if all(got[f] >= n for f, n in metrics.published.items() if f in CHANNEL_NAMES):
             return got
         await cap.wait_for(len(cap.messages) + 1, timeout=timeout)
 
@@ -108,16 +110,15 @@ async def test_swarm_proof(
                 await cap.wait_for(len(cap.messages) + 1, timeout=3)
         got = await caught_up(cap, s.metrics)
 
-    # every payload validates against its model
+    # every subject resolves through the catalogue; every payload validates against its model
     for m in cap.messages:
-        name = family(m.subject)
-        if name is not None:
-            assert name in PAYLOADS, m.subject
-            PAYLOADS[name].model_validate_json(m.data)
-    # every subject family of the spec's flows appears
+        if not m.subject.startswith(("_INBOX.", "$")):
+            channels.for_subject(m.subject).payload.model_validate_json(m.data)
+    # every channel the simulator's roles publish on appears
     # (cli.mutations: test_hooks; the 2.1 dialect's subjects: test_hooks)
     dialect_21 = {"control_startup", "agent_hook", "ctx_file_change", "agent_hook_response"}
-    expected = set(PAYLOADS) - {"cli_mutation"} - dialect_21
+    ours = {c.name for c in channels.CHANNELS if c.publishers & channels.SIMULATED}
+    expected = ours - {"cli_mutation"} - dialect_21
     assert expected - set(got) == set()
     # every assignment got exactly one result or error
     final = results(cap)

@@ -1,7 +1,7 @@
 """Agent commands (``agents.{id}.commands.{command_type}``, core request-reply): what each does.
 
-The reply is a :class:`~simulator.agents.payloads.CommandReply`: ``accepted``, an ``outcome``
-sentence saying what happened, and the agent's state after it. ``execute`` runs the task in
+The reply is a :class:`~simulator.protocol.models.CommandReply`: the agent's status after the
+command, ``accepted`` and an ``outcome`` sentence saying what happened. ``execute`` runs the task in
 ``payload`` (``task_type``, optional ``task_id`` and ``task_data``); ``stop`` drains the agent
 (the reply comes at once, state ``stopping``); ``pause``/``resume`` stop/restart taking tasks
 (heartbeats go on); ``configure`` sets ``max_tasks`` and/or ``capabilities``.
@@ -15,9 +15,14 @@ from pydantic import JsonValue, ValidationError
 
 from simulator.agents._runtime import Work
 from simulator.agents.behaviour import rng_for, seeded_uuid
-from simulator.agents.payloads import CommandReply, make
 from simulator.bus import now
-from simulator.protocol.models import AgentCommand, AgentState, CommandType, TaskAssignment
+from simulator.protocol.models import (
+    AgentCommand,
+    AgentState,
+    CommandReply,
+    CommandType,
+    TaskAssignment,
+)
 
 if TYPE_CHECKING:
     from simulator.agents.agent import Agent
@@ -28,16 +33,14 @@ __all__ = ["handle_command"]
 def _reply(
     agent: Agent, cmd: AgentCommand, accepted: bool, outcome: str, **data: JsonValue
 ) -> CommandReply:
-    return make(
+    extra = {"data": data} if data else {}
+    return agent.status_as(
         CommandReply,
         command_id=cmd.command_id,
-        agent_id=agent.agent_id,
         command_type=cmd.command_type,
         accepted=accepted,
         outcome=outcome,
-        state=agent.state,
-        data=data or None,
-        timestamp=now(),
+        **extra,
     )
 
 

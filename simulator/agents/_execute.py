@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING
 from pydantic import JsonValue
 
 from simulator.agents.behaviour import TaskPlan, plan_task, rng_for, seeded_uuid
-from simulator.agents.payloads import make
 from simulator.bus import now
 from simulator.protocol import subjects
 from simulator.protocol.models import (
@@ -33,6 +32,7 @@ from simulator.protocol.models import (
     TaskOutput,
     TaskResult,
     TaskStatus,
+    make,
 )
 
 if TYPE_CHECKING:

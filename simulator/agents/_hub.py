@@ -33,7 +33,6 @@ from pydantic import ValidationError
 from simulator.agents._commands import handle_command
 from simulator.agents._runtime import Runtime, Work
 from simulator.agents.agent import LIVE_STATES, Agent
-from simulator.agents.payloads import TaskCancel
 from simulator.bus import now
 from simulator.protocol import subjects
 from simulator.protocol.models import (
@@ -42,6 +41,7 @@ from simulator.protocol.models import (
     CapabilityQuery,
     CapabilityResponse,
     TaskAssignment,
+    TaskCancel,
 )
 
 __all__ = ["HEARTBEAT_SLOTS", "QUEUE_GROUP", "TASK_CONSUMER", "TASK_STREAM", "AgentHub"]
@@ -76,7 +76,7 @@ class AgentHub:
         self._queue = queue
         self._subs: list[Subscription] = []
         self._loops: list[asyncio.Task[None]] = []
-        self._queue_sub: Subscription | None = None
+        self._queue_subs: list[Subscription] = []
         self._feed_task: asyncio.Task[None] | None = None
         self._feeding = False
         #: Loop time the heartbeat slot being beaten was due (a benchmark measures lag by it).
@@ -86,13 +86,15 @@ class AgentHub:
         """Subscribe commands, discovery, queue groups and cancels (then settle)."""
         bus = self.runtime.bus
         wild = subjects.template
-        self._subs.append(await bus.subscribe(wild("agent_commands").wildcard, self._on_command))
+        for name in ("agent_commands", "agent_commands_base"):
+            self._subs.append(await bus.subscribe(wild(name).wildcard, self._on_command))
         self._subs.append(await bus.subscribe(wild("system_discovery").wildcard, self._on_query))
         self._subs.append(await bus.subscribe(wild("task_cancel").wildcard, self._on_cancel))
         if self._queue:
-            pattern = wild("task_queue").wildcard
-            self._queue_sub = await bus.subscribe(pattern, self._on_queued, queue=QUEUE_GROUP)
-            self._subs.append(self._queue_sub)
+            for name in ("task_queue", "task_queue_base"):
+                sub = await bus.subscribe(wild(name).wildcard, self._on_queued, queue=QUEUE_GROUP)
+                self._queue_subs.append(sub)
+            self._subs.extend(self._queue_subs)
         await bus.settle()
 
     def start_loops(self) -> None:
@@ -109,11 +111,11 @@ class AgentHub:
     async def stop_intake(self) -> None:
         """Take no new task: leave the queue group, let the feed end its current fetch."""
         self._feeding = False
-        if self._queue_sub is not None:
+        for sub in self._queue_subs:
             with contextlib.suppress(Exception):
-                await self._queue_sub.unsubscribe()
-            self._subs.remove(self._queue_sub)
-            self._queue_sub = None
+                await sub.unsubscribe()
+            self._subs.remove(sub)
+        self._queue_subs = []
         if self._feed_task is not None:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._feed_task
@@ -166,7 +168,7 @@ class AgentHub:
         except ValidationError as error:
             self.runtime.metrics.error("commands", f"{msg.subject}: {error.error_count()} errors")
             return
-        reply = await handle_command(agent, cmd, params["command_type"])
+        reply = await handle_command(agent, cmd, params.get("command_type"))
         target = msg.reply or cmd.reply_to
         if target:
             await self.runtime.bus.publish("agent_command_reply", target, reply)

@@ -24,6 +24,7 @@ import asyncio
 import contextlib
 import time
 from collections import deque
+from typing import TypeVar
 
 from nats.errors import MsgAlreadyAckdError
 from pydantic import JsonValue
@@ -31,10 +32,12 @@ from pydantic import JsonValue
 from simulator.agents._execute import Running, execute, finish, hook_event, output
 from simulator.agents._runtime import Runtime, Work
 from simulator.agents.behaviour import rng_for, seeded_uuid
-from simulator.agents.payloads import AgentEvent, AgentLog, AgentMetric, make
 from simulator.bus import now
 from simulator.protocol import subjects
 from simulator.protocol.models import (
+    AgentEvent,
+    AgentLog,
+    AgentMetric,
     AgentState,
     AgentStatus,
     ErrorDetails,
@@ -42,10 +45,16 @@ from simulator.protocol.models import (
     OutputStatus,
     SessionInfo,
     TaskStatus,
+    make,
 )
 from simulator.scenario import AgentGroup
 
 __all__ = ["LIVE_STATES", "Agent", "AgentState"]
+
+S = TypeVar("S", bound=AgentStatus)
+
+#: ERRATA 15: 2.1's ``agent.ready`` is the ``idle`` status.
+_STATE_EVENTS = {AgentState.IDLE: "ready", AgentState.BUSY: "busy"}
 
 #: States in which an agent holds or may take tasks.
 LIVE_STATES = frozenset({AgentState.STARTING, AgentState.IDLE, AgentState.BUSY})
@@ -92,7 +101,11 @@ class Agent:
 
     def status(self, **extra: object) -> AgentStatus:
         """The agent's status now, as published."""
-        return AgentStatus.model_validate(
+        return self.status_as(AgentStatus, **extra)
+
+    def status_as(self, model: type[S], **extra: object) -> S:
+        """The agent's status now as ``model`` (AgentStatus or a subclass), with ``extra``."""
+        return model.model_validate(
             {
                 "agent_id": self.agent_id,
                 "status": self.state,
@@ -117,6 +130,10 @@ class Agent:
         bus, status = self.runtime.bus, self.status()
         await bus.publish("agent_status_base", subjects.agent_status(self.agent_id), status)
         await bus.publish("agent_status", subjects.agent_status(self.agent_id, state.value), status)
+        if state in _STATE_EVENTS:  # 2.1's topic conventions agent.ready / agent.busy
+            await bus.publish(
+                "agent_state_event", subjects.agent_state_event(_STATE_EVENTS[state]), status
+            )
         self.runtime.notify()
 
     async def note(self, event_type: str, data: dict[str, JsonValue] | None = None) -> None:

@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import JsonValue
 
-from simulator.agents.payloads import make
 from simulator.protocol.models import (
     HookDecision,
     HookEvent,
@@ -29,6 +28,7 @@ from simulator.protocol.models import (
     TaskAssignment,
     TaskRequirements,
     TaskType,
+    make,
 )
 from simulator.scenario import AgentGroup, HookPolicy, TaskMix
 

@@ -17,6 +17,9 @@ Agents act on the answer alone (``modifications`` are merged into the task's ``t
 nothing in the simulator subscribes to ``cli.mutations.*`` or ``agent.*.hook_response``: they
 are for observers.
 
+After each answer (or the default, on a timeout) the agent publishes a :class:`HookTriggered`
+on 2.1's ``hook.{hook_type}.triggered``: the decision taken and the round trip.
+
 File changes are events without an answer, on ``cli.context.{group_id}.file_change`` (12.1) or
 ``ctx.{group_id}.file_change`` (2.1). An agent waits ``HookPolicy.timeout`` seconds for an
 answer, then takes ``HookPolicy.default`` (counted as ``timeout`` in the metrics).
@@ -38,11 +41,17 @@ from nats.errors import TimeoutError as NatsTimeoutError
 from pydantic import ValidationError
 
 from simulator.agents.behaviour import policy_decision
-from simulator.bus import Bus
+from simulator.bus import Bus, now
 from simulator.metrics import Metrics
 from simulator.protocol import subjects
 from simulator.protocol.headers import HOOK_EVENT_ID
-from simulator.protocol.models import HookDecision, HookEvent, HookResponse, HookType
+from simulator.protocol.models import (
+    HookDecision,
+    HookEvent,
+    HookResponse,
+    HookTriggered,
+    HookType,
+)
 from simulator.scenario import HookPolicy
 
 __all__ = ["HOOK_EVENT_HEADER", "Decide", "HookGateway", "HookResponder"]
@@ -99,7 +108,18 @@ class HookGateway:
             answer = await self._ask_121(event, event_id)
         rtt = (time.monotonic() - started) * 1000
         self.bus.metrics.hook_answered("timeout" if answer is None else answer.decision.value, rtt)
-        return self._default() if answer is None else answer
+        final = self._default() if answer is None else answer
+        triggered = HookTriggered(
+            hook_type=event.hook_type,
+            agent_id=event.agent_id,
+            decision=final.decision,
+            timed_out=answer is None,
+            round_trip_ms=round(rtt, 3),
+            timestamp=now(),
+        )
+        subject = subjects.hook_triggered(event.hook_type.value)
+        await self.bus.publish("hook_triggered", subject, triggered)
+        return final
 
     async def _ask_121(self, event: HookEvent, event_id: str) -> HookResponse | None:
         if event.hook_type is HookType.STARTUP:
