@@ -17,6 +17,7 @@ import nats
 import pytest
 from nats.js.api import StreamConfig
 
+from simulator.protocol import channels
 from simulator.protocol import topology as topo
 from simulator.servers import BinaryServer, for_topology
 from tests.cli_runs import RUN_TIMEOUT, run_env, running
@@ -147,3 +148,42 @@ def test_with_url_only_what_is_missing_is_created(tmp_path: Path, own_server: Bi
     assert streams.keys() == {str(s.name) for s in ours.streams}
     assert streams["task_lifecycle"].max_age == pytest.approx(3600.0)
     assert _report(report)["server"]["backend"] == "external"
+
+
+@pytest.mark.asyncio
+async def test_everything_a_run_publishes_is_a_channel_of_the_catalogue(
+    tmp_path: Path, nats_server: BinaryServer, mistersmith_topology: Any, nats_capture: Any
+) -> None:
+    """A capture of ``>`` during ``mistersmith run --url``: every subject resolves through
+    ``channels.for_subject``, every payload validates against that channel's model, and the run
+    publishes only on channels whose publisher role the simulator plays."""
+    report = tmp_path / "report.json"
+    args = ["--url", nats_server.client_url, "--agents", "4", "--duration", "2"]
+    args += ["--seed", "1", "--task-rate", "20", "--report", str(report)]
+    async with nats_capture(">") as cap:
+        child = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "simulator", "run", *args,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, env=run_env(tmp_path),
+        )  # fmt: skip
+        out, _ = await asyncio.wait_for(child.communicate(), RUN_TIMEOUT)
+        assert child.returncode == 0, out.decode()
+        counted = _report(report)["messages"]["by_family"]
+        names = {c.name for c in channels.CHANNELS}
+        want = sum(n for family, n in counted.items() if family in names)
+        published = [m for m in cap.messages if not m.reply.startswith("$JS.ACK.")]
+        while len([m for m in published if not m.subject.startswith(("_INBOX.", "$"))]) < want:
+            await cap.wait_for(len(cap.messages) + 1, timeout=5)
+            published = [m for m in cap.messages if not m.reply.startswith("$JS.ACK.")]
+    seen: set[str] = set()
+    for m in published:
+        if m.subject.startswith(("_INBOX.", "$")):
+            continue
+        chan = channels.for_subject(m.subject)
+        chan.payload.model_validate_json(m.data)
+        assert chan.publishers & channels.SIMULATED, m.subject
+        seen.add(chan.name)
+    assert {
+        "system_control", "system_config", "system_health", "system_metrics", "task_event",
+        "agent_state_event", "hook_triggered", "agent_heartbeat", "cli_startup", "cli_hook",
+        "cli_response", "task_assignment", "task_progress", "task_result",
+    } <= seen  # fmt: skip
