@@ -45,13 +45,13 @@ from rich.table import Table
 
 from simulator.agents._hub import HEARTBEAT_SLOTS
 from simulator.bus import dump
-from simulator.metrics import Latency, Metrics
 from simulator.protocol import subjects
 from simulator.protocol import topology as topo
-from simulator.scenario import default_scenario, with_overrides
 from simulator.servers import find_nats_server
 from simulator.servers.run import start_with_topology
 from simulator.swarm import Swarm
+from simulator.swarm.metrics import Latency, Metrics
+from simulator.swarm.scenario import default_scenario, with_overrides
 
 __all__ = ["GOAL_LAG_P99_MS", "GOAL_RATE_SHARE", "GOAL_RAW_SHARE", "Row", "main"]
 

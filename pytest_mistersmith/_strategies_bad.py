@@ -163,7 +163,7 @@ def _bad_date_time(rng: Random) -> tuple[Any, str, int | None]:
 
 
 def _subject(rng: Random, schema: dict[str, Any]) -> tuple[Any, str, int | None]:
-    from simulator.protocol._model_types import REPLY_TO_PATTERN
+    from simulator.protocol.models.types import REPLY_TO_PATTERN
 
     pool = _REPLY_TO_SUBJECTS if schema.get("pattern") == REPLY_TO_PATTERN else _PUBLISH_SUBJECTS
     value = rng.choice(pool).format(n=rng.randrange(1, 1000))

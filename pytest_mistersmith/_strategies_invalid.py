@@ -37,7 +37,7 @@ from pydantic import BaseModel
 
 from pytest_mistersmith import _strategies_bad as bad
 from pytest_mistersmith._strategies_models import SEEDS, instances
-from simulator.protocol import _model_types as types
+from simulator.protocol.models import types
 
 __all__ = ["Rule", "Violation", "ViolationKind", "invalid_strategy", "rules", "size_limit"]
 

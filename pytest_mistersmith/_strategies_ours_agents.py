@@ -17,7 +17,7 @@ from pytest_mistersmith import _strategies_content as content
 from pytest_mistersmith import _strategies_values as v
 from pytest_mistersmith._strategies_layout import Ctx, Data, clean
 from simulator.protocol import models as m
-from simulator.protocol._model_types import UUID_PATTERN
+from simulator.protocol.models.types import UUID_PATTERN
 
 __all__ = ["AGENT_BUILDERS"]
 

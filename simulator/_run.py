@@ -25,10 +25,10 @@ from rich.live import Live
 from rich.markup import escape
 
 from simulator.errors import ServerError, TopologyError
-from simulator.metrics import Metrics
 from simulator.protocol import topology as topo
-from simulator.report import live_view, progress_line, summary, write_json
-from simulator.scenario import Scenario
+from simulator.swarm.metrics import Metrics
+from simulator.swarm.report import live_view, progress_line, summary, write_json
+from simulator.swarm.scenario import Scenario
 
 __all__ = ["RunOptions", "apply_missing", "run"]
 

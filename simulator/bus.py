@@ -3,7 +3,7 @@ replies, JetStream publish and pull-consume, and :func:`settle`.
 
 Payloads go out as ``model_dump_json(by_alias=True, exclude_none=True)`` (:func:`dump`), or as
 bytes already serialized (heartbeats are pre-serialized). Every publish counts one message of
-its subject family (the taxonomy template's name) in :class:`~simulator.metrics.Metrics`.
+its subject family (the taxonomy template's name) in :class:`~simulator.swarm.metrics.Metrics`.
 
 Heartbeats go out on a second connection of their own, opened with ``no_echo``: a heartbeat
 subscription made there (:meth:`Bus.subscribe_heartbeats`, the monitor's) receives the beats of
@@ -28,8 +28,8 @@ from nats.js import JetStreamContext
 from nats.js.api import PubAck
 from pydantic import BaseModel
 
-from simulator.metrics import Metrics
 from simulator.protocol import subjects
+from simulator.swarm.metrics import Metrics
 
 __all__ = ["MSG_ID_HEADER", "Bus", "Handler", "dump", "now", "settle"]
 

@@ -328,7 +328,7 @@ def _number(kind: type[int] | type[float], low: float, *, above: bool) -> Callab
 
 def _run(args: argparse.Namespace, console: Console) -> int:
     from simulator._run import RunOptions, run
-    from simulator.scenario import default_scenario, load_scenario, with_overrides
+    from simulator.swarm.scenario import default_scenario, load_scenario, with_overrides
 
     scenario = default_scenario() if args.scenario is None else load_scenario(args.scenario)
     given = {"agents": args.agents, "duration": args.duration, "seed": args.seed}

@@ -12,7 +12,6 @@ from nats.aio.client import Client
 from pytest_mistersmith.janitor import TopologyState
 from simulator.agents.payloads import AuditRecord, CommandReply, HealthReport, SystemAlert, make
 from simulator.bus import Bus, now
-from simulator.metrics import Metrics
 from simulator.protocol import subjects
 from simulator.protocol.models import (
     AgentCommand,
@@ -28,9 +27,10 @@ from simulator.protocol.models import (
     TaskResult,
     TaskStatus,
 )
-from simulator.scenario import AgentGroup, HookPolicy, Scenario, TaskMix
 from simulator.servers import BinaryServer
 from simulator.swarm import Swarm
+from simulator.swarm.metrics import Metrics
+from simulator.swarm.scenario import AgentGroup, HookPolicy, Scenario, TaskMix
 
 WEIGHTS = {"analysis": 1.0, "execution": 1.0}
 

@@ -22,7 +22,7 @@ from simulator.protocol.models import (
     SessionInfo,
     TaskAssignment,
 )
-from simulator.scenario import AgentGroup, HookPolicy, TaskMix
+from simulator.swarm.scenario import AgentGroup, HookPolicy, TaskMix
 
 NOW = datetime(2026, 1, 1, tzinfo=timezone.utc)
 CAPABLE = {"analysis": ["a-0", "a-1"], "execution": ["a-0"], "synthesis": [], "monitoring": []}

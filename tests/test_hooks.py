@@ -21,9 +21,9 @@ from simulator.protocol.models import (
     HookType,
     TaskResult,
 )
-from simulator.scenario import AgentGroup, HookPolicy, Scenario, TaskMix
 from simulator.servers import BinaryServer
 from simulator.swarm import Swarm
+from simulator.swarm.scenario import AgentGroup, HookPolicy, Scenario, TaskMix
 
 GROUP = AgentGroup(count=2, task_duration=(0.01, 0.02), heartbeat_interval=0.2, failure_rate=0.0)
 

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from simulator.metrics import ERRORS_KEPT, Latency, Metrics
+from simulator.swarm.metrics import ERRORS_KEPT, Latency, Metrics
 
 
 def test_latency_percentiles_are_within_the_histogram_precision() -> None:

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 from pydantic import BaseModel, ValidationError
 
-from simulator.protocol import _model_types, models
+from simulator.protocol import models
 from simulator.protocol.models import (
     MODELS,
     OURS,
@@ -34,6 +34,7 @@ from simulator.protocol.models import (
     export_schemas,
     json_schemas,
 )
+from simulator.protocol.models import types as _model_types
 from tests.corpus import INVALID, VALID, Invalid, Valid
 
 # The pydantic error types that may report each rule of the corpus.

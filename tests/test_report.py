@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from simulator.metrics import Metrics
-from simulator.report import (
+from simulator.swarm.metrics import Metrics
+from simulator.swarm.report import (
     REPORT_VERSION,
     build_report,
     live_view,
@@ -18,7 +18,7 @@ from simulator.report import (
     summary,
     write_json,
 )
-from simulator.scenario import default_scenario
+from simulator.swarm.scenario import default_scenario
 
 
 @pytest.fixture

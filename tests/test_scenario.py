@@ -10,7 +10,7 @@ import yaml
 
 from simulator.errors import ConfigError
 from simulator.protocol.models import TaskType
-from simulator.scenario import (
+from simulator.swarm.scenario import (
     TASK_TYPES,
     AgentGroup,
     Scenario,

@@ -16,8 +16,8 @@ import pytest
 from jsonschema import Draft7Validator, Draft202012Validator, FormatChecker
 from pydantic import ValidationError
 
-from simulator.protocol import _model_types
 from simulator.protocol.models import MODELS, SPEC, json_schemas
+from simulator.protocol.models import types as _model_types
 from tests.corpus import FIELDS, INVALID, VALID, Invalid, Valid
 
 VENDORED = Path(__file__).parent / "data" / "spec_schemas"

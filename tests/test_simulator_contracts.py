@@ -35,9 +35,9 @@ from simulator.agents.hooks import HookResponder
 from simulator.bus import settle
 from simulator.protocol.channels import channel
 from simulator.protocol.models import AgentCommand, TaskAssignment
-from simulator.scenario import AgentGroup, HookPolicy, default_scenario
 from simulator.servers import BinaryServer
 from simulator.swarm import Swarm
+from simulator.swarm.scenario import AgentGroup, HookPolicy, default_scenario
 
 EVERY_TYPE = ("analysis", "synthesis", "execution", "validation", "monitoring")
 #: ``stop`` drains the agent it names, which then rightly answers nothing more.

@@ -12,12 +12,12 @@ from nats.js import JetStreamContext
 
 from pytest_mistersmith.capture import Capture, CapturedMessage
 from pytest_mistersmith.janitor import TopologyState
-from simulator.metrics import Metrics
 from simulator.protocol import channels, subjects
 from simulator.protocol.models import AgentState, TaskAssignment, TaskResult
-from simulator.scenario import AgentGroup, HookPolicy, Scenario, TaskMix
 from simulator.servers import BinaryServer
 from simulator.swarm import Swarm
+from simulator.swarm.metrics import Metrics
+from simulator.swarm.scenario import AgentGroup, HookPolicy, Scenario, TaskMix
 
 FAST = AgentGroup(count=4, task_duration=(0.01, 0.04), heartbeat_interval=0.2, failure_rate=0.3)
 SLOW = AgentGroup(

@@ -10,7 +10,7 @@ from pytest_mistersmith.factories.swarm import SwarmRun, swarm_factory
 from simulator.agents.hooks import HookResponder
 from simulator.errors import ConfigError
 from simulator.protocol.models import HookDecision, HookEvent, HookResponse
-from simulator.scenario import HookPolicy, default_scenario
+from simulator.swarm.scenario import HookPolicy, default_scenario
 
 swarm = swarm_factory("nats_server")
 

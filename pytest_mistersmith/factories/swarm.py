@@ -22,8 +22,8 @@ from pytest_mistersmith.factories.server import mark_used
 
 # Imported by the plugin at start-up: the simulator loads when a fixture runs.
 if TYPE_CHECKING:
-    from simulator.metrics import Metrics
-    from simulator.scenario import Scenario
+    from simulator.swarm.metrics import Metrics
+    from simulator.swarm.scenario import Scenario
 
 __all__ = ["SwarmRun", "swarm_factory"]
 
@@ -44,7 +44,7 @@ class SwarmRun:
         dispatcher: bool = True,
         monitor: bool = True,
     ) -> None:
-        from simulator.metrics import Metrics
+        from simulator.swarm.metrics import Metrics
 
         self.client_url = client_url
         self.scenario = scenario
@@ -77,7 +77,7 @@ class SwarmRun:
     @property
     def report(self) -> dict[str, Any]:
         """The run's report as the JSON report has it: counts, percentiles, errors, scenario."""
-        from simulator.report import build_report
+        from simulator.swarm.report import build_report
 
         return build_report(self.metrics, self.scenario, server={"client_url": self.client_url})
 
@@ -124,14 +124,14 @@ def swarm_factory(
 
     The swarm runs on the server fixture ``server_fixture_name``; ``topology_fixture_name``
     (the topology, reset before the test) is requested first, ``None`` to skip it. The
-    overrides are :func:`simulator.scenario.with_overrides`'s (``task_rate=0``,
+    overrides are :func:`simulator.swarm.scenario.with_overrides`'s (``task_rate=0``,
     ``failure_rate=0``, ``hook_kind="approve_all"``...). Swarms left running are drained
     after the test.
     """
 
     @pytest_asyncio.fixture(scope=scope, loop_scope=loop_scope or scope)
     async def swarm_fixture(request: pytest.FixtureRequest) -> AsyncIterator[SwarmFn]:
-        from simulator.scenario import default_scenario, with_overrides
+        from simulator.swarm.scenario import default_scenario, with_overrides
 
         if topology_fixture_name is not None:
             request.getfixturevalue(topology_fixture_name)

@@ -13,9 +13,9 @@ from nats.aio.msg import Msg
 
 from simulator.agents.hooks import HookGateway
 from simulator.bus import Bus
-from simulator.metrics import Metrics
 from simulator.protocol.models import TaskAssignment
-from simulator.scenario import HookPolicy
+from simulator.swarm.metrics import Metrics
+from simulator.swarm.scenario import HookPolicy
 
 if TYPE_CHECKING:
     from simulator.agents.agent import Agent

@@ -47,7 +47,7 @@ from simulator.protocol.models import (
     TaskStatus,
     make,
 )
-from simulator.scenario import AgentGroup
+from simulator.swarm.scenario import AgentGroup
 
 __all__ = ["LIVE_STATES", "Agent", "AgentState"]
 

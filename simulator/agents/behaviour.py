@@ -30,7 +30,7 @@ from simulator.protocol.models import (
     TaskType,
     make,
 )
-from simulator.scenario import AgentGroup, HookPolicy, TaskMix
+from simulator.swarm.scenario import AgentGroup, HookPolicy, TaskMix
 
 if TYPE_CHECKING:
     from faker import Faker

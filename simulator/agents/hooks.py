@@ -42,7 +42,6 @@ from pydantic import ValidationError
 
 from simulator.agents.behaviour import policy_decision
 from simulator.bus import Bus, now
-from simulator.metrics import Metrics
 from simulator.protocol import subjects
 from simulator.protocol.headers import HOOK_EVENT_ID
 from simulator.protocol.models import (
@@ -52,7 +51,8 @@ from simulator.protocol.models import (
     HookTriggered,
     HookType,
 )
-from simulator.scenario import HookPolicy
+from simulator.swarm.metrics import Metrics
+from simulator.swarm.scenario import HookPolicy
 
 __all__ = ["HOOK_EVENT_HEADER", "Decide", "HookGateway", "HookResponder"]
 

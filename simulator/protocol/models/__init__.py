@@ -33,8 +33,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
-from simulator.protocol import channels as _channels
-from simulator.protocol._model_enums import (
+from simulator.protocol.models._enums import (
     AgentState,
     CommandType,
     HookDecision,
@@ -44,7 +43,7 @@ from simulator.protocol._model_enums import (
     TaskStatus,
     TaskType,
 )
-from simulator.protocol._model_ours import (
+from simulator.protocol.models._ours import (
     OURS,
     AgentEvent,
     AgentLog,
@@ -65,7 +64,7 @@ from simulator.protocol._model_ours import (
     WorkflowKind,
     WorkflowMessage,
 )
-from simulator.protocol._model_spec import (
+from simulator.protocol.models._spec import (
     NESTED,
     SPEC,
     AgentCommand,
@@ -87,7 +86,7 @@ from simulator.protocol._model_spec import (
     TaskRequirements,
     TaskResult,
 )
-from simulator.protocol._model_types import WireModel
+from simulator.protocol.models.types import WireModel
 
 __all__ = [
     "JSON_SCHEMA_DIALECT",
@@ -164,11 +163,9 @@ def make(model: type[_M], **fields: object) -> _M:
     return model.model_validate({k: v for k, v in fields.items() if v is not None})
 
 
-MODELS: dict[str, type[BaseModel]] = {
-    model.__name__: model for model in sorted(_channels.models(), key=_ORDER.index)
-}
-"""Every payload and reply model of the catalogue by class name (aliases not repeated): the
-spec's messages first, then ours."""
+MODELS: dict[str, type[BaseModel]] = {model.__name__: model for model in _ORDER}
+"""Every payload and reply model of the catalogue (:mod:`simulator.protocol.channels`, which a
+test holds to this list) by class name, aliases not repeated: the spec's messages, then ours."""
 
 
 def json_schemas() -> dict[str, dict[str, Any]]:

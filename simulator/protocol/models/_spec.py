@@ -10,7 +10,7 @@ from typing import Annotated
 from annotated_types import Ge
 from pydantic import Field, Strict, StrictBool
 
-from simulator.protocol._model_enums import (
+from simulator.protocol.models._enums import (
     AgentState,
     CommandType,
     HookDecision,
@@ -20,7 +20,7 @@ from simulator.protocol._model_enums import (
     TaskStatus,
     TaskType,
 )
-from simulator.protocol._model_types import (
+from simulator.protocol.models.types import (
     AgentId,
     Fraction,
     Integer,

@@ -11,7 +11,7 @@ from nats.js.api import StorageType, StreamConfig
 
 from simulator.errors import SubjectError, TopologyError
 from simulator.protocol import subjects
-from simulator.protocol._topology_types import (
+from simulator.protocol.topology._types import (
     HEADER_ROOM,
     MIN_DURATION,
     Consumer,

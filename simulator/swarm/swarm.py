@@ -36,12 +36,12 @@ from simulator.agents.agent import Agent
 from simulator.agents.behaviour import rng_for, seeded_uuid
 from simulator.agents.hooks import HookGateway, HookResponder
 from simulator.bus import Bus, now
-from simulator.dispatcher import Dispatcher
-from simulator.metrics import Metrics
-from simulator.monitor import HeartbeatMonitor
 from simulator.protocol import subjects
 from simulator.protocol.models import AgentState, ConfigChange, ControlMessage
-from simulator.scenario import AgentGroup, Scenario
+from simulator.swarm.dispatcher import Dispatcher
+from simulator.swarm.metrics import Metrics
+from simulator.swarm.monitor import HeartbeatMonitor
+from simulator.swarm.scenario import AgentGroup, Scenario
 
 __all__ = ["SWARM", "Swarm"]
 

@@ -27,7 +27,7 @@ from nats.js.api import (
 
 from simulator.errors import TopologyError
 from simulator.protocol import subjects
-from simulator.protocol._topology_types import (
+from simulator.protocol.topology._types import (
     DEFAULT_MAX_PAYLOAD,
     Consumer,
     ResourceLimits,
@@ -35,7 +35,7 @@ from simulator.protocol._topology_types import (
     seconds_from_ns,
 )
 
-__all__ = ["load", "loads"]
+__all__ = ["NodeReader", "load", "loads"]
 
 _UNIT_NS = {
     "ns": 1,
@@ -55,15 +55,18 @@ _SIZE_HINT = "use bytes or 512KiB, 10MiB, 1GiB; -1 is unlimited"
 _TEMPLATE_NAMES = frozenset(t.name for t in subjects.TEMPLATES)
 _NAME_RE = re.compile(r"\A[A-Za-z0-9_-]+\Z")
 
-_Parse = Callable[["_Reader", yaml.Node, str], Any]
+_Parse = Callable[["NodeReader", yaml.Node, str], Any]
 
 
 def _flat(text: object) -> str:
     return " ".join(str(text).split())
 
 
-class _Reader:
-    """Walks composed YAML nodes, converting values and failing with file, line and key."""
+class NodeReader:
+    """Walks composed YAML nodes, converting values and failing with file, line and key.
+
+    Public through :mod:`simulator.protocol.topology`: scenario files are read with it too.
+    """
 
     def __init__(self, source: str, loader: yaml.SafeLoader) -> None:
         self.source = source
@@ -180,7 +183,7 @@ class _Reader:
 def _enum(cls: type[Enum], allowed: Collection[str] | None = None) -> _Parse:
     values = [m.value for m in cls] if allowed is None else list(allowed)
 
-    def parse(reader: _Reader, node: yaml.Node, path: str) -> Enum:
+    def parse(reader: NodeReader, node: yaml.Node, path: str) -> Enum:
         value = reader.scalar(node, path, f"one of {', '.join(values)}")
         if value not in values:
             reader.fail(node, path, f"{value!r} is not one of {', '.join(values)}")
@@ -190,39 +193,39 @@ def _enum(cls: type[Enum], allowed: Collection[str] | None = None) -> _Parse:
 
 
 _STREAM_FIELDS: Mapping[str, _Parse] = {
-    "description": _Reader.text,
-    "subjects": _Reader.texts,
+    "description": NodeReader.text,
+    "subjects": NodeReader.texts,
     "storage": _enum(StorageType),
     "retention": _enum(RetentionPolicy),
-    "max_age": _Reader.duration,
-    "max_bytes": _Reader.size,
-    "max_msgs": _Reader.integer,
-    "max_msgs_per_subject": _Reader.integer,
-    "max_msg_size": _Reader.size,
-    "max_consumers": _Reader.integer,
+    "max_age": NodeReader.duration,
+    "max_bytes": NodeReader.size,
+    "max_msgs": NodeReader.integer,
+    "max_msgs_per_subject": NodeReader.integer,
+    "max_msg_size": NodeReader.size,
+    "max_consumers": NodeReader.integer,
     "discard": _enum(DiscardPolicy),
-    "num_replicas": _Reader.replicas,
-    "duplicate_window": _Reader.duration,
-    "allow_direct": _Reader.boolean,
-    "deny_delete": _Reader.boolean,
-    "deny_purge": _Reader.boolean,
-    "allow_rollup_hdrs": _Reader.boolean,
+    "num_replicas": NodeReader.replicas,
+    "duplicate_window": NodeReader.duration,
+    "allow_direct": NodeReader.boolean,
+    "deny_delete": NodeReader.boolean,
+    "deny_purge": NodeReader.boolean,
+    "allow_rollup_hdrs": NodeReader.boolean,
 }
 _CONSUMER_FIELDS: Mapping[str, _Parse] = {
-    "description": _Reader.text,
-    "filter_subject": _Reader.text,
-    "filter_subjects": _Reader.texts,
+    "description": NodeReader.text,
+    "filter_subject": NodeReader.text,
+    "filter_subjects": NodeReader.texts,
     "deliver_policy": _enum(DeliverPolicy, ("all", "last", "new", "last_per_subject")),
     "ack_policy": _enum(AckPolicy),
-    "ack_wait": _Reader.duration,
-    "max_deliver": _Reader.integer,
-    "backoff": _Reader.durations,
+    "ack_wait": NodeReader.duration,
+    "max_deliver": NodeReader.integer,
+    "backoff": NodeReader.durations,
     "replay_policy": _enum(ReplayPolicy),
-    "max_ack_pending": _Reader.integer,
-    "max_waiting": _Reader.integer,
-    "headers_only": _Reader.boolean,
-    "num_replicas": _Reader.replicas,
-    "mem_storage": _Reader.boolean,
+    "max_ack_pending": NodeReader.integer,
+    "max_waiting": NodeReader.integer,
+    "headers_only": NodeReader.boolean,
+    "num_replicas": NodeReader.replicas,
+    "mem_storage": NodeReader.boolean,
 }
 _LIMIT_FIELDS = (
     "max_memory",
@@ -246,7 +249,7 @@ _DURATION_UNITS = ("s", "ms", "us", "ns")
 
 
 def _fields(
-    reader: _Reader,
+    reader: NodeReader,
     items: dict[str, tuple[yaml.Node, yaml.Node]],
     path: str,
     table: Mapping[str, _Parse],
@@ -255,7 +258,7 @@ def _fields(
 
 
 def _streams(
-    reader: _Reader, node: yaml.Node
+    reader: NodeReader, node: yaml.Node
 ) -> tuple[list[StreamConfig], dict[str, tuple[str, ...]]]:
     streams: list[StreamConfig] = []
     stores: dict[str, tuple[str, ...]] = {}
@@ -272,7 +275,7 @@ def _streams(
     return streams, stores
 
 
-def _consumers(reader: _Reader, node: yaml.Node, stream_names: list[str]) -> list[Consumer]:
+def _consumers(reader: NodeReader, node: yaml.Node, stream_names: list[str]) -> list[Consumer]:
     consumers: list[Consumer] = []
     for name, (key_node, value) in reader.mapping(node, "consumers", None).items():
         path = f"consumers.{name}"
@@ -296,7 +299,7 @@ def _consumers(reader: _Reader, node: yaml.Node, stream_names: list[str]) -> lis
     return consumers
 
 
-def _build(reader: _Reader, root: yaml.Node) -> Topology:
+def _build(reader: NodeReader, root: yaml.Node) -> Topology:
     top = reader.mapping(root, "", _TOP_KEYS)
     if "duration_unit" in top:
         unit_node = top["duration_unit"][1]
@@ -346,7 +349,7 @@ def loads(text: str, source: str = "<topology>") -> Topology:
         root = loader.get_single_node()
         if root is None:
             raise TopologyError(f"{source}:1: the file is empty; a topology needs streams")
-        return _build(_Reader(source, loader), root)
+        return _build(NodeReader(source, loader), root)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = f":{mark.line + 1}" if mark is not None else ""

@@ -14,7 +14,7 @@ from typing import Literal
 
 from pydantic import StrictBool
 
-from simulator.protocol._model_enums import (
+from simulator.protocol.models._enums import (
     AgentState,
     CommandType,
     HookDecision,
@@ -22,8 +22,8 @@ from simulator.protocol._model_enums import (
     TaskStatus,
     TaskType,
 )
-from simulator.protocol._model_spec import AgentStatus
-from simulator.protocol._model_types import (
+from simulator.protocol.models._spec import AgentStatus
+from simulator.protocol.models.types import (
     AgentId,
     JsonObject,
     NonNegativeInt,

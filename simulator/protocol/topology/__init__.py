@@ -33,9 +33,9 @@ from nats.js.errors import APIError, NotFoundError
 from nats.js.manager import JetStreamManager
 
 from simulator.errors import TopologyError
-from simulator.protocol._topology_lint import coverage, lint
-from simulator.protocol._topology_load import load, loads
-from simulator.protocol._topology_types import (
+from simulator.protocol.topology._lint import coverage, lint
+from simulator.protocol.topology._load import NodeReader, load, loads
+from simulator.protocol.topology._types import (
     DEFAULT_MAX_PAYLOAD,
     HEADER_ROOM,
     MIN_DURATION,
@@ -64,6 +64,7 @@ __all__ = [
     "Coverage",
     "Finding",
     "LintReport",
+    "NodeReader",
     "ResourceLimits",
     "Severity",
     "Stored",
