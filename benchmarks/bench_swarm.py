@@ -43,7 +43,7 @@ import nats
 from rich.console import Console
 from rich.table import Table
 
-from simulator.agents._hub import HEARTBEAT_SLOTS
+from simulator.agents import HEARTBEAT_SLOTS
 from simulator.bus import dump
 from simulator.protocol import subjects
 from simulator.protocol import topology as topo

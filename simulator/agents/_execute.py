@@ -13,20 +13,23 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from pydantic import JsonValue
 
+from simulator.agents._runtime import Runtime, Work
 from simulator.agents.behaviour import TaskPlan, plan_task, rng_for, seeded_uuid
 from simulator.bus import now
 from simulator.protocol import subjects
 from simulator.protocol.models import (
+    AgentMetric,
     ErrorDetails,
     ExecutionMetrics,
     HookEvent,
     HookResponse,
     HookType,
     OutputStatus,
+    SessionInfo,
     TaskInfo,
     TaskInfoType,
     TaskOutput,
@@ -34,12 +37,29 @@ from simulator.protocol.models import (
     TaskStatus,
     make,
 )
+from simulator.swarm.scenario import AgentGroup
 
-if TYPE_CHECKING:
-    from simulator.agents._runtime import Work
-    from simulator.agents.agent import Agent
+__all__ = ["Outcome", "Running", "TaskHost", "execute", "finish", "hook_event", "output"]
 
-__all__ = ["Running", "execute"]
+
+class TaskHost(Protocol):
+    """What a task needs of the agent that runs it (the agent passes itself)."""
+
+    agent_id: str
+    group: AgentGroup
+    runtime: Runtime
+    session_info: SessionInfo
+
+    async def log(self, level: str, message: str, task_id: str | None = None) -> None:
+        """Publish a log line of the agent."""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How a task ended, and why its agent must stop (a hook said ``continue: false``)."""
+
+    status: TaskStatus
+    stop_reason: str | None = None
 
 
 @dataclass
@@ -54,7 +74,7 @@ class Running:
 
 
 def hook_event(
-    agent: Agent, hook: HookType, task_id: str | None, **fields: JsonValue | str | None
+    agent: TaskHost, hook: HookType, task_id: str | None, **fields: JsonValue | str | None
 ) -> tuple[HookEvent, str]:
     """A hook event of ``agent`` and its seeded event id (correlation header value)."""
     event = HookEvent.model_validate(
@@ -71,7 +91,7 @@ def hook_event(
     return event, seeded_uuid(rng)
 
 
-async def _work(plan: TaskPlan, running: Running, agent: Agent, deadline: float | None) -> str:
+async def _work(plan: TaskPlan, running: Running, agent: TaskHost, deadline: float | None) -> str:
     """Publish the progress lines over the task's duration: ``done``, ``cancelled``, ``timeout``."""
     loop = asyncio.get_running_loop()
     a = running.work.assignment
@@ -86,12 +106,12 @@ async def _work(plan: TaskPlan, running: Running, agent: Agent, deadline: float 
             return "cancelled"
         if deadline is not None and loop.time() >= deadline:
             return "timeout"
-        await agent.publish_output(a.task_id, line, OutputStatus.RUNNING)
+        await _progress(agent, a.task_id, line, OutputStatus.RUNNING)
     return "done"
 
 
-async def execute(agent: Agent, running: Running) -> TaskStatus:
-    """Run one task through the hook flow; publish its final word; return its status."""
+async def execute(agent: TaskHost, running: Running) -> Outcome:
+    """Run one task through the hook flow; publish its final word; say how it ended."""
     work = running.work
     a = work.assignment
     rt = agent.runtime
@@ -113,16 +133,15 @@ async def execute(agent: Agent, running: Running) -> TaskStatus:
             error_message=reason or pre.reason or "blocked by the pre_task hook",
         )
         await finish(agent, running, TaskStatus.CANCELLED, started, details=blocked)
-        if pre.stops_agent:
-            agent.request_stop(f"pre_task hook: {blocked.error_message}")
-        return TaskStatus.CANCELLED
+        stop = f"pre_task hook: {blocked.error_message}" if pre.stops_agent else None
+        return Outcome(TaskStatus.CANCELLED, stop)
     tool_input: dict[str, JsonValue] = {**plan.tool_input, **(pre.modifications or {})}
 
     outcome = await _work(plan, running, agent, deadline)
     if outcome == "cancelled":
         why = ErrorDetails(error_code="cancelled", error_message=running.reason)
         await finish(agent, running, TaskStatus.CANCELLED, started, details=why)
-        return TaskStatus.CANCELLED
+        return Outcome(TaskStatus.CANCELLED)
     if plan.file_path is not None:
         changed, _ = hook_event(
             agent,
@@ -137,7 +156,7 @@ async def execute(agent: Agent, running: Running) -> TaskStatus:
     details: ErrorDetails | None
     result_data: dict[str, JsonValue] = {**plan.result_data, "tool_input": tool_input}
     if outcome == "done" and not plan.fails:
-        await agent.publish_output(a.task_id, "done", OutputStatus.COMPLETED)
+        await _progress(agent, a.task_id, "done", OutputStatus.COMPLETED)
         event, event_id = hook_event(
             agent,
             HookType.POST_TASK,
@@ -154,7 +173,7 @@ async def execute(agent: Agent, running: Running) -> TaskStatus:
         details = ErrorDetails(
             error_code=status.value, error_message=message, retry_count=work.retry
         )
-        await agent.publish_output(a.task_id, message, OutputStatus.FAILED)
+        await _progress(agent, a.task_id, message, OutputStatus.FAILED)
         event, event_id = hook_event(
             agent,
             HookType.ON_ERROR,
@@ -167,12 +186,12 @@ async def execute(agent: Agent, running: Running) -> TaskStatus:
         result_data = {}
     await finish(agent, running, status, started, details=details, data=result_data, plan=plan)
     if answer.stops_agent:
-        agent.request_stop(f"{event.hook_type.value} hook: {answer.stop_reason or 'stop'}")
-    return status
+        return Outcome(status, f"{event.hook_type.value} hook: {answer.stop_reason or 'stop'}")
+    return Outcome(status)
 
 
 async def finish(
-    agent: Agent,
+    agent: TaskHost,
     running: Running,
     status: TaskStatus,
     started: float,
@@ -217,7 +236,24 @@ async def finish(
         await work.msg.ack()
     latency = (now() - a.timestamp).total_seconds() * 1000
     agent.runtime.metrics.task_finished(status.value, max(0.0, latency))
-    await agent.task_metric(a.task_id, elapsed_ms, status)
+    metric = AgentMetric(
+        agent_id=agent.agent_id,
+        metric_type="task_duration",
+        value=float(elapsed_ms),
+        unit="ms",
+        task_id=a.task_id,
+        timestamp=now(),
+    )
+    subject = subjects.agent_metrics(agent.agent_id, "task_duration")
+    await bus.publish("agent_metrics", subject, metric)
+    if status is TaskStatus.FAILED:
+        await agent.log("error", f"task {a.task_id} failed", a.task_id)
+
+
+async def _progress(agent: TaskHost, task_id: str, line: str, status: OutputStatus) -> None:
+    """Publish one task output line on ``tasks.{task_id}.progress``."""
+    payload = output(agent.agent_id, task_id, line, status)
+    await agent.runtime.bus.publish("task_progress", subjects.task_progress(task_id), payload)
 
 
 def output(agent_id: str, task_id: str, line: str, status: OutputStatus) -> TaskOutput:

@@ -7,7 +7,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Coroutine
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal, Protocol
 
 from nats.aio.msg import Msg
 
@@ -17,10 +17,15 @@ from simulator.protocol.models import TaskAssignment
 from simulator.swarm.metrics import Metrics
 from simulator.swarm.scenario import HookPolicy
 
-if TYPE_CHECKING:
-    from simulator.agents.agent import Agent
+__all__ = ["Holder", "Runtime", "Work"]
 
-__all__ = ["Runtime", "Work"]
+
+class Holder(Protocol):
+    """An agent holding tasks: what a cancel needs of it."""
+
+    async def cancel(self, task_id: str, reason: str) -> bool:
+        """Cancel the task ``task_id`` it holds; whether it held it."""
+
 
 _EARLY_CANCELS = 10_000
 Source = Literal["stream", "queue", "command"]
@@ -51,7 +56,7 @@ class Runtime:
     seed: int
     policy: HookPolicy
     #: Which agent holds each task (queued or running), for cancels and ``wait_idle``.
-    holders: dict[str, Agent] = field(default_factory=dict)
+    holders: dict[str, Holder] = field(default_factory=dict)
     changed: asyncio.Event = field(default_factory=asyncio.Event)
     #: Cancels that came before their task (bounded, oldest dropped): honoured on arrival.
     early_cancels: OrderedDict[str, str] = field(default_factory=OrderedDict)

@@ -29,7 +29,7 @@ from typing import TypeVar
 from nats.errors import MsgAlreadyAckdError
 from pydantic import JsonValue
 
-from simulator.agents._execute import Running, execute, finish, hook_event, output
+from simulator.agents._execute import Running, execute, finish, hook_event
 from simulator.agents._runtime import Runtime, Work
 from simulator.agents.behaviour import rng_for, seeded_uuid
 from simulator.bus import now
@@ -37,12 +37,10 @@ from simulator.protocol import subjects
 from simulator.protocol.models import (
     AgentEvent,
     AgentLog,
-    AgentMetric,
     AgentState,
     AgentStatus,
     ErrorDetails,
     HookType,
-    OutputStatus,
     SessionInfo,
     TaskStatus,
     make,
@@ -283,9 +281,11 @@ class Agent:
 
     async def _run(self, running: Running) -> TaskStatus:
         try:
-            status = await execute(self, running)
+            outcome = await execute(self, running)
             self.tasks_done += 1
-            return status
+            if outcome.stop_reason is not None:
+                self.request_stop(outcome.stop_reason)
+            return outcome.status
         finally:
             self.running.pop(running.work.task_id, None)
             self.runtime.holders.pop(running.work.task_id, None)
@@ -324,23 +324,3 @@ class Agent:
         await finish(self, Running(work), TaskStatus.CANCELLED, started, details=details)
         self.runtime.holders.pop(work.task_id, None)
         self.runtime.notify()
-
-    async def publish_output(self, task_id: str, line: str, status: OutputStatus) -> None:
-        """Publish one task output line on ``tasks.{task_id}.progress``."""
-        payload = output(self.agent_id, task_id, line, status)
-        await self.runtime.bus.publish("task_progress", subjects.task_progress(task_id), payload)
-
-    async def task_metric(self, task_id: str, elapsed_ms: int, status: TaskStatus) -> None:
-        """Publish the task's duration on ``agents.{id}.metrics.task_duration``."""
-        metric = AgentMetric(
-            agent_id=self.agent_id,
-            metric_type="task_duration",
-            value=float(elapsed_ms),
-            unit="ms",
-            task_id=task_id,
-            timestamp=now(),
-        )
-        subject = subjects.agent_metrics(self.agent_id, "task_duration")
-        await self.runtime.bus.publish("agent_metrics", subject, metric)
-        if status is TaskStatus.FAILED:
-            await self.log("error", f"task {task_id} failed", task_id)

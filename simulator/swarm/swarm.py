@@ -30,8 +30,7 @@ from collections.abc import Coroutine, Iterable
 from types import TracebackType
 from typing import Any, Literal
 
-from simulator.agents._hub import TASK_CONSUMER, AgentHub
-from simulator.agents._runtime import Runtime
+from simulator.agents import TASK_CONSUMER, AgentHub, Runtime
 from simulator.agents.agent import Agent
 from simulator.agents.behaviour import rng_for, seeded_uuid
 from simulator.agents.hooks import HookGateway, HookResponder
