@@ -80,8 +80,8 @@ class Violation:
     #: None for the whole-payload kinds (not JSON, not an object, not UTF-8, too large).
     field: str | None
     description: str
-    #: The ERRATA.md item that makes the payload invalid when the spec's own 12.2 schema
-    #: (format checks on) accepts it; None when the spec's schema rejects it too.
+    #: The docs/spec-notes.md item that makes the payload invalid when the spec's own 12.2
+    #: schema (format checks on) accepts it; None when the spec's schema rejects it too.
     errata: int | None = None
 
     @property

@@ -235,7 +235,7 @@ def build_asyncapi(topology: Topology | None = None) -> dict[str, Any]:
             "title": "Mister Smith NATS transport",
             "version": __version__,
             "description": "Subjects (spec 2.1, 12.1), messages (2.1.1, 12.2) and JetStream "
-            "(12.3) of the Mister Smith agent framework, corrected as ERRATA.md decides. "
+            "(12.3) of the Mister Smith agent framework, corrected as docs/spec-notes.md says. "
             "Operations are seen from an agent.",
         },
         "defaultContentType": "application/json",

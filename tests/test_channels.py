@@ -186,3 +186,19 @@ def test_every_flow_of_the_catalogue_has_a_ready_made_contract() -> None:
                 assert set(expect.subjects) <= set(chan.answers)
             else:
                 assert expect.model is chan.reply
+
+
+def test_every_errata_number_the_code_cites_has_a_section_in_spec_notes() -> None:
+    import re
+
+    root = Path(__file__).resolve().parents[1]
+    notes = (root / "docs" / "spec-notes.md").read_text(encoding="utf-8")
+    sections = {int(n) for n in re.findall(r"^## (\d+)\. ", notes, re.M)}
+    cited: set[int] = {n for c in CHANNELS for n in c.notes}
+    for package in ("simulator", "pytest_mistersmith"):
+        for path in (root / package).rglob("*.py"):
+            text = path.read_text(encoding="utf-8")
+            for group in re.findall(r"ERRATA ((?:\d+(?:[-,] ?| and )?)+)", text):
+                cited |= {int(n) for n in re.findall(r"\d+", group)}
+    assert cited and cited <= sections, sorted(cited - sections)
+    assert sections == set(range(1, max(sections) + 1))

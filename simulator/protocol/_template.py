@@ -16,8 +16,8 @@ from simulator.protocol._tokens import validate_token
 
 __all__ = ["DOMAINS", "HOOK_STAGES_21", "HOOK_TYPES", "TASK_TYPES", "Template"]
 
-# The closed enums of 12.2 and 2.1.1 (ERRATA 9); kept here as strings so that the subject
-# layer does not depend on the models.
+# The closed enums of 12.2 and 2.1.1 (task types: ERRATA 9); kept here as strings so that the
+# subject layer does not depend on the models.
 TASK_TYPES = frozenset({"analysis", "synthesis", "execution", "validation", "monitoring"})
 HOOK_TYPES = frozenset({"startup", "pre_task", "post_task", "on_error", "on_file_change"})
 HOOK_STAGES_21 = frozenset({"pre", "post", "error"})

@@ -2,9 +2,10 @@
 
 Streams are :class:`nats.js.api.StreamConfig`, consumers :class:`nats.js.api.ConsumerConfig`
 with their stream alongside (:class:`Consumer`), durations in seconds as nats-py takes them.
-``topology.yaml`` (ours) is 12.3 corrected as ERRATA.md decides; ``spec_topology.yaml`` is 12.3
-exactly as written, read with ``duration_unit: ns`` so that its bare durations land on the wire
-as nanoseconds, as they would sent raw (ERRATA 1), and :func:`lint` reports every defect.
+``topology.yaml`` (ours) is 12.3 corrected as docs/spec-notes.md says; ``spec_topology.yaml``
+is 12.3 exactly as written, read with ``duration_unit: ns`` so that its bare durations land on
+the wire as nanoseconds, as they would sent raw (ERRATA 1), and :func:`lint` reports every
+defect.
 
 A topology file::
 
@@ -83,7 +84,7 @@ __all__ = [
     "wire_ns",
 ]
 
-#: Our topology: 12.3 corrected as ERRATA.md decides (package data).
+#: Our topology: 12.3 corrected as docs/spec-notes.md says (package data).
 DEFAULT_TOPOLOGY_PATH = Path(__file__).with_name("topology.yaml")
 #: The spec's 12.3 exactly as written, as it behaves sent raw (package data).
 SPEC_TOPOLOGY_PATH = Path(__file__).with_name("spec_topology.yaml")

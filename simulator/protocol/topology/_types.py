@@ -211,7 +211,7 @@ class Finding:
     rule: str
     message: str
     fix: str
-    #: The ERRATA.md item this rule comes from, if any.
+    #: The docs/spec-notes.md item this rule comes from, if any.
     errata: int | None = None
 
     @property
