@@ -29,6 +29,7 @@ from nats.js.api import PubAck
 from pydantic import BaseModel
 
 from simulator.protocol import subjects
+from simulator.protocol.headers import SERVICE_ERROR, SERVICE_ERROR_CODE
 from simulator.swarm.metrics import Metrics
 
 __all__ = ["MSG_ID_HEADER", "Bus", "Handler", "dump", "now", "settle"]
@@ -148,6 +149,14 @@ class Bus:
         """Core publish of ``payload`` on ``subject`` (a subject of template ``family``)."""
         await self.client.publish(subject, dump(payload), reply=reply, headers=headers)
         self.metrics.message(family)
+
+    async def reply_error(self, reply: str, description: str, code: int = 400) -> None:
+        """Answer a bad request at once, as NATS services do: an empty body with the headers
+        ``Nats-Service-Error`` (what is wrong, naming the field) and ``Nats-Service-Error-Code``
+        (spec-notes 23)."""
+        headers = {SERVICE_ERROR: description, SERVICE_ERROR_CODE: str(code)}
+        await self.client.publish(reply, b"", headers=headers)
+        self.metrics.message("error_reply")
 
     async def js_publish(
         self, family: str, subject: str, payload: Payload, *, msg_id: str | None = None

@@ -34,7 +34,7 @@ from simulator.agents._commands import handle_command
 from simulator.agents._runtime import Runtime, Work
 from simulator.agents.agent import LIVE_STATES, Agent
 from simulator.bus import now
-from simulator.protocol import subjects
+from simulator.protocol import channels, subjects
 from simulator.protocol.models import (
     AgentCommand,
     Availability,
@@ -42,6 +42,7 @@ from simulator.protocol.models import (
     CapabilityResponse,
     TaskAssignment,
     TaskCancel,
+    problem,
 )
 
 __all__ = ["HEARTBEAT_SLOTS", "QUEUE_GROUP", "TASK_CONSUMER", "TASK_STREAM", "AgentHub"]
@@ -167,17 +168,26 @@ class AgentHub:
             cmd = AgentCommand.model_validate_json(msg.data)
         except ValidationError as error:
             self.runtime.metrics.error("commands", f"{msg.subject}: {error.error_count()} errors")
+            await self._refuse(msg)
             return
         reply = await handle_command(agent, cmd, params.get("command_type"))
         target = msg.reply or cmd.reply_to
         if target:
             await self.runtime.bus.publish("agent_command_reply", target, reply)
 
+    async def _refuse(self, msg: Msg) -> None:
+        """Answer a malformed request at once, naming the broken field (spec-notes 23)."""
+        if msg.reply:
+            model = channels.for_subject(msg.subject).payload
+            why = problem(model, msg.data) or f"not a valid {model.__name__}"
+            await self.runtime.bus.reply_error(msg.reply, f"{msg.subject}: {why}")
+
     async def _on_query(self, msg: Msg) -> None:
         try:
             query = CapabilityQuery.model_validate_json(msg.data)
         except ValidationError as error:
             self.runtime.metrics.error("discovery", f"{msg.subject}: {error.error_count()} errors")
+            await self._refuse(msg)
             return
         target = msg.reply or query.reply_to
         if not target:

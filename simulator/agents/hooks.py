@@ -50,6 +50,7 @@ from simulator.protocol.models import (
     HookResponse,
     HookTriggered,
     HookType,
+    problem,
 )
 from simulator.swarm.metrics import Metrics
 from simulator.swarm.scenario import HookPolicy
@@ -220,6 +221,7 @@ class HookResponder:
             event = HookEvent.model_validate_json(msg.data)
         except ValidationError as error:
             self.metrics.error("responder", f"invalid hook event on {msg.subject}: {error}")
+            await self._refuse(parsed, msg)
             return
         self.events.append(event)
         answer = await self._decide(event)
@@ -237,6 +239,23 @@ class HookResponder:
         if answer.modifications:
             subject = subjects.cli_mutation(event.agent_id)
             await self._bus.publish("cli_mutation", subject, answer, headers=headers)
+
+    async def _refuse(self, parsed: subjects.ParsedSubject, msg: Msg) -> None:
+        """Answer a malformed hook event at once, naming the broken field: a 2.1 request with
+        the services error headers (spec-notes 23), a 12.1 event with ``decision: block`` on
+        ``cli.responses.{agent_id}`` when the subject names the agent (ERRATA 16)."""
+        assert self._bus is not None
+        why = f"{msg.subject}: {problem(HookEvent, msg.data) or 'not a valid HookEvent'}"
+        if parsed.name == "agent_hook":
+            if msg.reply:
+                await self._bus.reply_error(msg.reply, why)
+            return
+        agent = parsed.params.get("agent_id")
+        if agent is not None:
+            answer = HookResponse(decision=HookDecision.BLOCK, reason=why)
+            headers = {HOOK_EVENT_HEADER: (msg.headers or {}).get(HOOK_EVENT_HEADER, "")}
+            subject = subjects.cli_response(agent)
+            await self._bus.publish("cli_response", subject, answer, headers=headers)
 
     async def _decide(self, event: HookEvent) -> HookResponse:
         if self.decide is None:

@@ -31,7 +31,7 @@ import json
 from pathlib import Path
 from typing import Any, TypeVar
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
 from simulator.protocol.models._enums import (
     AgentState,
@@ -144,6 +144,7 @@ __all__ = [
     "export_schemas",
     "json_schemas",
     "make",
+    "problem",
 ]
 
 JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
@@ -156,6 +157,19 @@ ResultNotification = TaskResult
 
 _ORDER: tuple[type[WireModel], ...] = (*SPEC, *OURS)  # SPEC: the spec's; OURS: the rest
 _M = TypeVar("_M", bound=BaseModel)
+
+
+def problem(model: type[BaseModel], data: bytes) -> str | None:
+    """Why ``data`` is not a valid ``model`` payload, naming the field; None when it is one."""
+    try:
+        model.model_validate_json(data)
+    except ValidationError as error:
+        first = error.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "the payload"
+        more = error.error_count() - 1
+        extra = f" (and {more} more problem{'s' if more > 1 else ''})" if more else ""
+        return f"{model.__name__}: {where}: {first['msg']}{extra}"
+    return None
 
 
 def make(model: type[_M], **fields: object) -> _M:
