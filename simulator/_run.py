@@ -264,7 +264,11 @@ async def _watch(
             await asyncio.wait({running, stopping}, timeout=_TICK)
             if live is not None:
                 view = live_view(
-                    metrics, duration=scenario.duration, where=where, states=swarm.counts()
+                    metrics,
+                    duration=scenario.duration,
+                    where=where,
+                    states=swarm.counts(),
+                    size=(console.size.width, console.size.height - 1),
                 )
                 live.update(view)
             elif time.monotonic() - last_line >= _PLAIN_EVERY:

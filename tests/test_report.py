@@ -106,3 +106,22 @@ def test_the_progress_line_is_one_line(metrics: Metrics) -> None:
     assert "\n" not in line
     assert "busy=2 idle=4" in line
     assert "completed=90 failed=10" in line
+
+
+@pytest.mark.parametrize("size", [(80, 23), (100, 30), (120, 40), (200, 60)])
+def test_the_live_view_fits_the_terminal_and_keeps_the_latency_table(
+    metrics: Metrics, size: tuple[int, int]
+) -> None:
+    """A run publishes on ~35 subject families: at 80x24 the view used to be ~47 lines."""
+    for family in ("task_event", "agent_state_event", "hook_triggered", "system_metrics"):
+        for channel in range(8):
+            metrics.message(f"{family}_{channel}")
+    width, height = size
+    text = _render(live_view(metrics, duration=30, size=size), width=width)
+    lines = text.rstrip("\n").splitlines()
+    assert len(lines) <= height, text
+    assert all(len(line) <= width for line in lines)
+    assert "Latency (ms)" in text and "heartbeat lag" in text
+    assert "Agents" in text
+    if "Messages by subject family" in text and height < 40:
+        assert "more families" in text  # folded, not cut

@@ -7,13 +7,14 @@
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from rich.columns import Columns
-from rich.console import Group, RenderableType
+from rich.console import Console, Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
@@ -66,15 +67,29 @@ def _latency_table(metrics: Metrics) -> Table:
     return table
 
 
-def _rates_table(metrics: Metrics, rates: Mapping[str, float] | None) -> Table:
+def _rates_table(
+    metrics: Metrics, rates: Mapping[str, float] | None, rows: int | None = None
+) -> Table:
+    """Messages per family; with ``rows``, the busiest families and one row for the rest."""
     table = Table(title="Messages by subject family", title_justify="left")
     table.add_column("family")
     if rates is not None:
         table.add_column("msg/s", justify="right")
     table.add_column("total", justify="right")
-    for family, count in sorted(metrics.published.items()):
+    families = sorted(metrics.published.items())
+    if rows is not None and len(families) > rows:
+        busiest = sorted(families, key=lambda item: (-(rates or {}).get(item[0], 0.0), -item[1]))
+        shown, rest = sorted(busiest[: max(rows - 1, 0)]), busiest[max(rows - 1, 0) :]
+        families = shown
+    else:
+        rest = []
+    for family, count in families:
         rate = [f"{rates.get(family, 0.0):,.1f}"] if rates is not None else []
         table.add_row(family, *rate, f"{count:,}")
+    if rest:
+        rate = [f"{sum((rates or {}).get(f, 0.0) for f, _ in rest):,.1f}"] if rates else []
+        table.add_row(Text(f"{len(rest)} more families", style="dim"), *rate,
+                      f"{sum(c for _, c in rest):,}")  # fmt: skip
     table.add_section()
     total_rate = [f"{sum(rates.values()):,.1f}"] if rates is not None else []
     table.add_row(Text("total", style="bold"), *total_rate, f"{metrics.total_messages:,}")
@@ -85,6 +100,22 @@ def _side_by_side(*tables: Table) -> Columns:
     return Columns(tables, padding=(0, 2))
 
 
+#: What the live view gives up as rows run out, in order: (tables kept of agents, tasks, hooks;
+#: rows of the families table, None for all, 0 for no table). The latency table stays.
+_FALLBACKS: tuple[tuple[int, int | None], ...] = (
+    *((3, rows) for rows in (None, 12, 8, 5, 3)),
+    *((2, rows) for rows in (5, 3)),
+    *((1, rows) for rows in (5, 3, 1, 0)),
+    (0, 3),
+    (0, 0),
+)
+
+
+def _height(view: RenderableType, width: int) -> int:
+    console = Console(width=width, file=io.StringIO(), color_system=None)
+    return len(console.render_lines(view, console.options, pad=False))
+
+
 def live_view(
     metrics: Metrics,
     *,
@@ -92,8 +123,34 @@ def live_view(
     where: str = "",
     states: Mapping[str, int] | None = None,
     window: float = 5.0,
+    size: tuple[int, int] | None = None,
 ) -> RenderableType:
-    """The live view: agents by state, msgs/s by subject family, tasks, hook decisions."""
+    """The live view: agents by state, msgs/s by subject family, tasks, hook decisions.
+
+    With ``size`` (the terminal's columns and rows) it fits: as rows run out the families table
+    folds its quietest families into one row, then the hook and the task tables go, then the
+    families table, then the agents table (:data:`_FALLBACKS`); the latency table stays.
+    """
+    rates = metrics.rates(window)  # once: each call keeps a snapshot
+    if size is None:
+        return _live_parts(metrics, duration, where, states, rates, None, 3)
+    width, height = size
+    for keep, rows in _FALLBACKS:
+        view = _live_parts(metrics, duration, where, states, rates, rows, keep)
+        if _height(view, width) <= height:
+            return view
+    return view
+
+
+def _live_parts(
+    metrics: Metrics,
+    duration: float | None,
+    where: str,
+    states: Mapping[str, int] | None,
+    rates: Mapping[str, float],
+    rows: int | None,
+    keep: int,
+) -> RenderableType:
     elapsed = metrics.elapsed
     clock = f"{elapsed:5.1f} s" + (f" / {duration:g} s" if duration else "")
     header = Text.assemble(
@@ -107,11 +164,13 @@ def live_view(
     tasks = _counts_table("Tasks", dict(sorted(metrics.tasks.items())), _TASK_STYLES, "status")
     decisions = dict(sorted(metrics.hook_decisions.items()))
     hooks = _counts_table("Hook decisions", decisions, _HOOK_STYLES, "decision")
-    parts: list[RenderableType] = [
-        header,
-        _side_by_side(agents, tasks, hooks),
-        _side_by_side(_rates_table(metrics, metrics.rates(window)), _latency_table(metrics)),
-    ]
+    parts: list[RenderableType] = [header]
+    if keep:
+        parts.append(_side_by_side(*(agents, tasks, hooks)[:keep]))
+    if rows == 0:
+        parts.append(_latency_table(metrics))
+    else:
+        parts.append(_side_by_side(_rates_table(metrics, rates, rows), _latency_table(metrics)))
     if metrics.errors:
         count = sum(metrics.error_counts.values())
         parts.append(Text(f"errors: {count}, last: {metrics.errors[-1]}", style="red"))
