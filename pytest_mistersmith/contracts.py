@@ -65,8 +65,8 @@ from pytest_mistersmith._contracts_types import (
     Rejection,
     Reply,
 )
-from pytest_mistersmith._strategies_invalid import ViolationKind, rules
 from pytest_mistersmith.exceptions import ContractViolation
+from pytest_mistersmith.strategies._invalid import ViolationKind, rules
 
 if TYPE_CHECKING:
     from nats.aio.client import Client

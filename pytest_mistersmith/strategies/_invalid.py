@@ -6,7 +6,7 @@ pattern, a maximum length, a minimum or maximum, a uuid or date-time format, or 
 (ERRATA 14), array items and the values of a typed map (``dict[str, list[str]]``) included.
 Whole-payload rules: not JSON, JSON but not an object, not UTF-8, too large.
 
-A payload is made from a valid one (``_strategies_models.instances``) by changing one field
+A payload is made from a valid one (``_models.instances``) by changing one field
 (creating its optional parent object, empty, when absent). Bad values are chosen so that the
 spec's own 12.2 schema, format checks on, rejects them too, except where only an erratum makes
 them invalid; :attr:`Violation.errata` then names it.
@@ -35,8 +35,8 @@ from typing import Any
 from hypothesis import strategies as st
 from pydantic import BaseModel
 
-from pytest_mistersmith import _strategies_bad as bad
-from pytest_mistersmith._strategies_models import SEEDS, instances
+from pytest_mistersmith.strategies import _bad as bad
+from pytest_mistersmith.strategies._models import SEEDS, instances
 from simulator.protocol import _model_types as types
 
 __all__ = ["Rule", "Violation", "ViolationKind", "invalid_strategy", "rules", "size_limit"]
