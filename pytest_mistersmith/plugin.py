@@ -11,7 +11,6 @@ from collections.abc import Generator
 import pytest
 
 from pytest_mistersmith import factories
-from pytest_mistersmith._contracts_fixture import contracts_factory
 from pytest_mistersmith.config import CONFIG_KEY, add_options, get_config
 from pytest_mistersmith.factories.server import SERVERS_KEY, USED_KEY
 
@@ -136,5 +135,5 @@ jetstream = factories.jetstream_factory("nats_client")
 mistersmith_topology = factories.topology_factory("nats_server")
 nats_cluster = factories.nats_cluster_factory()
 nats_capture = factories.capture_factory("nats_client")
-mistersmith_contracts = contracts_factory("nats_client")
+mistersmith_contracts = factories.contracts_factory("nats_client")
 swarm = factories.swarm_factory("nats_server")

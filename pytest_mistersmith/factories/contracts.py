@@ -1,4 +1,4 @@
-"""The contract checker fixture factory (private; imported by the plugin at start-up, so cheap).
+"""The contract checker fixture factory (imported by the plugin at start-up, so cheap).
 
 ``contracts_factory("nats_client")`` returns a fixture giving a
 :class:`~pytest_mistersmith.contracts.ContractChecker` bound to that client, to the examples of
