@@ -10,9 +10,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
+from pytest_mistersmith._rules import rules
 from pytest_mistersmith.contracts import READY_MADE
 from pytest_mistersmith.strategies import ViolationKind, invalid_payloads, messages, payloads
-from pytest_mistersmith.strategies._invalid import rules
 from simulator.agents.payloads import PAYLOADS, REPLIES
 from simulator.asyncapi import USAGES, build_asyncapi
 from simulator.errors import SubjectError

@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
 from pydantic import BaseModel, ValidationError
 
+from pytest_mistersmith._rules import rules, size_limit
 from pytest_mistersmith.strategies import Violation, ViolationKind, invalid_payloads
-from pytest_mistersmith.strategies._invalid import rules, size_limit
 from simulator.protocol import models as m
 from simulator.protocol.models import MODELS
 from simulator.protocol.topology import default_topology

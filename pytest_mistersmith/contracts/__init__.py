@@ -36,6 +36,7 @@ from hypothesis import strategies as st
 from pydantic import BaseModel, ValidationError
 
 from pytest_mistersmith._profile import CI_PROFILE
+from pytest_mistersmith._rules import ViolationKind, rules
 from pytest_mistersmith.contracts._case import CaseRunner
 from pytest_mistersmith.contracts._judge import describe_errors, show
 from pytest_mistersmith.contracts._ready import (
@@ -66,7 +67,6 @@ from pytest_mistersmith.contracts._types import (
     Reply,
 )
 from pytest_mistersmith.exceptions import ContractViolation
-from pytest_mistersmith.strategies._invalid import ViolationKind, rules
 
 if TYPE_CHECKING:
     from nats.aio.client import Client
