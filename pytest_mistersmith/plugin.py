@@ -73,7 +73,7 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
         return
     config = item.config
     if _DOCKER_KEY not in config.stash:
-        from simulator.servers._docker_cli import docker_available
+        from simulator.servers import docker_available
 
         config.stash[_DOCKER_KEY] = docker_available()
     reason = config.stash[_DOCKER_KEY]
