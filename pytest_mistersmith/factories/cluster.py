@@ -107,6 +107,6 @@ def nats_cluster_factory(
             apply_topology=apply_topology,
             start_timeout=start_timeout,
         )
-        yield from serve(request.config, cluster)
+        yield from serve(request, cluster)
 
     return nats_cluster_fixture

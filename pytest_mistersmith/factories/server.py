@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 __all__ = [
     "SERVERS_KEY",
     "USED_KEY",
+    "before_stop",
     "mark_used",
     "nats_server_factory",
     "serve",
@@ -31,6 +32,8 @@ Scope = Any  # pytest's private _ScopeName literal
 SERVERS_KEY = pytest.StashKey[list[Any]]()
 #: On a test item: the servers its fixtures used (for its failure report).
 USED_KEY = pytest.StashKey[list[Any]]()
+#: The node of the scope of the fixture serving each started server (by id).
+_SCOPE_NODES = pytest.StashKey[dict[int, pytest.Item | pytest.Collector]]()
 
 
 def mark_used(request: pytest.FixtureRequest, server: Any) -> None:
@@ -115,20 +118,34 @@ def nats_server_factory(
             overrides=overrides,
             image=image,
         )
-        yield from serve(request.config, server)
+        yield from serve(request, server)
 
     return nats_server_fixture
 
 
-def serve(config: pytest.Config, handle: Any) -> Iterator[Any]:
-    """Yield a started server or cluster; then close its janitors and stop it."""
-    from pytest_mistersmith.factories.topology import close_janitors
-
-    started = config.stash.setdefault(SERVERS_KEY, [])
+def serve(request: pytest.FixtureRequest, handle: Any) -> Iterator[Any]:
+    """Yield a started server or cluster from its fixture; stop it at the fixture's teardown."""
+    started = request.config.stash.setdefault(SERVERS_KEY, [])
+    scopes = request.config.stash.setdefault(_SCOPE_NODES, {})
     started.append(handle)
+    scopes[id(handle)] = request.node  # the node of the fixture's scope (session, module...)
     try:
         yield handle
     finally:
         started.remove(handle)
-        close_janitors(config, handle)  # before the stop: they hold connections to it
+        del scopes[id(handle)]
         handle.stop()
+
+
+def before_stop(config: pytest.Config, server: Any, close: Callable[[], None]) -> None:
+    """Call ``close`` before the fixture that serves ``server`` stops it (else at exit).
+
+    ``close`` becomes a finalizer of the node of the server fixture's scope, added after the
+    fixture's own teardown; pytest runs a node's finalizers last in, first out, so ``close``
+    (a janitor's, say, which holds a connection to the server) runs first.
+    """
+    node = config.stash.get(_SCOPE_NODES, {}).get(id(server))
+    if node is None:
+        config.add_cleanup(close)
+    else:
+        node.addfinalizer(close)

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from pytest_mistersmith.config import CONFIG_KEY, NOT_GIVEN, pick
-from pytest_mistersmith.factories.server import mark_used
+from pytest_mistersmith.factories.server import before_stop, mark_used
 
 # Imported by the plugin at start-up: the simulator loads when a fixture runs.
 if TYPE_CHECKING:
@@ -38,7 +38,7 @@ def janitor_for(
     *,
     allow_reset: Any = NOT_GIVEN,
 ) -> TopologyJanitor:
-    """The session's janitor of ``server`` (made and applied on first use, closed at exit)."""
+    """The session's janitor of ``server`` (made on first use; closed before the server stops)."""
     janitors = config.stash.setdefault(_JANITORS, {})
     key = (server.client_url, str(topology))
     if key not in janitors:
@@ -55,7 +55,8 @@ def janitor_for(
             allow_reset=pick(allow_reset, config.stash[CONFIG_KEY].allow_reset),
             notes=tuple(notes),
         )
-        config.add_cleanup(janitor.close)
+        config.add_cleanup(janitor.close)  # idempotent: before_stop's call comes first
+        before_stop(config, server, janitor.close)  # it holds a connection to the server
         janitors[key] = janitor  # applied on first reset, after its refusal check
     return janitors[key]
 
@@ -63,13 +64,6 @@ def janitor_for(
 def janitors(config: pytest.Config) -> list[TopologyJanitor]:
     """The janitors this session made, in order."""
     return list(config.stash.get(_JANITORS, {}).values())
-
-
-def close_janitors(config: pytest.Config, server: Any) -> None:
-    """Close the janitors of ``server``; its fixture calls this before it stops the server."""
-    for janitor in config.stash.get(_JANITORS, {}).values():
-        if janitor.client_url == server.client_url:
-            janitor.close()  # idempotent; config.add_cleanup calls it again at exit
 
 
 def topology_factory(
