@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pytest
 
-from pytest_mistersmith.config import CONFIG_KEY, NOT_GIVEN, pick
+from pytest_mistersmith.config import CONFIG_KEY, NOT_GIVEN, NotGiven, pick
 from pytest_mistersmith.factories.server import before_stop, mark_used
 
 # Imported by the plugin at start-up: the simulator loads when a fixture runs.
 if TYPE_CHECKING:
     from pytest_mistersmith.janitor import TopologyJanitor, TopologyState
     from simulator.protocol.topology import Topology
+    from simulator.servers import NatsServer
 
 __all__ = ["janitor_for", "janitors", "topology_factory"]
 
@@ -33,10 +34,10 @@ def _resolve(topology: Topology | str | Path | None) -> Topology:
 
 def janitor_for(
     config: pytest.Config,
-    server: Any,
+    server: NatsServer,
     topology: Topology | str | Path | None = None,
     *,
-    allow_reset: Any = NOT_GIVEN,
+    allow_reset: bool | NotGiven = NOT_GIVEN,
 ) -> TopologyJanitor:
     """The session's janitor of ``server`` (made on first use; closed before the server stops)."""
     janitors = config.stash.setdefault(_JANITORS, {})
@@ -44,9 +45,9 @@ def janitor_for(
     if key not in janitors:
         from pytest_mistersmith.janitor import TopologyJanitor
         from simulator.protocol import topology as topo
-        from simulator.servers import ExternalServer
+        from simulator.servers import ExternalServer, NatsCluster
 
-        cluster_size = len(getattr(server, "nodes", ())) or 1
+        cluster_size = len(server.nodes) if isinstance(server, NatsCluster) else 1
         clamped, notes = topo.for_cluster(_resolve(topology), cluster_size)
         janitor = TopologyJanitor(
             server.client_url,
@@ -70,8 +71,8 @@ def topology_factory(
     server_fixture_name: str = "nats_server",
     *,
     topology: Topology | str | Path | None = None,
-    allow_reset: bool | Any = NOT_GIVEN,
-) -> Any:
+    allow_reset: bool | NotGiven = NOT_GIVEN,
+) -> Callable[..., Iterator[TopologyState]]:
     """A fixture of the topology applied on ``server_fixture_name``, reset before each test.
 
     ``topology`` is ours by default (``topology.yaml``), or a :class:`Topology` or a path to
