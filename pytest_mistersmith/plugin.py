@@ -94,14 +94,20 @@ def pytest_runtest_makereport(
 ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     """Attach the tail of the log of each server the failing test used to its report."""
     report = yield
-    if report.failed:
-        started = item.config.stash.get(SERVERS_KEY, [])
-        funcargs = getattr(item, "funcargs", {}).values()
-        used = [*item.stash.get(USED_KEY, []), *(s for s in started if s in funcargs)]
+    if not report.failed:
+        return report
+    started = item.config.stash.get(SERVERS_KEY, [])
+    funcargs = item.funcargs.values() if isinstance(item, pytest.Function) else ()
+    used = [*item.stash.get(USED_KEY, []), *(s for s in started if s in funcargs)]
+    if used:  # then the simulator is loaded already
+        from simulator.servers import BinaryServer, DockerServer, NatsCluster
+
         for server in dict.fromkeys(used):
-            tail = server.log_tail(_LOG_LINES) if hasattr(server, "log_tail") else ""
-            if tail:
-                report.sections.append((f"nats-server log ({server.client_url})", tail))
+            # an external server's log is someone else's
+            if isinstance(server, BinaryServer | DockerServer | NatsCluster):
+                tail = server.log_tail(_LOG_LINES)
+                if tail:
+                    report.sections.append((f"nats-server log ({server.client_url})", tail))
     return report
 
 
