@@ -29,6 +29,6 @@ def _hypothesis_setup_hook() -> None:
     for model in every:
         st.register_type_strategy(model, _resolve)
 
-    from pytest_mistersmith._contracts_profile import register_profile
+    from pytest_mistersmith._profile import register_profile
 
     register_profile()

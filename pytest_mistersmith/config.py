@@ -8,35 +8,45 @@ returns a frozen :class:`MisterSmithConfig`; nothing else reads ``pytest.Config`
 from __future__ import annotations
 
 import argparse
+import enum
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final, Literal, TypeVar
 
 import pytest
+
+# Imported by the plugin at start-up: the simulator loads when a fixture runs.
+if TYPE_CHECKING:
+    from simulator.servers import LogLevel
 
 __all__ = [
     "BACKENDS",
     "CONFIG_KEY",
     "LOG_LEVELS",
     "NOT_GIVEN",
+    "Backend",
     "MisterSmithConfig",
+    "NotGiven",
+    "Scope",
     "add_options",
     "get_config",
     "pick",
 ]
 
-BACKENDS: Final = ("binary", "docker", "external")
-LOG_LEVELS: Final = ("info", "debug", "trace")
+#: Where the session's nats-servers run (``--nats-backend``).
+Backend = Literal["binary", "docker", "external"]
+#: A pytest fixture scope, as ``scope=`` (and pytest-asyncio's ``loop_scope=``) take it.
+Scope = Literal["session", "package", "module", "class", "function"]
+
+BACKENDS: Final[tuple[Backend, ...]] = ("binary", "docker", "external")
+LOG_LEVELS: Final[tuple[LogLevel, ...]] = ("info", "debug", "trace")
+
+T = TypeVar("T")
 
 
-class _NotGiven:
-    """Sentinel for "not given", so that 0, False and "" stay expressible."""
+class NotGiven(enum.Enum):
+    """The type of :data:`NOT_GIVEN`, "not given", so that 0, False and "" stay expressible."""
 
-    _instance: _NotGiven | None = None
-
-    def __new__(cls) -> _NotGiven:
-        if cls._instance is None:
-            cls._instance = super().__new__(cls)
-        return cls._instance
+    NOT_GIVEN = "NOT_GIVEN"
 
     def __repr__(self) -> str:
         return "NOT_GIVEN"
@@ -45,7 +55,8 @@ class _NotGiven:
         return False
 
 
-NOT_GIVEN: Final = _NotGiven()
+#: A factory argument left out: the CLI flag, the ini key or the default applies.
+NOT_GIVEN: Final = NotGiven.NOT_GIVEN
 
 
 @dataclass(frozen=True)
@@ -132,14 +143,14 @@ _OPTIONS: Final = (
 class MisterSmithConfig:
     """The options in force for this pytest session."""
 
-    backend: str
+    backend: Backend
     server_bin: str | None
     url: str | None
     image: str | None
     require_docker: bool
     keep_data: bool
     allow_reset: bool
-    log_level: str
+    log_level: LogLevel
     #: Examples per contract check; None: the loaded hypothesis profile's max_examples.
     examples: int | None = None
 
@@ -194,7 +205,7 @@ def get_config(config: pytest.Config) -> MisterSmithConfig:
                 f"{opt.flag} (ini {opt.name}) = {value!r} is not valid; "
                 f"choose one of: {', '.join(opt.choices)}"
             )
-    backend = raw["nats_backend"] or ("external" if raw["nats_url"] else "binary")
+    backend: Backend = raw["nats_backend"] or ("external" if raw["nats_url"] else "binary")
     if backend != "external" and raw["nats_url"]:
         raise pytest.UsageError(
             f"--nats-url {raw['nats_url']} (ini nats_url) needs --nats-backend external, but "
@@ -233,6 +244,6 @@ def _examples(value: Any) -> int | None:
     return examples
 
 
-def pick(argument: Any, configured: Any) -> Any:
+def pick(argument: T | NotGiven, configured: T) -> T:
     """Factory argument over configuration: ``argument`` unless it is :data:`NOT_GIVEN`."""
     return configured if argument is NOT_GIVEN else argument

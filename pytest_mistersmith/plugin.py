@@ -11,7 +11,6 @@ from collections.abc import Generator
 import pytest
 
 from pytest_mistersmith import factories
-from pytest_mistersmith._contracts_fixture import contracts_factory
 from pytest_mistersmith.config import CONFIG_KEY, add_options, get_config
 from pytest_mistersmith.factories.server import SERVERS_KEY, USED_KEY
 
@@ -74,7 +73,7 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
         return
     config = item.config
     if _DOCKER_KEY not in config.stash:
-        from simulator.servers._docker_cli import docker_available
+        from simulator.servers import docker_available
 
         config.stash[_DOCKER_KEY] = docker_available()
     reason = config.stash[_DOCKER_KEY]
@@ -95,14 +94,20 @@ def pytest_runtest_makereport(
 ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     """Attach the tail of the log of each server the failing test used to its report."""
     report = yield
-    if report.failed:
-        started = item.config.stash.get(SERVERS_KEY, [])
-        funcargs = getattr(item, "funcargs", {}).values()
-        used = [*item.stash.get(USED_KEY, []), *(s for s in started if s in funcargs)]
+    if not report.failed:
+        return report
+    started = item.config.stash.get(SERVERS_KEY, [])
+    funcargs = item.funcargs.values() if isinstance(item, pytest.Function) else ()
+    used = [*item.stash.get(USED_KEY, []), *(s for s in started if s in funcargs)]
+    if used:  # then the simulator is loaded already
+        from simulator.servers import BinaryServer, DockerServer, NatsCluster
+
         for server in dict.fromkeys(used):
-            tail = server.log_tail(_LOG_LINES) if hasattr(server, "log_tail") else ""
-            if tail:
-                report.sections.append((f"nats-server log ({server.client_url})", tail))
+            # an external server's log is someone else's
+            if isinstance(server, BinaryServer | DockerServer | NatsCluster):
+                tail = server.log_tail(_LOG_LINES)
+                if tail:
+                    report.sections.append((f"nats-server log ({server.client_url})", tail))
     return report
 
 
@@ -136,5 +141,5 @@ jetstream = factories.jetstream_factory("nats_client")
 mistersmith_topology = factories.topology_factory("nats_server")
 nats_cluster = factories.nats_cluster_factory()
 nats_capture = factories.capture_factory("nats_client")
-mistersmith_contracts = contracts_factory("nats_client")
+mistersmith_contracts = factories.contracts_factory("nats_client")
 swarm = factories.swarm_factory("nats_server")

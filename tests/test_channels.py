@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from pytest_mistersmith._strategies_invalid import rules
+from pytest_mistersmith._rules import rules
 from pytest_mistersmith.contracts import READY_MADE
 from pytest_mistersmith.strategies import ViolationKind, invalid_payloads, messages, payloads
 from simulator.agents.payloads import PAYLOADS, REPLIES

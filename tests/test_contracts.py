@@ -14,7 +14,7 @@ from hypothesis.database import InMemoryExampleDatabase
 from nats.aio.client import Client
 
 from pytest_mistersmith import contracts
-from pytest_mistersmith._contracts_profile import CI_PROFILE, register_profile
+from pytest_mistersmith._profile import CI_PROFILE, register_profile
 from pytest_mistersmith.contracts import (
     ANY,
     ASSIGNMENT_TO_RESULT,

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
 from pydantic import BaseModel, ValidationError
 
-from pytest_mistersmith._strategies_invalid import rules, size_limit
+from pytest_mistersmith._rules import rules, size_limit
 from pytest_mistersmith.strategies import Violation, ViolationKind, invalid_payloads
 from simulator.protocol import models as m
 from simulator.protocol.models import MODELS

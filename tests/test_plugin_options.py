@@ -292,6 +292,18 @@ def test_a_failing_test_report_carries_the_server_log(pytester: pytest.Pytester)
     assert any("[INF] Server is ready" in line for line in tail)
 
 
+def test_each_janitor_lets_go_of_its_server_before_the_server_stops(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makeini(ini())
+    suite = example("janitor_order.py")
+    pytester.makepyfile(test_one=suite, test_two=suite)
+    result = run(pytester)
+    result.assert_outcomes(passed=6)
+    stops = (pytester.path / "stops.txt").read_text().splitlines()
+    assert sorted(stops) == ["module test_one 0", "module test_two 0", "session 0"]
+
+
 def test_a_url_with_the_binary_backend_is_a_usage_error(pytester: pytest.Pytester) -> None:
     pytester.makepyfile("def test_nothing(): pass")
     result = pytester.runpytest_subprocess(

@@ -51,6 +51,7 @@ def test_public_names_are_pinned() -> None:
             "binary_version",
             "build_image",
             "default_image",
+            "docker_available",
             "find_nats_server",
             "for_topology",
             "get_json",

@@ -19,8 +19,8 @@ from pydantic import BaseModel
 
 from pytest_mistersmith import strategies
 from pytest_mistersmith._hypothesis_entry import _hypothesis_setup_hook
-from pytest_mistersmith._strategies_models import ALL_MODELS
 from pytest_mistersmith.strategies import messages, payloads, subjects
+from pytest_mistersmith.strategies._models import ALL_MODELS
 from simulator.protocol import models as m
 from simulator.protocol.models import MODELS, json_schemas
 from simulator.protocol.subjects import TEMPLATES, Template, parse, template

@@ -14,12 +14,14 @@ from pytest_mistersmith.factories.client import (
     nats_client_factory,
 )
 from pytest_mistersmith.factories.cluster import nats_cluster_factory
+from pytest_mistersmith.factories.contracts import contracts_factory
 from pytest_mistersmith.factories.server import nats_server_factory
 from pytest_mistersmith.factories.swarm import swarm_factory
 from pytest_mistersmith.factories.topology import topology_factory
 
 __all__ = [
     "capture_factory",
+    "contracts_factory",
     "jetstream_factory",
     "nats_client_factory",
     "nats_cluster_factory",

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, TypeVar, overload
 
 import pytest
 import pytest_asyncio
 
+from pytest_mistersmith.config import Scope
 from pytest_mistersmith.factories.server import mark_used
 
 # Imported by the plugin at start-up: nats-py and the simulator load when a fixture runs.
@@ -18,11 +19,9 @@ if TYPE_CHECKING:
 
     from pytest_mistersmith.capture import Capture
 
-__all__ = ["capture_factory", "jetstream_factory", "nats_client_factory"]
+__all__ = ["Capturer", "capture_factory", "jetstream_factory", "nats_client_factory"]
 
-Scope = Any  # pytest's private _ScopeName literal
-
-CaptureFn = Callable[..., "Capture[Any]"]
+M = TypeVar("M", bound="BaseModel")
 
 
 def nats_client_factory(
@@ -30,13 +29,14 @@ def nats_client_factory(
     *,
     scope: Scope = "function",
     loop_scope: Scope | None = None,
-    **connect_options: Any,
-) -> Any:
+    **connect_options: object,
+) -> Callable[..., AsyncIterator[Client]]:
     """A fixture of a nats-py client connected to the server fixture ``server_fixture_name``.
 
     The client is drained and closed after the test. ``loop_scope`` is pytest-asyncio's
     (default: the fixture's scope); a client wider than the test needs a loop at least as
-    wide (see the README's session-scoped client recipe).
+    wide (see the README's session-scoped client recipe). ``connect_options`` go to
+    ``nats.connect``.
     """
 
     @pytest_asyncio.fixture(scope=scope, loop_scope=loop_scope or scope)
@@ -62,9 +62,12 @@ def jetstream_factory(
     client_fixture_name: str = "nats_client",
     *,
     scope: Scope = "function",
-    **jetstream_options: Any,
-) -> Any:
-    """A fixture of the JetStream context of the client fixture ``client_fixture_name``."""
+    **jetstream_options: object,
+) -> Callable[..., JetStreamContext]:
+    """A fixture of the JetStream context of the client fixture ``client_fixture_name``.
+
+    ``jetstream_options`` go to ``Client.jetstream`` (``prefix``, ``domain``, ``timeout``).
+    """
 
     # Sync on purpose: it only wraps the client, and a sync fixture may resolve an async one.
     @pytest.fixture(scope=scope)
@@ -75,22 +78,38 @@ def jetstream_factory(
     return jetstream_fixture
 
 
+class Capturer:
+    """What a capture fixture gives: ``capture(*patterns, model=None)`` makes a :class:`Capture`,
+    an async context manager recording the messages on ``patterns`` (validated when ``model``)."""
+
+    def __init__(self, client: Client) -> None:
+        self.client = client
+
+    @overload
+    def __call__(self, *patterns: str, model: None = None) -> Capture[BaseModel]: ...
+
+    @overload
+    def __call__(self, *patterns: str, model: type[M]) -> Capture[M]: ...
+
+    def __call__(
+        self, *patterns: str, model: type[M] | None = None
+    ) -> Capture[M] | Capture[BaseModel]:
+        from pytest_mistersmith.capture import Capture
+
+        if model is None:
+            return Capture(self.client, patterns)
+        return Capture(self.client, patterns, model)
+
+
 def capture_factory(
     client_fixture_name: str = "nats_client",
     *,
     scope: Scope = "function",
-) -> Any:
+) -> Callable[..., Capturer]:
     """A fixture returning ``capture(*patterns, model=None)``, an async context manager."""
 
     @pytest.fixture(scope=scope)
-    def capture_fixture(request: pytest.FixtureRequest) -> CaptureFn:
-        from pytest_mistersmith.capture import Capture
-
-        client: Client = request.getfixturevalue(client_fixture_name)
-
-        def capture(*patterns: str, model: type[BaseModel] | None = None) -> Capture[Any]:
-            return Capture(client, patterns, model)
-
-        return capture
+    def capture_fixture(request: pytest.FixtureRequest) -> Capturer:
+        return Capturer(request.getfixturevalue(client_fixture_name))
 
     return capture_fixture

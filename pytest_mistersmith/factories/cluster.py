@@ -3,36 +3,42 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pytest
 
-from pytest_mistersmith.config import CONFIG_KEY, NOT_GIVEN, MisterSmithConfig, pick
+from pytest_mistersmith.config import (
+    CONFIG_KEY,
+    NOT_GIVEN,
+    Backend,
+    MisterSmithConfig,
+    NotGiven,
+    Scope,
+    pick,
+)
 from pytest_mistersmith.factories.server import serve
 
 # Imported by the plugin at start-up: the simulator loads when a fixture runs.
 if TYPE_CHECKING:
     from simulator.protocol.topology import Topology
-    from simulator.servers.cluster import ClusterBackend, NatsCluster
+    from simulator.servers import ClusterBackend, LogLevel, NatsCluster
 
 __all__ = ["nats_cluster_factory", "start_cluster"]
-
-Scope = Any  # pytest's private _ScopeName literal
 
 
 def start_cluster(
     cfg: MisterSmithConfig,
     nodes: int = 3,
     *,
-    backend: Any = NOT_GIVEN,
-    server_bin: Any = NOT_GIVEN,
-    image: Any = NOT_GIVEN,
-    keep_data: Any = NOT_GIVEN,
-    log_level: Any = NOT_GIVEN,
+    backend: Backend | NotGiven = NOT_GIVEN,
+    server_bin: str | os.PathLike[str] | NotGiven | None = NOT_GIVEN,
+    image: str | NotGiven | None = NOT_GIVEN,
+    keep_data: bool | NotGiven = NOT_GIVEN,
+    log_level: LogLevel | NotGiven = NOT_GIVEN,
     topology: Topology | str | Path | None = None,
-    overrides: Mapping[str, Any] | None = None,
+    overrides: Mapping[str, object] | None = None,
     apply_topology: bool = True,
     start_timeout: float = 60.0,
 ) -> NatsCluster:
@@ -73,17 +79,17 @@ def start_cluster(
 def nats_cluster_factory(
     nodes: int = 3,
     *,
-    backend: str | Any = NOT_GIVEN,
-    server_bin: str | Any = NOT_GIVEN,
-    image: str | Any = NOT_GIVEN,
-    keep_data: bool | Any = NOT_GIVEN,
-    log_level: str | Any = NOT_GIVEN,
+    backend: Backend | NotGiven = NOT_GIVEN,
+    server_bin: str | os.PathLike[str] | NotGiven | None = NOT_GIVEN,
+    image: str | NotGiven | None = NOT_GIVEN,
+    keep_data: bool | NotGiven = NOT_GIVEN,
+    log_level: LogLevel | NotGiven = NOT_GIVEN,
     topology: Topology | str | Path | None = None,
-    overrides: Mapping[str, Any] | None = None,
+    overrides: Mapping[str, object] | None = None,
     apply_topology: bool = True,
     start_timeout: float = 60.0,
     scope: Scope = "session",
-) -> Any:
+) -> Callable[..., Iterator[NatsCluster]]:
     """A fixture of a :class:`~simulator.servers.NatsCluster` of ``nodes`` nodes.
 
     ``backend`` is binary or docker (default: ``--nats-backend``; external means binary here).
@@ -92,7 +98,7 @@ def nats_cluster_factory(
     """
 
     @pytest.fixture(scope=scope)
-    def nats_cluster_fixture(request: pytest.FixtureRequest) -> Iterator[Any]:
+    def nats_cluster_fixture(request: pytest.FixtureRequest) -> Iterator[NatsCluster]:
         __tracebackhide__ = True
         cluster = start_cluster(
             request.config.stash[CONFIG_KEY],
@@ -107,6 +113,6 @@ def nats_cluster_factory(
             apply_topology=apply_topology,
             start_timeout=start_timeout,
         )
-        yield from serve(request.config, cluster)
+        yield from serve(request, cluster)
 
     return nats_cluster_fixture

@@ -3,37 +3,59 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, TypeVar
 
 import pytest
 
-from pytest_mistersmith.config import CONFIG_KEY, NOT_GIVEN, MisterSmithConfig, pick
+from pytest_mistersmith.config import (
+    CONFIG_KEY,
+    NOT_GIVEN,
+    Backend,
+    MisterSmithConfig,
+    NotGiven,
+    Scope,
+    pick,
+)
 
 # Imported by the plugin at start-up: the simulator loads when a fixture runs.
 if TYPE_CHECKING:
+    from typing import TypeAlias
+
     from simulator.protocol.topology import Topology
-    from simulator.servers import BinaryServer, DockerServer, ExternalServer
+    from simulator.servers import (
+        BinaryServer,
+        DockerServer,
+        ExternalServer,
+        LogLevel,
+        NatsServer,
+    )
+
+    #: What ``nats_server_factory``'s fixtures give: a server of one of the three backends.
+    Server: TypeAlias = BinaryServer | DockerServer | ExternalServer
 
 __all__ = [
     "SERVERS_KEY",
     "USED_KEY",
+    "before_stop",
     "mark_used",
     "nats_server_factory",
     "serve",
     "start_server",
 ]
 
-Scope = Any  # pytest's private _ScopeName literal
+S = TypeVar("S", bound="NatsServer")
 
 #: Every server the factories started in this session.
-SERVERS_KEY = pytest.StashKey[list[Any]]()
+SERVERS_KEY = pytest.StashKey["list[NatsServer]"]()
 #: On a test item: the servers its fixtures used (for its failure report).
-USED_KEY = pytest.StashKey[list[Any]]()
+USED_KEY = pytest.StashKey["list[NatsServer]"]()
+#: The node of the scope of the fixture serving each started server (by id).
+_SCOPE_NODES = pytest.StashKey[dict[int, pytest.Item | pytest.Collector]]()
 
 
-def mark_used(request: pytest.FixtureRequest, server: Any) -> None:
+def mark_used(request: pytest.FixtureRequest, server: NatsServer) -> None:
     """Record that the test being set up uses ``server`` (a function-scoped fixture's call)."""
     if isinstance(request.node, pytest.Item):
         used = request.node.stash.setdefault(USED_KEY, [])
@@ -44,15 +66,15 @@ def mark_used(request: pytest.FixtureRequest, server: Any) -> None:
 def start_server(
     cfg: MisterSmithConfig,
     *,
-    backend: Any = NOT_GIVEN,
-    server_bin: Any = NOT_GIVEN,
-    url: Any = NOT_GIVEN,
-    keep_data: Any = NOT_GIVEN,
-    log_level: Any = NOT_GIVEN,
+    backend: Backend | NotGiven = NOT_GIVEN,
+    server_bin: str | os.PathLike[str] | NotGiven | None = NOT_GIVEN,
+    url: str | NotGiven | None = NOT_GIVEN,
+    keep_data: bool | NotGiven = NOT_GIVEN,
+    log_level: LogLevel | NotGiven = NOT_GIVEN,
     topology: Topology | str | Path | None = None,
-    overrides: Mapping[str, Any] | None = None,
-    image: Any = NOT_GIVEN,
-) -> BinaryServer | DockerServer | ExternalServer:
+    overrides: Mapping[str, object] | None = None,
+    image: str | NotGiven | None = NOT_GIVEN,
+) -> Server:
     """Start (or, for an external server, wait for) a server; arguments override ``cfg``."""
     __tracebackhide__ = True
     from simulator.protocol import topology as topo
@@ -60,11 +82,11 @@ def start_server(
 
     if backend is NOT_GIVEN:
         backend = "external" if url is not NOT_GIVEN and url else cfg.backend
-    url = pick(url, cfg.url)
+    address = pick(url, cfg.url)
     if backend == "external":
-        if not url:
+        if not address:
             raise pytest.UsageError("the external backend needs a URL: --nats-url or url=...")
-        return ExternalServer(url).start()
+        return ExternalServer(address).start()
     if isinstance(topology, (str, Path)):
         topology = topo.load(topology)
     config = for_topology(
@@ -84,16 +106,16 @@ def start_server(
 
 def nats_server_factory(
     *,
-    backend: str | Any = NOT_GIVEN,
-    server_bin: str | Any = NOT_GIVEN,
-    url: str | Any = NOT_GIVEN,
-    keep_data: bool | Any = NOT_GIVEN,
-    log_level: str | Any = NOT_GIVEN,
+    backend: Backend | NotGiven = NOT_GIVEN,
+    server_bin: str | os.PathLike[str] | NotGiven | None = NOT_GIVEN,
+    url: str | NotGiven | None = NOT_GIVEN,
+    keep_data: bool | NotGiven = NOT_GIVEN,
+    log_level: LogLevel | NotGiven = NOT_GIVEN,
     topology: Topology | str | Path | None = None,
-    overrides: Mapping[str, Any] | None = None,
-    image: str | Any = NOT_GIVEN,
+    overrides: Mapping[str, object] | None = None,
+    image: str | NotGiven | None = NOT_GIVEN,
     scope: Scope = "session",
-) -> Any:
+) -> Callable[..., Iterator[Server]]:
     """A fixture of a nats-server; each argument given here beats the CLI flag and ini key.
 
     ``topology`` sizes the server (max_payload, limits; ours by default); ``overrides`` sets
@@ -102,7 +124,7 @@ def nats_server_factory(
     """
 
     @pytest.fixture(scope=scope)
-    def nats_server_fixture(request: pytest.FixtureRequest) -> Iterator[Any]:
+    def nats_server_fixture(request: pytest.FixtureRequest) -> Iterator[Server]:
         __tracebackhide__ = True
         server = start_server(
             request.config.stash[CONFIG_KEY],
@@ -115,20 +137,34 @@ def nats_server_factory(
             overrides=overrides,
             image=image,
         )
-        yield from serve(request.config, server)
+        yield from serve(request, server)
 
     return nats_server_fixture
 
 
-def serve(config: pytest.Config, handle: Any) -> Iterator[Any]:
-    """Yield a started server or cluster; then close its janitors and stop it."""
-    from pytest_mistersmith.factories.topology import close_janitors
-
-    started = config.stash.setdefault(SERVERS_KEY, [])
+def serve(request: pytest.FixtureRequest, handle: S) -> Iterator[S]:
+    """Yield a started server or cluster from its fixture; stop it at the fixture's teardown."""
+    started = request.config.stash.setdefault(SERVERS_KEY, [])
+    scopes = request.config.stash.setdefault(_SCOPE_NODES, {})
     started.append(handle)
+    scopes[id(handle)] = request.node  # the node of the fixture's scope (session, module...)
     try:
         yield handle
     finally:
         started.remove(handle)
-        close_janitors(config, handle)  # before the stop: they hold connections to it
+        del scopes[id(handle)]
         handle.stop()
+
+
+def before_stop(config: pytest.Config, server: NatsServer, close: Callable[[], None]) -> None:
+    """Call ``close`` before the fixture that serves ``server`` stops it (else at exit).
+
+    ``close`` becomes a finalizer of the node of the server fixture's scope, added after the
+    fixture's own teardown; pytest runs a node's finalizers last in, first out, so ``close``
+    (a janitor's, say, which holds a connection to the server) runs first.
+    """
+    node = config.stash.get(_SCOPE_NODES, {}).get(id(server))
+    if node is None:
+        config.add_cleanup(close)
+    else:
+        node.addfinalizer(close)

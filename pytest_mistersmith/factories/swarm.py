@@ -13,23 +13,41 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import pytest
 import pytest_asyncio
 
+from pytest_mistersmith.config import Scope
 from pytest_mistersmith.factories.server import mark_used
 
 # Imported by the plugin at start-up: the simulator loads when a fixture runs.
 if TYPE_CHECKING:
+    from typing import TypeAlias
+
+    from simulator.agents import Agent, HookResponder
+    from simulator.swarm import Swarm
     from simulator.swarm.metrics import Metrics
     from simulator.swarm.scenario import Scenario
 
-__all__ = ["SwarmRun", "swarm_factory"]
+    #: Who answers the agents' hook requests: the swarm's own responder, yours, or nobody.
+    Responder: TypeAlias = HookResponder | Literal["builtin"] | None
 
-Scope = Any  # pytest's private _ScopeName literal
+__all__ = ["SwarmFn", "SwarmRun", "swarm_factory"]
 
-SwarmFn = Callable[..., "SwarmRun"]
+
+class SwarmFn(Protocol):
+    """What a swarm fixture gives: call it for a :class:`SwarmRun` (``async with`` runs it)."""
+
+    def __call__(
+        self,
+        agents: int | None = None,
+        seed: int | None = None,
+        scenario: Scenario | None = None,
+        hook_responder: Responder = "builtin",
+        dispatcher: bool = True,
+        **scenario_overrides: object,
+    ) -> SwarmRun: ...
 
 
 class SwarmRun:
@@ -40,7 +58,7 @@ class SwarmRun:
         client_url: str,
         scenario: Scenario,
         *,
-        hook_responder: Any = "builtin",
+        hook_responder: Responder = "builtin",
         dispatcher: bool = True,
         monitor: bool = True,
     ) -> None:
@@ -49,20 +67,21 @@ class SwarmRun:
         self.client_url = client_url
         self.scenario = scenario
         self.metrics: Metrics = Metrics()
-        self._options = {"hook_responder": hook_responder, "dispatcher": dispatcher}
-        self._options["monitor"] = monitor
-        self._swarm: Any = None
+        self._hook_responder: Responder = hook_responder
+        self._dispatcher = dispatcher
+        self._monitor = monitor
+        self._swarm: Swarm | None = None
         self.running = False
 
     @property
-    def swarm(self) -> Any:
+    def swarm(self) -> Swarm:
         """The :class:`simulator.swarm.Swarm` (after ``async with`` has started it)."""
         if self._swarm is None:
             raise RuntimeError("the swarm is not started: use `async with swarm(...) as s:`")
         return self._swarm
 
     @property
-    def agents(self) -> list[Any]:
+    def agents(self) -> list[Agent]:
         """The swarm's agents (``agent_id``, ``state``, ``capabilities``, ``tasks_done``)."""
         return list(self.swarm.agents)
 
@@ -85,7 +104,14 @@ class SwarmRun:
         """Start the swarm (``async with`` does it)."""
         from simulator.swarm import Swarm
 
-        self._swarm = Swarm(self.client_url, self.scenario, metrics=self.metrics, **self._options)
+        self._swarm = Swarm(
+            self.client_url,
+            self.scenario,
+            metrics=self.metrics,
+            hook_responder=self._hook_responder,
+            dispatcher=self._dispatcher,
+            monitor=self._monitor,
+        )
         await self._swarm.start()
         self.metrics.begin()
         self.running = True
@@ -96,7 +122,7 @@ class SwarmRun:
         if self.running:
             self.running = False
             try:
-                await self._swarm.stop()
+                await self.swarm.stop()
             finally:
                 self.metrics.end()
 
@@ -118,7 +144,7 @@ def swarm_factory(
     topology_fixture_name: str | None = "mistersmith_topology",
     scope: Scope = "function",
     loop_scope: Scope | None = None,
-) -> Any:
+) -> Callable[..., AsyncIterator[SwarmFn]]:
     """A fixture returning ``swarm(agents=5, seed=0, scenario=None, hook_responder="builtin",
     dispatcher=True, **scenario_overrides)``, an async context manager over a swarm.
 
@@ -143,9 +169,9 @@ def swarm_factory(
             agents: int | None = None,
             seed: int | None = None,
             scenario: Scenario | None = None,
-            hook_responder: Any = "builtin",
+            hook_responder: Responder = "builtin",
             dispatcher: bool = True,
-            **scenario_overrides: Any,
+            **scenario_overrides: object,
         ) -> SwarmRun:
             base = default_scenario(duration=3600.0) if scenario is None else scenario
             given = {"agents": agents, "seed": seed}

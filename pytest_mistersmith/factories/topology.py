@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pytest
 
-from pytest_mistersmith.config import CONFIG_KEY, NOT_GIVEN, pick
-from pytest_mistersmith.factories.server import mark_used
+from pytest_mistersmith.config import CONFIG_KEY, NOT_GIVEN, NotGiven, pick
+from pytest_mistersmith.factories.server import before_stop, mark_used
 
 # Imported by the plugin at start-up: the simulator loads when a fixture runs.
 if TYPE_CHECKING:
     from pytest_mistersmith.janitor import TopologyJanitor, TopologyState
     from simulator.protocol.topology import Topology
+    from simulator.servers import NatsServer
 
 __all__ = ["janitor_for", "janitors", "topology_factory"]
 
@@ -33,20 +34,20 @@ def _resolve(topology: Topology | str | Path | None) -> Topology:
 
 def janitor_for(
     config: pytest.Config,
-    server: Any,
+    server: NatsServer,
     topology: Topology | str | Path | None = None,
     *,
-    allow_reset: Any = NOT_GIVEN,
+    allow_reset: bool | NotGiven = NOT_GIVEN,
 ) -> TopologyJanitor:
-    """The session's janitor of ``server`` (made and applied on first use, closed at exit)."""
+    """The session's janitor of ``server`` (made on first use; closed before the server stops)."""
     janitors = config.stash.setdefault(_JANITORS, {})
     key = (server.client_url, str(topology))
     if key not in janitors:
         from pytest_mistersmith.janitor import TopologyJanitor
         from simulator.protocol import topology as topo
-        from simulator.servers import ExternalServer
+        from simulator.servers import ExternalServer, NatsCluster
 
-        cluster_size = len(getattr(server, "nodes", ())) or 1
+        cluster_size = len(server.nodes) if isinstance(server, NatsCluster) else 1
         clamped, notes = topo.for_cluster(_resolve(topology), cluster_size)
         janitor = TopologyJanitor(
             server.client_url,
@@ -55,7 +56,8 @@ def janitor_for(
             allow_reset=pick(allow_reset, config.stash[CONFIG_KEY].allow_reset),
             notes=tuple(notes),
         )
-        config.add_cleanup(janitor.close)
+        config.add_cleanup(janitor.close)  # idempotent: before_stop's call comes first
+        before_stop(config, server, janitor.close)  # it holds a connection to the server
         janitors[key] = janitor  # applied on first reset, after its refusal check
     return janitors[key]
 
@@ -65,19 +67,12 @@ def janitors(config: pytest.Config) -> list[TopologyJanitor]:
     return list(config.stash.get(_JANITORS, {}).values())
 
 
-def close_janitors(config: pytest.Config, server: Any) -> None:
-    """Close the janitors of ``server``; its fixture calls this before it stops the server."""
-    for janitor in config.stash.get(_JANITORS, {}).values():
-        if janitor.client_url == server.client_url:
-            janitor.close()  # idempotent; config.add_cleanup calls it again at exit
-
-
 def topology_factory(
     server_fixture_name: str = "nats_server",
     *,
     topology: Topology | str | Path | None = None,
-    allow_reset: bool | Any = NOT_GIVEN,
-) -> Any:
+    allow_reset: bool | NotGiven = NOT_GIVEN,
+) -> Callable[..., Iterator[TopologyState]]:
     """A fixture of the topology applied on ``server_fixture_name``, reset before each test.
 
     ``topology`` is ours by default (``topology.yaml``), or a :class:`Topology` or a path to

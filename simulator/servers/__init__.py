@@ -6,6 +6,7 @@ when a container starts.
 
 from __future__ import annotations
 
+from simulator.servers._docker_cli import docker_available
 from simulator.servers._handle import NatsServer
 from simulator.servers._locate import (
     ENV_VAR,
@@ -48,6 +49,7 @@ __all__ = [
     "binary_version",
     "build_image",
     "default_image",
+    "docker_available",
     "find_nats_server",
     "for_topology",
     "get_json",

@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from pytest_mistersmith._contracts_types import Contract, Count, Expect
+from pytest_mistersmith.contracts._types import Contract, Count, Expect
 from simulator.errors import SubjectError
 from simulator.protocol import subjects
 

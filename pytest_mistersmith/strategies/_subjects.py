@@ -9,8 +9,8 @@ from typing import Any
 from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
 
-from pytest_mistersmith import _strategies_values as v
-from pytest_mistersmith._strategies_models import SEEDS
+from pytest_mistersmith.strategies import _values as v
+from pytest_mistersmith.strategies._models import SEEDS
 from simulator.errors import SubjectError
 from simulator.protocol import models as m
 from simulator.protocol import subjects as subj

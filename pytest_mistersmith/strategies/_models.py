@@ -1,7 +1,7 @@
 """Valid instances of every message model, from one hypothesis choice each (private).
 
 Hypothesis spends tens of microseconds per choice, so an instance is made from one: a byte
-string (see ``_strategies_layout``) whose first bytes seed the per-draw Faker and whose other
+string (see ``_layout``) whose first bytes seed the per-draw Faker and whose other
 bytes decide, one per field, whether an optional field is present and which value each field
 gets. Shrinking works byte by byte: a shrunk example has only the fields its failure needs.
 Overrides are drawn first, as the user's own strategies, and shrink as those do. Each instance
@@ -18,9 +18,9 @@ from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
 from pydantic import BaseModel, ValidationError
 
-from pytest_mistersmith import _strategies_values as v
-from pytest_mistersmith._strategies_builders import BUILDERS
-from pytest_mistersmith._strategies_layout import SEED_BYTES, Ctx, clean, layout, seed_of
+from pytest_mistersmith.strategies import _values as v
+from pytest_mistersmith.strategies._builders import BUILDERS
+from pytest_mistersmith.strategies._layout import SEED_BYTES, Ctx, clean, layout, seed_of
 from simulator.protocol import models as m
 
 __all__ = ["ALL_MODELS", "SEEDS", "check_overrides", "instances"]

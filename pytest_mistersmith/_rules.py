@@ -1,15 +1,14 @@
-"""Invalid wire payloads, each breaking exactly one rule, and the rule they break (private).
+"""The rules of each message model, by kind; each invalid payload breaks exactly one.
+
+Private to pytest_mistersmith: :mod:`pytest_mistersmith.strategies` breaks them (its public
+:class:`Violation` and :class:`ViolationKind` live here), :mod:`pytest_mistersmith.contracts`
+chooses which to break.
 
 The rules are read from the model's own JSON Schema (``model_json_schema(by_alias=True)``), so
 every field of every nested object is covered: a required field, its JSON type, an enum, a
 pattern, a maximum length, a minimum or maximum, a uuid or date-time format, or a NATS subject
 (ERRATA 14), array items and the values of a typed map (``dict[str, list[str]]``) included.
 Whole-payload rules: not JSON, JSON but not an object, not UTF-8, too large.
-
-A payload is made from a valid one (``_strategies_models.instances``) by changing one field
-(creating its optional parent object, empty, when absent). Bad values are chosen so that the
-spec's own 12.2 schema, format checks on, rejects them too, except where only an erratum makes
-them invalid; :attr:`Violation.errata` then names it.
 
 Size: a message is too large when it exceeds the smallest limit over the channels it is
 published on (:mod:`simulator.protocol.channels`): the ``max_msg_size`` of the stream of
@@ -18,28 +17,22 @@ So TaskAssignment, TaskResult and TaskOutput: 10 MiB (task_lifecycle); AgentStat
 AgentEvent: 1 MiB (agent_events); HookEvent, HookResponse: 1 MiB (claude_cli_integration);
 SystemAlert, HealthReport, AuditRecord: 512 KiB (system_monitoring); AgentCommand, the
 capability messages, CommandReply and our other messages, stored by no stream: the server's
-11 MiB. The payload is the valid one with a ``padding`` string field (unknown fields are
-allowed) just past the limit.
+11 MiB.
 """
 
 from __future__ import annotations
 
 import enum
 import functools
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass
-from random import Random
 from typing import Any
 
-from hypothesis import strategies as st
 from pydantic import BaseModel
 
-from pytest_mistersmith import _strategies_bad as bad
-from pytest_mistersmith._strategies_models import SEEDS, instances
 from simulator.protocol.models import types
 
-__all__ = ["Rule", "Violation", "ViolationKind", "invalid_strategy", "rules", "size_limit"]
+__all__ = ["Rule", "Violation", "ViolationKind", "rules", "size_limit"]
 
 
 class ViolationKind(str, enum.Enum):
@@ -179,89 +172,3 @@ def size_limit(model_name: str) -> tuple[int, str]:
                 f"max_msg_size of stream {chan.stream} (which stores {chan.template.pattern})",
             )
     return best
-
-
-def _map_key(node: dict[str, Any]) -> str:
-    """The key of the map ``node`` whose value is broken: its first (a dotted path can name
-    it), else a new one."""
-    return next((key for key in node if key and "." not in key and not key.isdigit()), "key")
-
-
-def _set(doc: dict[str, Any], path: tuple[str, ...], value: Any, *, delete: bool) -> str:
-    """Put ``value`` at ``path`` (or delete it), creating absent parents; the concrete path."""
-    node: Any = doc
-    concrete: list[str] = []
-    for i, part in enumerate(path[:-1]):
-        if part == "*":  # no model has an array of objects
-            raise ValueError(f"cannot reach {'.'.join(path)} through an array")
-        key = _map_key(node) if part == "+" else part
-        concrete.append(key)
-        node = node.setdefault(key, [] if path[i + 1] == "*" else {})
-    last = path[-1]
-    if last == "*":
-        node.insert(0, value)
-        return ".".join((*concrete, "0"))
-    last = _map_key(node) if last == "+" else last
-    if delete:
-        del node[last]
-    else:
-        node[last] = value
-    return ".".join((*concrete, last))
-
-
-def _dump(doc: Any) -> bytes:
-    return json.dumps(doc, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
-
-
-def _field_payload(rule: Rule, doc: dict[str, Any], rng: Random) -> tuple[bytes, Violation]:
-    K = ViolationKind
-    if rule.kind is K.MISSING:
-        field = _set(doc, rule.path, None, delete=True)
-        return _dump(doc), Violation(K.MISSING, field, f"required field {field} is missing")
-    if rule.kind is K.TYPE:
-        value, what = bad.wrong_type(rng, rule.schema)
-        errata = None
-    else:
-        value, what, errata = bad.bad_value(rng, rule.kind.value, rule.schema, rule.bound)
-    field = _set(doc, rule.path, value, delete=False)
-    return _dump(doc), Violation(rule.kind, field, f"{field}: {what}", errata)
-
-
-def _whole_payload(
-    kind: ViolationKind, model: BaseModel, doc: dict[str, Any], rng: Random
-) -> tuple[bytes, Violation]:
-    K = ViolationKind
-    valid = model.model_dump_json(by_alias=True, exclude_none=True).encode("utf-8")
-    if kind is K.NOT_JSON:
-        payload, what = bad.not_json(rng, valid, doc)
-    elif kind is K.NOT_OBJECT:
-        payload, what = bad.not_object(rng, valid)
-    elif kind is K.NOT_UTF8:
-        payload, what = bad.not_utf8(rng, valid)
-    else:
-        limit, where = size_limit(type(model).__name__)
-        payload = bad.padded(valid, limit + rng.randint(1, 1024))
-        what = f"{len(payload)} bytes, over the {limit} bytes of the {where}"
-    return payload, Violation(kind, None, what)
-
-
-def invalid_strategy(
-    model: type[BaseModel], kinds: tuple[ViolationKind, ...]
-) -> st.SearchStrategy[tuple[bytes, Violation]]:
-    """Invalid payloads of ``model`` breaking one rule of one of ``kinds`` (checked) each."""
-    catalog = rules(model)
-    by_kind = {kind: st.sampled_from(catalog[kind]) for kind in kinds}
-    kind_choice = st.sampled_from(kinds)
-    valid: st.SearchStrategy[BaseModel] = instances(model, {})
-
-    @st.composite
-    def draw_invalid(draw: st.DrawFn) -> tuple[bytes, Violation]:
-        rule = draw(by_kind[draw(kind_choice)])
-        instance = draw(valid)
-        rng = Random(draw(SEEDS))
-        doc = instance.model_dump(mode="json", by_alias=True, exclude_none=True)
-        if rule.kind.whole_payload:
-            return _whole_payload(rule.kind, instance, doc, rng)
-        return _field_payload(rule, doc, rng)
-
-    return draw_invalid()

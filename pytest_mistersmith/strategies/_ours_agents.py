@@ -1,7 +1,7 @@
 """Builders of our agent and task models, and what the system ones share (private).
 
-``_strategies_ours`` holds the system models' builders and merges :data:`AGENT_BUILDERS` into
-its ``OUR_BUILDERS``; the conventions are those of ``_strategies_builders``.
+``_ours`` holds the system models' builders and merges :data:`AGENT_BUILDERS` into
+its ``OUR_BUILDERS``; the conventions are those of ``_builders``.
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from pytest_mistersmith import _strategies_content as content
-from pytest_mistersmith import _strategies_values as v
-from pytest_mistersmith._strategies_layout import Ctx, Data, clean
+from pytest_mistersmith.strategies import _content as content
+from pytest_mistersmith.strategies import _values as v
+from pytest_mistersmith.strategies._layout import Ctx, Data, clean
 from simulator.protocol import models as m
 from simulator.protocol.models.types import UUID_PATTERN
 
@@ -231,8 +231,8 @@ def _outcome(s: v.Source, kind: object, accepted: object, status: Data, data: ob
 
 def _command_reply(c: Ctx) -> Data:
     """The AgentStatus builder's fields, then what the command did (spec-notes 20)."""
-    # here, not at the top: _strategies_builders imports this module for OUR_BUILDERS
-    from pytest_mistersmith._strategies_builders import BUILDERS
+    # here, not at the top: _builders imports this module for OUR_BUILDERS
+    from pytest_mistersmith.strategies._builders import BUILDERS
 
     s = c.src
     kind = c.opt("command_type", lambda: v.pick_enum(s, _COMMAND_TYPES))

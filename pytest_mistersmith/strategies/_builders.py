@@ -4,7 +4,7 @@ A builder returns the fields of one instance (None for an absent optional field)
 top-level override as given. Related fields are coherent: ``session_info.agent_id`` is the
 event's agent, ``deadline`` follows ``timestamp``, ``current_tasks <= max_tasks``, tool input
 and response match the tool, a task's callback subject is its own result subject. The builders
-of our own models (``_strategies_ours``) are merged in.
+of our own models (``_ours``) are merged in.
 """
 
 from __future__ import annotations
@@ -14,10 +14,10 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from pytest_mistersmith import _strategies_content as content
-from pytest_mistersmith import _strategies_values as v
-from pytest_mistersmith._strategies_layout import Ctx, Data, clean
-from pytest_mistersmith._strategies_ours import OUR_BUILDERS
+from pytest_mistersmith.strategies import _content as content
+from pytest_mistersmith.strategies import _values as v
+from pytest_mistersmith.strategies._layout import Ctx, Data, clean
+from pytest_mistersmith.strategies._ours import OUR_BUILDERS
 from simulator.errors import SubjectError
 from simulator.protocol import models as m
 from simulator.protocol import subjects

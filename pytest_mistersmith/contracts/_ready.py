@@ -32,7 +32,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from pytest_mistersmith._contracts_types import (
+from pytest_mistersmith.contracts._types import (
     ANY,
     EVENT_ID_HEADER,
     ONE,

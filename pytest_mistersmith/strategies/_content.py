@@ -2,7 +2,7 @@
 
 The spec types these fields as "any JSON object"; these look like what Claude Code and an agent
 framework really send (``{"command": "ls -la"}``, ``{"file_path": "/src/app.py"}``), made from
-the per-draw :class:`~pytest_mistersmith._strategies_values.Source`. They hold no ``null``, so
+the per-draw :class:`~pytest_mistersmith.strategies._values.Source`. They hold no ``null``, so
 that a payload round-trips through ``model_dump_json(exclude_none=True)`` unchanged.
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pytest_mistersmith._strategies_values import (
+from pytest_mistersmith.strategies._values import (
     MODEL_NAMES,
     TOOLS,
     Source,

@@ -12,7 +12,7 @@ import uuid
 from random import Random
 from typing import Any
 
-from pytest_mistersmith._strategies_values import AGENT_ID_CHARS, ROLES
+from pytest_mistersmith.strategies._values import AGENT_ID_CHARS, ROLES
 
 __all__ = ["bad_value", "not_json", "not_object", "not_utf8", "padded", "wrong_type"]
 

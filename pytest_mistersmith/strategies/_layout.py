@@ -19,7 +19,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from pytest_mistersmith import _strategies_values as v
+from pytest_mistersmith.strategies import _values as v
 
 __all__ = ["SEED_BYTES", "Ctx", "Data", "Layout", "clean", "layout", "seed_of"]
 

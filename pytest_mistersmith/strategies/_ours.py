@@ -1,8 +1,8 @@
 """One builder per model of our own (``_model_ours.OURS``): coherent, realistic fields (private).
 
-The agent and task models' builders are in ``_strategies_ours_agents``; the system ones here.
+The agent and task models' builders are in ``_ours_agents``; the system ones here.
 
-The same conventions as ``_strategies_builders`` (which merges :data:`OUR_BUILDERS` into its
+The same conventions as ``_builders`` (which merges :data:`OUR_BUILDERS` into its
 ``BUILDERS``): a builder returns the fields of one instance (None for an absent optional field)
 and takes each top-level override as given. Related fields agree: an agent event's ``state`` is
 the one its ``event_type`` leaves the agent in, a log line or an alert names the task or the
@@ -20,9 +20,9 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from pytest_mistersmith import _strategies_values as v
-from pytest_mistersmith._strategies_layout import Ctx, Data, clean
-from pytest_mistersmith._strategies_ours_agents import (
+from pytest_mistersmith.strategies import _values as v
+from pytest_mistersmith.strategies._layout import Ctx, Data, clean
+from pytest_mistersmith.strategies._ours_agents import (
     _AGENT_STATES,
     _COMMAND_TYPES,
     _COMPONENTS,

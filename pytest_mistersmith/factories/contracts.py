@@ -1,4 +1,4 @@
-"""The contract checker fixture factory (private; imported by the plugin at start-up, so cheap).
+"""The contract checker fixture factory (imported by the plugin at start-up, so cheap).
 
 ``contracts_factory("nats_client")`` returns a fixture giving a
 :class:`~pytest_mistersmith.contracts.ContractChecker` bound to that client, to the examples of
@@ -8,11 +8,12 @@ its failures in hypothesis' example database.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import pytest
 
-from pytest_mistersmith.config import CONFIG_KEY, NOT_GIVEN, pick
+from pytest_mistersmith.config import CONFIG_KEY, NOT_GIVEN, NotGiven, Scope, pick
 
 if TYPE_CHECKING:
     from pytest_mistersmith.contracts import ContractChecker
@@ -23,9 +24,9 @@ __all__ = ["contracts_factory"]
 def contracts_factory(
     client_fixture_name: str = "nats_client",
     *,
-    examples: Any = NOT_GIVEN,
-    scope: Any = "function",
-) -> Any:
+    examples: int | NotGiven | None = NOT_GIVEN,
+    scope: Scope = "function",
+) -> Callable[..., ContractChecker]:
     """A fixture of a contract checker on the client fixture ``client_fixture_name``.
 
     ``examples`` (examples per check) overrides ``--mistersmith-examples``.

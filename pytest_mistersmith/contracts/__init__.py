@@ -35,10 +35,11 @@ from hypothesis import settings as Settings
 from hypothesis import strategies as st
 from pydantic import BaseModel, ValidationError
 
-from pytest_mistersmith._contracts_case import CaseRunner
-from pytest_mistersmith._contracts_judge import describe_errors, show
-from pytest_mistersmith._contracts_profile import CI_PROFILE
-from pytest_mistersmith._contracts_ready import (
+from pytest_mistersmith._profile import CI_PROFILE
+from pytest_mistersmith._rules import ViolationKind, rules
+from pytest_mistersmith.contracts._case import CaseRunner
+from pytest_mistersmith.contracts._judge import describe_errors, show
+from pytest_mistersmith.contracts._ready import (
     ASSIGNMENT_TO_RESULT,
     CAPABILITY_QUERY_TO_RESPONSES,
     COMMAND_21_TO_REPLY,
@@ -53,8 +54,8 @@ from pytest_mistersmith._contracts_ready import (
     capability_contract,
     flow_contract,
 )
-from pytest_mistersmith._contracts_run import run_examples, settings_for
-from pytest_mistersmith._contracts_types import (
+from pytest_mistersmith.contracts._run import run_examples, settings_for
+from pytest_mistersmith.contracts._types import (
     ANY,
     EVENT_ID_HEADER,
     ONE,
@@ -65,7 +66,6 @@ from pytest_mistersmith._contracts_types import (
     Rejection,
     Reply,
 )
-from pytest_mistersmith._strategies_invalid import ViolationKind, rules
 from pytest_mistersmith.exceptions import ContractViolation
 
 if TYPE_CHECKING:

@@ -22,7 +22,7 @@ from collections.abc import Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from pytest_mistersmith._contracts_judge import (
+from pytest_mistersmith.contracts._judge import (
     MISSING,
     STALE,
     Answer,
@@ -34,7 +34,7 @@ from pytest_mistersmith._contracts_judge import (
     show,
     stray,
 )
-from pytest_mistersmith._contracts_types import ONE, Contract, Expect, Reply
+from pytest_mistersmith.contracts._types import ONE, Contract, Expect, Reply
 from simulator.bus import settle
 from simulator.errors import SubjectError
 from simulator.protocol import subjects

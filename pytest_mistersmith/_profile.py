@@ -1,4 +1,5 @@
-"""The ``mistersmith-ci`` hypothesis profile (private; the hypothesis entry point registers it).
+"""The ``mistersmith-ci`` hypothesis profile (private to pytest_mistersmith: the hypothesis entry
+point registers it, :mod:`pytest_mistersmith.contracts` names it).
 
 Registered when hypothesis is imported, through ``_hypothesis_entry``, so that it exists before
 hypothesis' pytest plugin loads ``--hypothesis-profile mistersmith-ci``, in whatever order pytest

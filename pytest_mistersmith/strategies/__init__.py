@@ -33,14 +33,10 @@ from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
 from pydantic import BaseModel
 
-from pytest_mistersmith._strategies_invalid import (
-    Violation,
-    ViolationKind,
-    invalid_strategy,
-    rules,
-)
-from pytest_mistersmith._strategies_models import check_overrides, instances
-from pytest_mistersmith._strategies_subjects import subject_strategy
+from pytest_mistersmith._rules import Violation, ViolationKind, rules
+from pytest_mistersmith.strategies._invalid import invalid_strategy
+from pytest_mistersmith.strategies._models import check_overrides, instances
+from pytest_mistersmith.strategies._subjects import subject_strategy
 from simulator.protocol.models import MODELS
 
 __all__ = [
