@@ -364,6 +364,7 @@ def test_public_surface_is_pinned() -> None:
             "export_schemas",
             "json_schemas",
             "make",
+            "problem",
         ]
     )
     assert all(hasattr(models, name) for name in models.__all__)
