@@ -10,8 +10,8 @@ shared VM's CPU is noisy, rounds spread a busy spell over different cells, and t
 the least disturbed one. The rate includes hypothesis' own per-example work (0.2 to 0.3 ms
 here, see the ``st.integers()`` baseline row), the honest cost a user's test pays. Valid
 examples are checked to be instances of their model; invalid payloads are not checked here
-(``tests/test_invalid_payloads.py`` does). The goal is 2,000 valid examples per second for each
-12.2 message (AgentCommand, AgentStatus, TaskAssignment, TaskResult).
+(``tests/strategies/test_invalid_payloads.py`` does). The goal is 2,000 valid examples per second
+for each 12.2 message (AgentCommand, AgentStatus, TaskAssignment, TaskResult).
 
 Contract cases per second (``--contract-examples N``, 0 to skip): each ready-made contract
 checked against the correct responder of ``tests/responders.py`` on an embedded server

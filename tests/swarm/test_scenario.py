@@ -20,7 +20,7 @@ from simulator.swarm.scenario import (
     with_overrides,
 )
 
-EXAMPLE = Path(__file__).parent.parent / "examples" / "scenarios" / "small.yaml"
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "scenarios" / "small.yaml"
 
 
 def test_the_example_loads_with_every_key() -> None:

@@ -18,7 +18,7 @@ from simulator.protocol import models as m
 from simulator.protocol.models import MODELS
 from simulator.protocol.topology import default_topology
 from tests.corpus import FIELDS
-from tests.test_schema_agreement import SPEC_FILES, spec_validator
+from tests.protocol.test_schema_agreement import SPEC_FILES, spec_validator
 
 K = ViolationKind
 NAMES = sorted(MODELS)

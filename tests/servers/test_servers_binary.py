@@ -40,7 +40,7 @@ from simulator.servers._proc import pid_alive
 from simulator.servers._sweep import sweep
 from simulator.servers.health import probe_http, read_info
 
-CHILD = Path(__file__).with_name("servers_child.py")
+CHILD = Path(__file__).resolve().parents[1] / "servers_child.py"
 linux_only = pytest.mark.skipif(
     not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG and /proc are Linux only"
 )

@@ -24,7 +24,7 @@ from pytest_mistersmith.strategies._models import ALL_MODELS
 from simulator.protocol import models as m
 from simulator.protocol.models import MODELS, json_schemas
 from simulator.protocol.subjects import TEMPLATES, Template, parse, template
-from tests.test_schema_agreement import SPEC_FILES, spec_validator
+from tests.protocol.test_schema_agreement import SPEC_FILES, spec_validator
 
 QUICK = settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 SEARCH = settings(database=None, max_examples=2000, phases=[Phase.generate, Phase.shrink])

@@ -26,7 +26,7 @@ from simulator.protocol.models import MODELS
 from simulator.protocol.subjects import TEMPLATES, template
 from simulator.protocol.topology import default_topology
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SPECS = ROOT / ".ci" / "node" / "node_modules" / "@asyncapi" / "specs"
 SCHEMA = SPECS / "schemas" / "3.0.0-without-$id.json"
 INSTALL = "npm install --prefix .ci/node @asyncapi/specs@6"

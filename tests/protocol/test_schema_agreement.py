@@ -20,7 +20,7 @@ from simulator.protocol.models import MODELS, SPEC, json_schemas
 from simulator.protocol.models import types as _model_types
 from tests.corpus import FIELDS, INVALID, VALID, Invalid, Valid
 
-VENDORED = Path(__file__).parent / "data" / "spec_schemas"
+VENDORED = Path(__file__).resolve().parents[1] / "data" / "spec_schemas"
 SPEC_FILES = {
     "AgentCommand": "agent_command.json",
     "AgentStatus": "agent_status.json",

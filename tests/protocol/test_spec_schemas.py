@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from jsonschema import Draft7Validator
 
-VENDORED = Path(__file__).parent / "data" / "spec_schemas"
-SPEC = Path(__file__).resolve().parents[2] / "shared/spec/nats-transport-spec.md"
+VENDORED = Path(__file__).resolve().parents[1] / "data" / "spec_schemas"
+SPEC = Path(__file__).resolve().parents[3] / "shared/spec/nats-transport-spec.md"
 NAMES = ["agent_command", "agent_status", "task_assignment", "task_result"]
 
 # `AGENT_COMMAND_SCHEMA: {` ... up to the first `}` alone at the start of a line.
