@@ -5,13 +5,17 @@ Run as a script: ``python benchmarks/bench_strategies.py [--examples N]``.
 What is measured: for each strategy, one ``@given`` test whose body only counts its argument,
 run with ``max_examples=N``, ``database=None``, ``phases=[Phase.generate]`` (no shrinking, no
 replay) and no deadline; the rate is the examples the body saw divided by the wall time of the
-whole run. Every cell is measured once per round and its best of ``--repeat`` rounds counts: a
-shared VM's CPU is noisy, rounds spread a busy spell over different cells, and the best run is
-the least disturbed one. The rate includes hypothesis' own per-example work (0.2 to 0.3 ms
-here, see the ``st.integers()`` baseline row), the honest cost a user's test pays. Valid
-examples are checked to be instances of their model; invalid payloads are not checked here
-(``tests/strategies/test_invalid_payloads.py`` does). The goal is 2,000 valid examples per second
-for each 12.2 message (AgentCommand, AgentStatus, TaskAssignment, TaskResult).
+whole run. Every cell is measured once per round, ``--repeat`` rounds (5 by default), and the
+table shows each cell's median round: a shared VM's CPU is noisy, and the median is what a
+typical run gets, where the best of several would be the luckiest. The rate includes
+hypothesis' own per-example work, the honest cost a user's test pays; the ``st.integers()``
+baseline row is that work alone. Valid examples are checked to be instances of their model;
+invalid payloads are not checked here (``tests/strategies/test_invalid_payloads.py`` does).
+
+The goal, for each 12.2 message (AgentCommand, AgentStatus, TaskAssignment, TaskResult), with
+``messages()`` and with ``payloads()``: at least half the rate of the ``st.integers()``
+baseline measured in the same round (the median over the rounds of that ratio). A ratio to a
+baseline of the same run holds on a busy or a slower machine, where a fixed rate would not.
 
 Contract cases per second (``--contract-examples N``, 0 to skip): each ready-made contract
 checked against the correct responder of ``tests/responders.py`` on an embedded server
@@ -30,6 +34,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import statistics
 import sys
 import time
 from collections.abc import Callable
@@ -47,10 +52,11 @@ from rich.table import Table
 from pytest_mistersmith.strategies import invalid_payloads, messages, payloads
 from simulator.protocol.models import MODELS
 
-__all__ = ["GOAL", "SPEC_12_2", "contract_rates", "main", "rate"]
+__all__ = ["GOAL_RATIO", "SPEC_12_2", "contract_rates", "main", "rate"]
 
-GOAL = 2000.0
-"""Valid examples per second wanted for each 12.2 message."""
+GOAL_RATIO = 0.5
+"""Valid examples per second wanted for each 12.2 message, over the ``st.integers()`` baseline's
+rate in the same round."""
 SPEC_12_2 = ("AgentCommand", "AgentStatus", "TaskAssignment", "TaskResult")
 
 
@@ -175,7 +181,9 @@ def main(argv: list[str] | None = None) -> int:
     """Print the table; exit 1 if a 12.2 message misses the goal."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--examples", type=int, default=1500, help="examples per run")
-    parser.add_argument("--repeat", type=int, default=3, help="rounds (each cell's best counts)")
+    parser.add_argument(
+        "--repeat", type=int, default=5, help="rounds (each cell's median round counts)"
+    )
     parser.add_argument(
         "--invalid-examples", type=int, default=300, help="examples per invalid_payloads run"
     )
@@ -186,35 +194,45 @@ def main(argv: list[str] | None = None) -> int:
         help="examples per contract check (0: skip the contract table)",
     )
     args = parser.parse_args(argv)
+    if args.repeat < 1:
+        parser.error("--repeat must be at least 1")
+    load = os.getloadavg()[0]
     rate(messages(MODELS["AgentStatus"]), 200)  # warm up: imports, Faker, caches
 
     cells = _cells(args.examples, args.invalid_examples)
-    best = dict.fromkeys(cells, 0.0)
+    rounds: list[dict[Cell, float]] = []
     for _ in range(args.repeat):  # rounds over every cell, so that a busy spell hits one run
-        for key, measure in cells.items():
-            best[key] = max(best[key], measure())
+        rounds.append({key: measure() for key, measure in cells.items()})
+    median = {key: statistics.median(r[key] for r in rounds) for key in cells}
+    ratio = {
+        key: statistics.median(r[key] / r["baseline", "valid"] for r in rounds) for key in cells
+    }
 
-    title = f"Examples per second (best of {args.repeat} rounds of {args.examples} examples)"
+    title = f"Examples per second (median of {args.repeat} rounds of {args.examples} examples)"
     table = Table(title=title)
     for column in ("model", "messages()/s", "payloads()/s", "invalid_payloads()/s", "goal"):
         table.add_column(column, justify="left" if column == "model" else "right")
-    table.add_row("st.integers() baseline", f"{best['baseline', 'valid']:,.0f}", "", "", "")
+    table.add_row("st.integers() baseline", f"{median['baseline', 'valid']:,.0f}", "", "", "")
     missed = []
     for name in MODELS:
-        valid, wire = best[name, "valid"], best[name, "wire"]
+        valid, wire = (f"{median[name, c]:,.0f} ({ratio[name, c]:.2f}x)" for c in ("valid", "wire"))
         goal = ""
         if name in SPEC_12_2:
-            met = min(valid, wire) >= GOAL
+            met = min(ratio[name, "valid"], ratio[name, "wire"]) >= GOAL_RATIO
             goal = "[green]met[/]" if met else "[red]missed[/]"
             if not met:
                 missed.append(name)
-        table.add_row(name, f"{valid:,.0f}", f"{wire:,.0f}", f"{best[name, 'invalid']:,.0f}", goal)
+        table.add_row(name, valid, wire, f"{median[name, 'invalid']:,.0f}", goal)
     console = Console()
     console.print(table)
     console.print(
-        f"goal: {GOAL:,.0f} valid examples/s for each 12.2 message (messages() and payloads()); "
-        f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs (other work slows it)"
+        f"goal: each 12.2 message at least {GOAL_RATIO:g}x the st.integers() baseline of the "
+        f"same round (messages() and payloads(); x is the median ratio); load average "
+        f"{load:.2f} at the start, {os.getloadavg()[0]:.2f} at the end, on {os.cpu_count()} "
+        f"CPUs (other work slows it)"
     )
+    if missed:
+        console.print(f"missed: {', '.join(missed)}")
     if args.contract_examples > 0:
         console.print(_contract_table(args.contract_examples))
     return 1 if missed else 0

@@ -246,11 +246,12 @@ def _table(rows: list[Row]) -> Table:
 
 
 def _judge(rows: list[Row]) -> bool:
+    """Set each row's verdict; whether every goal was met and every row measured."""
     ok = True
     for row in rows:
-        if row.name.startswith("simulator heartbeats") and not row.rate:
-            row.verdict, ok = "missed", False
-        elif row.name.startswith("simulator heartbeats") and row.rate and row.target and row.lag:
+        if not row.rate:  # a failed phase: a measurement asked for and missing
+            row.verdict, ok = "not measured", False
+        elif row.name.startswith("simulator heartbeats") and row.target and row.lag:
             met = row.rate / row.target >= GOAL_RATE_SHARE and (
                 row.lag.percentile(99) < GOAL_LAG_P99_MS
             )
@@ -294,6 +295,8 @@ async def _bench(url: str, args: argparse.Namespace, console: Console) -> list[R
         )
     except Exception as exc:
         rows.append(Row("simulator at full speed", note=_failed(exc)))
+        raw = Row("raw nats-py publish, same payloads", note="no payloads: full speed failed")
+        rows.append(raw)
         return rows
     rows.append(fast)
     console.print("raw nats-py publish of the same payloads ...")
@@ -302,7 +305,7 @@ async def _bench(url: str, args: argparse.Namespace, console: Console) -> list[R
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the phases, print the table; exit 1 when a goal is missed."""
+    """Run the phases, print the table; exit 1 when a goal is missed or a phase failed."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--agents", type=int, default=50_000, help="sustained agents (50,000)")
     parser.add_argument("--seconds", type=float, default=10.0, help="measured seconds (10)")
@@ -330,6 +333,9 @@ def main(argv: list[str] | None = None) -> int:
         served.server.stop()
     ok = _judge(rows)
     console.print(_table(rows))
+    unmeasured = [row.name.strip() for row in rows if not row.rate]
+    if unmeasured:
+        console.print(f"not measured (exit 1): {'; '.join(unmeasured)}")
     return 0 if ok else 1
 
 

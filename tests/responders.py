@@ -108,6 +108,8 @@ class Responder:
         self.url, self.flow, self.fault, self.agent_id = url, flow, fault, agent_id
         self.handled = 0
         self.invalid = 0
+        #: The pydantic error types of each payload rejected, in order.
+        self.rejected: list[frozenset[str]] = []
         self.crashed: BaseException | None = None
         self._client: Client | None = None
         self._task: asyncio.Task[None] | None = None
@@ -156,6 +158,7 @@ class Responder:
     def _rejected(self, error: ValidationError) -> str:
         """Count a rejected payload (or crash on it); the fields to name in the report."""
         self.invalid += 1
+        self.rejected.append(frozenset(e["type"] for e in error.errors()))
         if self.fault == "crash-on-bad-field":
             raise error
         return "something is wrong" if self.fault == "vague-rejection" else _fields(error)

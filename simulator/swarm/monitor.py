@@ -59,8 +59,17 @@ _CHECK_CHUNK = 5000
 class HeartbeatMonitor:
     """Raises alerts for agents that miss heartbeats; audits commands."""
 
-    def __init__(self, bus: Bus, *, heartbeat_timeout: float, seed: int = 0) -> None:
+    def __init__(
+        self,
+        bus: Bus,
+        *,
+        heartbeat_timeout: float,
+        seed: int = 0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.bus = bus
+        #: Seconds, monotonic: when agents were last seen and how long they have been silent.
+        self.clock = clock
         self.timeout = heartbeat_timeout
         self.seed = seed
         self.last_seen: dict[str, float] = {}
@@ -100,7 +109,7 @@ class HeartbeatMonitor:
     def start_checking(self) -> None:
         """Start the periodic check; every agent seen so far gets a full timeout from now."""
         if self._task is None or self._task.done():
-            started = time.monotonic()
+            started = self.clock()
             self.last_seen = dict.fromkeys(self.last_seen, started)
             self._task = asyncio.get_running_loop().create_task(self._check(), name="monitor")
 
@@ -133,7 +142,7 @@ class HeartbeatMonitor:
     def _on_local_heartbeat(self, agents: list[str]) -> None:
         # The hot path (a slot of the local wheel at a time). A local agent beats only while
         # live, and before any offline status of its own: every id is one to watch.
-        self.last_seen.update(dict.fromkeys(agents, time.monotonic()))
+        self.last_seen.update(dict.fromkeys(agents, self.clock()))
         if self.silent:
             for agent in self.silent.intersection(agents):
                 task = asyncio.get_running_loop().create_task(self._seen(agent))
@@ -155,7 +164,7 @@ class HeartbeatMonitor:
         await self._seen(agent)
 
     async def _seen(self, agent: str) -> None:
-        self.last_seen[agent] = time.monotonic()
+        self.last_seen[agent] = self.clock()
         if agent in self.silent:
             self.silent.discard(agent)
             await self._health(agent, "healthy", "heartbeats resumed")
@@ -183,29 +192,33 @@ class HeartbeatMonitor:
     async def _check(self) -> None:
         while True:
             await asyncio.sleep(self.timeout / 4)
-            cutoff = time.monotonic() - self.timeout
-            agents = list(self.last_seen)
-            quiet: list[str] = []
-            for start in range(0, len(agents), _CHECK_CHUNK):  # yields: heartbeats stay on time
-                quiet += [
-                    a
-                    for a in agents[start : start + _CHECK_CHUNK]
-                    if self.last_seen.get(a, cutoff) < cutoff
-                ]
-                await asyncio.sleep(0)
-            for agent in quiet:
-                seen = self.last_seen.get(agent)  # again: it may have beaten or left meanwhile
-                if seen is None or seen >= cutoff or agent in self.silent:
-                    continue
-                self.silent.add(agent)
-                crashed = self.last_state.get(agent) == AgentState.ERROR.value
-                why = f"no heartbeat from {agent} for {self.timeout:g} s"
-                await self._alert("critical" if crashed else "warning", agent, why)
-                await self._health(agent, "unhealthy", why)
-                await self._event("agent_missed", agent)
-            if time.monotonic() >= self._next_report:
-                self._next_report = time.monotonic() + min(self.timeout, REPORT_EVERY)
-                await self._report()
+            await self.check()
+
+    async def check(self) -> None:
+        """One check: alert on every agent silent for more than the timeout, by ``clock``."""
+        cutoff = self.clock() - self.timeout
+        agents = list(self.last_seen)
+        quiet: list[str] = []
+        for start in range(0, len(agents), _CHECK_CHUNK):  # yields: heartbeats stay on time
+            quiet += [
+                a
+                for a in agents[start : start + _CHECK_CHUNK]
+                if self.last_seen.get(a, cutoff) < cutoff
+            ]
+            await asyncio.sleep(0)
+        for agent in quiet:
+            seen = self.last_seen.get(agent)  # again: it may have beaten or left meanwhile
+            if seen is None or seen >= cutoff or agent in self.silent:
+                continue
+            self.silent.add(agent)
+            crashed = self.last_state.get(agent) == AgentState.ERROR.value
+            why = f"no heartbeat from {agent} for {self.timeout:g} s"
+            await self._alert("critical" if crashed else "warning", agent, why)
+            await self._health(agent, "unhealthy", why)
+            await self._event("agent_missed", agent)
+        if self.clock() >= self._next_report:
+            self._next_report = self.clock() + min(self.timeout, REPORT_EVERY)
+            await self._report()
 
     async def _report(self) -> None:
         """The swarm's periodic health and figures."""

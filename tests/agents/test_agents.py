@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import time
 import uuid
 from typing import Any
 
@@ -30,6 +32,7 @@ from simulator.protocol.models import (
 from simulator.servers import BinaryServer
 from simulator.swarm import Swarm
 from simulator.swarm.metrics import Metrics
+from simulator.swarm.monitor import HeartbeatMonitor
 from simulator.swarm.scenario import AgentGroup, HookPolicy, Scenario, TaskMix
 
 WEIGHTS = {"analysis": 1.0, "execution": 1.0}
@@ -189,6 +192,97 @@ async def test_missed_heartbeats_raise_alerts_and_health(
         await s.agent("worker-1").crash()
         await alerts.wait_for(3, timeout=3)
         assert alerts.subjects[2] == "system.alerts.critical"
+
+
+#: How late an alert may come, on top of the monitor's own period (a quarter of the timeout):
+#: the scheduling of a shared 2-core machine, and the alert's trip through the server.
+ALERT_SLACK = 0.5
+
+
+@pytest.mark.asyncio
+async def test_an_alert_comes_one_timeout_after_the_last_heartbeat(
+    nats_server: BinaryServer, mistersmith_topology: TopologyState, nats_capture: Any
+) -> None:
+    """From an agent's last heartbeat to its alert: the timeout, plus at most a check period."""
+    timeout = 1.0
+    latest = timeout * 1.25 + ALERT_SLACK  # checked every quarter of the timeout
+    sc = dataclasses.replace(scenario(), heartbeat_timeout=timeout)
+    last_beat = 0.0
+    beaten = asyncio.Event()
+
+    def heard(agents: list[str]) -> None:
+        nonlocal last_beat
+        if "worker-2" in agents:
+            last_beat = time.monotonic()
+            beaten.set()
+
+    async with (
+        nats_capture("system.alerts.*", model=SystemAlert) as alerts,
+        Swarm(nats_server.client_url, sc, dispatcher=False) as s,
+    ):
+        remove = s.runtime.bus.on_heartbeat(heard)  # after the monitor's: seen no earlier
+        try:
+            await asyncio.wait_for(beaten.wait(), 2)
+            s.agent("worker-2").heartbeats = False
+            await alerts.wait_for(1, timeout=latest)
+            silence = time.monotonic() - last_beat
+        finally:
+            remove()
+    assert [(a.agent_id, a.severity) for a in alerts.models] == [("worker-2", "warning")]
+    assert timeout - 0.01 <= silence <= latest, f"alerted {silence:.3f} s after the last beat"
+
+
+class Clock:
+    """A monotonic clock that moves only when told."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.mark.asyncio
+async def test_the_check_alerts_exactly_past_the_timeout_by_its_clock(
+    nats_server: BinaryServer, nats_capture: Any
+) -> None:
+    """One check at a time, on a controlled clock: silent for just under the timeout is fine,
+    just over it is one alert (and one unhealthy report); a beat again is healthy."""
+    clock = Clock()
+    bus = await Bus.connect(nats_server.client_url, Metrics(), heartbeats=True)
+    monitor = HeartbeatMonitor(bus, heartbeat_timeout=2.0, clock=clock)
+    beat = [("a-1", subjects.agent_heartbeat("a-1"), b"{}")]
+    try:
+        async with (
+            nats_capture("system.alerts.*", model=SystemAlert) as alerts,
+            nats_capture("system.health.agent", model=HealthReport) as health,
+        ):
+            await monitor.start(check=False)
+            await bus.settle()
+            await bus.publish_heartbeats(beat)  # seen at 1000.0
+            clock.now = 1000.0 + 2.0 - 0.001
+            await monitor.check()
+            assert monitor.alerts == 0 and monitor.silent == set()
+            clock.now = 1000.0 + 2.0 + 0.001
+            await monitor.check()
+            assert monitor.alerts == 1 and monitor.silent == {"a-1"}
+            clock.now += 10.0
+            await monitor.check()  # still silent: no second alert
+            assert monitor.alerts == 1
+            await alerts.wait_for(1)
+            await health.wait_for(1)
+            await bus.publish_heartbeats(beat)
+            await alerts.wait_for(2)
+            await health.wait_for(2)
+    finally:
+        await monitor.stop()
+        await bus.close()
+    assert [(a.agent_id, a.severity) for a in alerts.models] == [
+        ("a-1", "warning"),
+        ("a-1", "info"),
+    ]
+    assert alerts.models[0].message == "no heartbeat from a-1 for 2 s"
+    assert [h.status for h in health.models] == ["unhealthy", "healthy"]
 
 
 @pytest.mark.asyncio

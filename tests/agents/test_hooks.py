@@ -24,6 +24,7 @@ from simulator.protocol.models import (
 from simulator.servers import BinaryServer
 from simulator.swarm import Swarm
 from simulator.swarm.scenario import AgentGroup, HookPolicy, Scenario, TaskMix
+from tests.waits import until
 
 GROUP = AgentGroup(count=2, task_duration=(0.01, 0.02), heartbeat_interval=0.2, failure_rate=0.0)
 
@@ -97,12 +98,15 @@ async def test_continue_false_stops_the_agent(
         responder = HookResponder(s.runtime.bus, s.scenario.hooks, 0, decide=stop_worker_0)
         await responder.start()
         assert s.dispatcher is not None
-        await s.dispatcher.submit("execution", path="queue")  # drawn for worker-0 or -1
-        while not any(a.assigned_agent == "worker-0" for a in s.dispatcher.assigned):
+        for _ in range(20):  # each drawn for worker-0 or -1
             await s.dispatcher.submit("execution", path="queue")
+            if any(a.assigned_agent == "worker-0" for a in s.dispatcher.assigned):
+                break
+        else:
+            pytest.fail("20 execution tasks and none assigned to worker-0", pytrace=False)
         await s.wait_idle()
-        while s.agent("worker-0").state is not AgentState.OFFLINE:
-            await status.wait_for(len(status.messages) + 1)
+        worker_0 = s.agent("worker-0")
+        await until(status, lambda: worker_0.state is AgentState.OFFLINE, "worker-0 offline")
         await responder.stop()
     stopped = [r for r in final.models if r.agent_id == "worker-0"]
     assert [r.status.value for r in stopped] == ["cancelled"]
@@ -139,10 +143,13 @@ async def test_modifications_reach_tool_input_and_mutations(
         await s.wait_idle()
         await responder.stop()
         await mutations.wait_for(3)
+        await final.wait_for(3)
+    assert len(final.models) == 3
     for r in final.models:
         assert r.result_data is not None
         tool_input = r.result_data["tool_input"]
         assert isinstance(tool_input, dict) and tool_input["sandbox"] is True
+    assert len(responses.messages) >= 3  # a pre_task answer per task, at least
     assert all(m.headers and m.headers.get(HOOK_EVENT_HEADER) for m in responses.messages)
 
 

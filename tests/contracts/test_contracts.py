@@ -15,6 +15,7 @@ from nats.aio.client import Client
 
 from pytest_mistersmith import contracts
 from pytest_mistersmith._profile import CI_PROFILE, register_profile
+from pytest_mistersmith._rules import rules
 from pytest_mistersmith.contracts import (
     ANY,
     ASSIGNMENT_TO_RESULT,
@@ -34,9 +35,11 @@ from pytest_mistersmith.contracts import (
     check_rejects_invalid,
 )
 from pytest_mistersmith.exceptions import MisterSmithError
+from pytest_mistersmith.strategies import ViolationKind
 from simulator.protocol.models import AgentStatus, TaskAssignment, TaskResult
 from simulator.servers import BinaryServer
 from tests.responders import Responder
+from tests.strategies.test_invalid_payloads import KIND_ERRORS
 
 NO_DB = settings(database=None)
 FLOWS = {
@@ -167,9 +170,19 @@ async def test_nobody_answering_a_capability_query_is_fine(nats_client: Client) 
 async def test_a_correct_responder_rejects_invalid_payloads(
     nats_server: BinaryServer, nats_client: Client, flow: str
 ) -> None:
+    """Kind by kind: each invalid payload is rejected for the reason its kind names."""
+    contract = FLOWS[flow]
+    kinds = [k for k in rules(contract.send) if k is not ViolationKind.TOO_LARGE]
     async with Responder(nats_server.client_url, flow) as responder:
-        await check_rejects_invalid(FLOWS[flow], nats_client, examples=30, settings=NO_DB)
-    assert responder.invalid == 30 and responder.crashed is None
+        for kind in kinds:
+            before = len(responder.rejected)
+            await check_rejects_invalid(
+                contract, nats_client, examples=4, settings=NO_DB, kinds=[kind]
+            )
+            found = responder.rejected[before:]
+            assert len(found) == 4, kind
+            assert all(types <= KIND_ERRORS[kind] for types in found), (kind, found)
+    assert responder.invalid == 4 * len(kinds) and responder.crashed is None
 
 
 # --- broken responders fail, and the report names the fault -----------------------------------

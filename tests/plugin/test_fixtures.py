@@ -15,6 +15,9 @@ from pytest_mistersmith.janitor import TopologyState
 from simulator.protocol import subjects
 from simulator.protocol.models import AgentState, AgentStatus, TaskAssignment, TaskType
 from simulator.servers import BinaryServer
+from tests.examples import FAST, example, ini
+
+pytest_plugins = ["pytester"]
 
 NOW = datetime(2026, 1, 1, tzinfo=timezone.utc)
 
@@ -70,11 +73,9 @@ def _assignment() -> TaskAssignment:
 
 
 @pytest.mark.asyncio
-@pytest.mark.parametrize("round_", [1, 2])
-async def test_each_test_starts_from_empty_streams(
-    mistersmith_topology: TopologyState, jetstream: JetStreamContext, round_: int
+async def test_the_topology_comes_empty_and_stores_what_is_published(
+    mistersmith_topology: TopologyState, jetstream: JetStreamContext
 ) -> None:
-    """Run twice: the second run sees none of the first run's messages."""
     info = await jetstream.stream_info("task_lifecycle")
     assert info.state.messages == 0
     payload = _assignment().model_dump_json(by_alias=True, exclude_none=True).encode()
@@ -84,22 +85,14 @@ async def test_each_test_starts_from_empty_streams(
     assert consumer.num_pending == 1
 
 
-@pytest.mark.asyncio
-async def test_a_stream_a_test_creates_is_gone_in_the_next(
-    mistersmith_topology: TopologyState, jetstream: JetStreamContext
-) -> None:
-    await jetstream.add_stream(name="scratch", subjects=["scratch.>"])
-    await jetstream.delete_stream("task_lifecycle")
-
-
-@pytest.mark.asyncio
-async def test_after_a_test_deleted_and_added_streams(
-    mistersmith_topology: TopologyState, jetstream: JetStreamContext
-) -> None:
-    names = {info.config.name for info in await jetstream.streams_info()}
-    assert "scratch" not in names
-    assert "task_lifecycle" in names
-    assert "task_processor" in mistersmith_topology.consumers
+def test_the_next_test_finds_everything_a_test_changed_reset(pytester: pytest.Pytester) -> None:
+    """Both halves in one inner session: messages, a consumer that delivered, a stray stream,
+    a deleted stream, a changed consumer and a deleted one (tests/test_janitor.py: each alone)."""
+    pytester.makeini(ini())
+    pytester.makepyfile(test_isolation=example("isolation_suite.py"))
+    result = pytester.runpytest_subprocess(*FAST, "-v", timeout=60)
+    result.assert_outcomes(passed=2)
+    result.stdout.fnmatch_lines(["*test_1_changes_everything PASSED*", "*test_2_finds_*PASSED*"])
 
 
 @pytest.mark.asyncio

@@ -71,6 +71,7 @@ def model_of(name: str) -> type[BaseModel]:
     return MODELS[name]
 
 
+@pytest.mark.corpus
 @pytest.mark.parametrize("case", VALID, ids=lambda case: case.id)
 def test_valid_document_validates_and_round_trips(case: Valid) -> None:
     model = model_of(case.model)
@@ -82,6 +83,7 @@ def test_valid_document_validates_and_round_trips(case: Valid) -> None:
         assert json.loads(wire) == case.doc
 
 
+@pytest.mark.corpus
 @pytest.mark.parametrize("mode", ["json", "python"])
 @pytest.mark.parametrize("case", INVALID, ids=lambda case: case.id)
 def test_invalid_document_is_rejected_at_its_path(case: Invalid, mode: str) -> None:

@@ -117,6 +117,7 @@ def exported_validator(model: str) -> Draft202012Validator:
     return Draft202012Validator(json_schemas()[model], format_checker=FormatChecker())
 
 
+@pytest.mark.corpus
 @pytest.mark.parametrize("case", SPEC_CASES, ids=lambda case: case.id)
 def test_spec_schema_and_model_agree(case: Case) -> None:
     schema_accepts = spec_validator(case.model).is_valid(case.doc)
@@ -126,6 +127,7 @@ def test_spec_schema_and_model_agree(case: Case) -> None:
         assert schema_accepts == model_accepts(case)
 
 
+@pytest.mark.corpus
 @pytest.mark.parametrize("case", ALL_CASES, ids=lambda case: case.id)
 def test_exported_schema_and_model_agree(case: Case) -> None:
     schema_accepts = exported_validator(case.model).is_valid(case.doc)

@@ -18,10 +18,30 @@ from simulator.protocol import models as m
 from simulator.protocol.models import MODELS
 from simulator.protocol.topology import default_topology
 from tests.corpus import FIELDS
+from tests.protocol.test_models import RULE_ERRORS
 from tests.protocol.test_schema_agreement import SPEC_FILES, spec_validator
 
 K = ViolationKind
 NAMES = sorted(MODELS)
+
+#: The pydantic error types each kind of violation may produce, and no other: where the error
+#: is says little if a "missing" field was sent as ``null`` (a type error at the same place).
+KIND_ERRORS: dict[ViolationKind, frozenset[str]] = {
+    K.MISSING: frozenset(RULE_ERRORS["required"]),
+    # our models' closed vocabularies are Literals: pydantic says literal_error for both
+    K.TYPE: frozenset(RULE_ERRORS["type"] | {"literal_error"}),
+    K.ENUM: frozenset(RULE_ERRORS["enum"] | {"literal_error"}),
+    K.PATTERN: frozenset(RULE_ERRORS["pattern"]),
+    K.LENGTH: frozenset(RULE_ERRORS["maxLength"]),
+    K.RANGE: frozenset(RULE_ERRORS["minimum"] | RULE_ERRORS["maximum"]),
+    K.UUID: frozenset(RULE_ERRORS["format:uuid"]),
+    K.DATE_TIME: frozenset(RULE_ERRORS["format:date-time"]),
+    K.SUBJECT: frozenset(RULE_ERRORS["subject"]),
+    K.NOT_JSON: frozenset({"json_invalid"}),
+    K.NOT_UTF8: frozenset({"json_invalid"}),
+    K.NOT_OBJECT: frozenset({"model_type"}),
+    K.TOO_LARGE: frozenset(),  # valid but for its size: no error at all
+}
 FEW = settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 MANY = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -41,6 +61,8 @@ def _check(name: str, payload: bytes, violation: Violation) -> None:
     assert isinstance(violation, Violation)
     assert violation.description
     errors = _errors(model, payload)
+    types = {error["type"] for error in errors}
+    assert types <= KIND_ERRORS[violation.kind], (violation, errors)
     if violation.kind is K.TOO_LARGE:
         limit, _ = size_limit(name)
         assert len(payload) > limit
@@ -111,6 +133,10 @@ def test_the_rules_cover_every_field_of_the_corpus(name: str) -> None:
             assert (dotted, kind) in found, (dotted, kind)
         if field.name in ("uuids", "strings"):
             assert (f"{dotted}.*", K.TYPE) in found
+
+
+def test_every_kind_has_its_error_types() -> None:
+    assert set(KIND_ERRORS) == set(ViolationKind)
 
 
 @pytest.mark.parametrize("name", NAMES)

@@ -18,6 +18,7 @@ from simulator.servers import BinaryServer
 from simulator.swarm import Swarm
 from simulator.swarm.metrics import Metrics
 from simulator.swarm.scenario import AgentGroup, HookPolicy, Scenario, TaskMix
+from tests.waits import until
 
 FAST = AgentGroup(count=4, task_duration=(0.01, 0.04), heartbeat_interval=0.2, failure_rate=0.3)
 SLOW = AgentGroup(
@@ -61,13 +62,19 @@ def published(cap: Capture[Any]) -> list[CapturedMessage[Any]]:
     return [m for m in cap.messages if not m.reply.startswith("$JS.ACK.")]
 
 
+def _got(cap: Capture[Any]) -> Counter[str]:
+    return Counter(f for f in (family(m.subject) for m in published(cap)) if f)
+
+
 async def caught_up(cap: Capture[Any], metrics: Metrics, timeout: float = 5.0) -> Counter[str]:
     """Wait until the capture holds every message the swarm counted, per subject family."""
-    while True:
-        got = Counter(f for f in (family(m.subject) for m in published(cap)) if f)
-        if all(got[f] >= n for f, n in metrics.published.items() if f in CHANNEL_NAMES):
-            return got
-        await cap.wait_for(len(cap.messages) + 1, timeout=timeout)
+
+    def complete() -> bool:
+        got = _got(cap)
+        return all(got[f] >= n for f, n in metrics.published.items() if f in CHANNEL_NAMES)
+
+    await until(cap, complete, "the capture holds every message the swarm counted", timeout)
+    return _got(cap)
 
 
 def results(cap: Capture[Any]) -> dict[str, list[TaskResult]]:
@@ -101,13 +108,17 @@ async def test_swarm_proof(
                 timeout=2,
             )
             assert json.loads(reply.data)["accepted"] is True
-            while s.agent("slow-0").state is not AgentState.BUSY:
-                await cap.wait_for(len(cap.messages) + 1)
+            slow_0 = s.agent("slow-0")
+            await until(cap, lambda: slow_0.state is AgentState.BUSY, "slow-0 busy")
             await d.cancel(slow.task_id, "test cancels the slow task")
             await s.wait_idle()
             await s.agent("worker-3").crash()
-            while "system_alerts" not in {family(x) for x in cap.subjects}:
-                await cap.wait_for(len(cap.messages) + 1, timeout=3)
+            await until(
+                cap,
+                lambda: "system_alerts" in {family(x) for x in cap.subjects},
+                "an alert for the crashed worker-3",
+                timeout=3,
+            )
         got = await caught_up(cap, s.metrics)
 
     # every subject resolves through the catalogue; every payload validates against its model

@@ -1,0 +1,38 @@
+"""Waiting on a condition that captured messages make true, with a deadline for the whole wait."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from pytest_mistersmith.capture import Capture
+
+__all__ = ["until"]
+
+
+async def until(
+    cap: Capture[Any], holds: Callable[[], bool], what: str, timeout: float = 10.0
+) -> None:
+    """Wait, message by message on ``cap``, until ``holds()``; fail naming ``what`` if it times out.
+
+    The deadline covers the whole wait: messages that keep coming (heartbeats) without making
+    ``holds()`` true do not extend it.
+    """
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not holds():
+        remaining = deadline - loop.time()
+        if remaining <= 0:
+            pytest.fail(
+                f"{what}: not within {timeout:g} s ({len(cap.messages)} message(s) on "
+                f"{', '.join(cap.patterns)})",
+                pytrace=False,
+            )
+        try:
+            await cap.wait_for(len(cap.messages) + 1, timeout=remaining)
+        except pytest.fail.Exception:
+            if cap.invalid:
+                raise  # a message that does not fit the model: that failure says more
