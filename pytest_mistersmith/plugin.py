@@ -99,8 +99,10 @@ def pytest_runtest_makereport(
         started = item.config.stash.get(SERVERS_KEY, [])
         funcargs = getattr(item, "funcargs", {}).values()
         used = [*item.stash.get(USED_KEY, []), *(s for s in started if s in funcargs)]
+        if used:  # servers were started: the simulator is imported already
+            from simulator.servers import NatsServer
         for server in dict.fromkeys(used):
-            tail = server.log_tail(_LOG_LINES) if hasattr(server, "log_tail") else ""
+            tail = server.log_tail(_LOG_LINES) if isinstance(server, NatsServer) else ""
             if tail:
                 report.sections.append((f"nats-server log ({server.client_url})", tail))
     return report

@@ -6,7 +6,6 @@ when a container starts.
 
 from __future__ import annotations
 
-from simulator.servers._handle import NatsServer
 from simulator.servers._locate import (
     ENV_VAR,
     MIN_VERSION,
@@ -14,6 +13,7 @@ from simulator.servers._locate import (
     binary_version,
     find_nats_server,
 )
+from simulator.servers.base import NatsServer
 from simulator.servers.binary import BinaryServer
 from simulator.servers.cluster import ClusterBackend, NatsCluster
 from simulator.servers.conf import (

@@ -21,12 +21,10 @@ import weakref
 from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
-from types import TracebackType
 from urllib.parse import urlsplit
 
 from simulator.errors import ServerError, ServerStartError
 from simulator.servers._files import log_tail, read_from, start_error, wait_ports
-from simulator.servers._handle import require_started
 from simulator.servers._locate import NatsServerBinary, find_nats_server
 from simulator.servers._proc import spawn, start_time, wait_stopped
 from simulator.servers._reload import carry_over, resolved
@@ -39,6 +37,7 @@ from simulator.servers._sweep import (
     sweep,
     write_record,
 )
+from simulator.servers.base import NatsServer, require_started
 from simulator.servers.conf import ServerConfig, render
 from simulator.servers.health import HEALTHZ, HEALTHZ_JS, POLL_INTERVAL, get_json, wait_healthy
 
@@ -47,7 +46,7 @@ __all__ = ["BinaryServer"]
 _WILDCARD_HOSTS = ("", "0.0.0.0", "::")
 
 
-class BinaryServer:
+class BinaryServer(NatsServer):
     """One nats-server child process with its own temp dir; a context manager.
 
     Keep a reference while the server is in use: a handle that is garbage collected (or still
@@ -149,6 +148,11 @@ class BinaryServer:
     def running(self) -> bool:
         """Whether the server process is alive (a paused server is running)."""
         return self._process is not None and self._process.poll() is None
+
+    @property
+    def started(self) -> bool:
+        """Whether the server process is alive (``with`` starts it again after a kill)."""
+        return self.running
 
     @property
     def returncode(self) -> int | None:
@@ -268,27 +272,13 @@ class BinaryServer:
             return ""
         return log_tail(self.log_path, lines)
 
-    def __enter__(self) -> BinaryServer:
-        if not self.running:
-            self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-    def __repr__(self) -> str:
-        where = self._client_url or "not started"
-        return f"<BinaryServer {where} pid={self.pid} running={self.running}>"
+    def _describe(self) -> str:
+        return f"{self._client_url or 'not started'} pid={self.pid} running={self.running}"
 
     # -- internals ----------------------------------------------------------------------
     def _spawn_and_wait(self, *, fresh: bool) -> None:
         temp = self.temp_dir
-        deadline = time.monotonic() + self.start_timeout
+        deadline = self.deadline()
         ports_dir = temp / "ports"
         ports_dir.mkdir(exist_ok=True)
         for stale in ports_dir.glob("*.ports"):

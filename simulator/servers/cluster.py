@@ -25,7 +25,6 @@ import weakref
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
-from types import TracebackType
 from typing import Any, Literal
 
 from simulator.errors import ConfigError, ServerError, ServerNotReadyError
@@ -39,8 +38,8 @@ from simulator.servers._cluster_views import (
     stream_names,
     stream_view,
 )
-from simulator.servers._handle import require_started
 from simulator.servers._locate import NatsServerBinary
+from simulator.servers.base import NatsServer, require_started
 from simulator.servers.conf import ClusterConfig, ServerConfig
 from simulator.servers.health import HEALTHZ, POLL_INTERVAL, wait_healthy
 
@@ -50,7 +49,7 @@ ClusterBackend = Literal["binary", "docker"]
 _CLUSTER_PREFIX = "mistersmith-cluster-"
 
 
-class NatsCluster:
+class NatsCluster(NatsServer):
     """N routed nats-server nodes with JetStream; a context manager.
 
     Methods that take a node take its index in :attr:`nodes`; :meth:`meta_leader` and
@@ -129,6 +128,11 @@ class NatsCluster:
         """The directory holding each node's files and store."""
         return require_started(self._dir, "directory")
 
+    @property
+    def started(self) -> bool:
+        """Whether the cluster's nodes exist (some may be down: see :attr:`down`)."""
+        return bool(self._nodes)
+
     def log_tail(self, lines: int = 40) -> str:
         """The last lines of every node's log, each under a header."""
         return "\n".join(
@@ -147,7 +151,7 @@ class NatsCluster:
             return self
         if self._nodes:
             raise ServerError("the cluster is already started; stop() it first")
-        deadline = time.monotonic() + self.start_timeout
+        deadline = self.deadline()
         self._dir = Path(tempfile.mkdtemp(prefix=_CLUSTER_PREFIX, dir=self._base_dir))
         self._reaper = weakref.finalize(self, remove_dir, self._dir, self.keep_data)
         try:
@@ -187,13 +191,20 @@ class NatsCluster:
         self._check(index)
         if self._nodes[index].running:
             raise ServerError(f"node {index} is running; stop(i) or kill(i) it first")
-        deadline = time.monotonic() + (self.start_timeout if timeout is None else timeout)
+        deadline = self.deadline(timeout)
         self._nodes[index] = self._impl.start_node(index, self._nodes[index], deadline)
         self._down.pop(index, None)
         self._wait_node(index, deadline)
 
-    def kill(self, index: int) -> None:
-        """Kill node ``index`` at once (SIGKILL, ``docker kill``): a crash; the store stays."""
+    def kill(self, index: int | None = None) -> None:
+        """Kill node ``index`` (or every node) at once: SIGKILL, ``docker kill``; stores stay.
+
+        A crash: :meth:`start` with the index, or :meth:`recover`, brings a node back.
+        """
+        if index is None:
+            for each in range(self.size):
+                self.kill(each)
+            return
         self._check(index)
         self._nodes[index].kill()
         self._down[index] = "killed"
@@ -240,7 +251,7 @@ class NatsCluster:
 
         Healthy includes every stream led again, with all its replicas current.
         """
-        deadline = time.monotonic() + (self.start_timeout if timeout is None else timeout)
+        deadline = self.deadline(timeout)
         for index, state in sorted(self._down.items()):
             if state == "paused":
                 self.resume(index)
@@ -257,7 +268,7 @@ class NatsCluster:
         With every node up, also until the meta leader sees every peer current.
         """
         if deadline is None:
-            deadline = time.monotonic() + (self.start_timeout if timeout is None else timeout)
+            deadline = self.deadline(timeout)
         for index in range(self.size):
             if index not in self._down:
                 self._wait_node(index, deadline)
@@ -387,24 +398,9 @@ class NatsCluster:
             interval=POLL_INTERVAL * 5,
         )
 
-    # -- context manager & helpers ------------------------------------------------------
-    def __enter__(self) -> NatsCluster:
-        if not self._nodes:
-            self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-    def __repr__(self) -> str:
-        return (
-            f"<NatsCluster {self.backend} x{self.size} {self.client_urls if self._nodes else ''}>"
-        )
+    # -- helpers ------------------------------------------------------------------------
+    def _describe(self) -> str:
+        return f"{self.backend} x{self.size} {self.client_urls if self._nodes else ''}"
 
     def _check(self, index: int) -> None:
         if not self._nodes:
