@@ -38,6 +38,7 @@ def test_public_names_are_pinned() -> None:
             "HEALTHZ",
             "HEALTHZ_JS",
             "MIN_VERSION",
+            "BinaryLookup",
             "BinaryServer",
             "ClusterBackend",
             "ClusterConfig",

@@ -9,6 +9,7 @@ from __future__ import annotations
 from simulator.servers._locate import (
     ENV_VAR,
     MIN_VERSION,
+    BinaryLookup,
     NatsServerBinary,
     binary_version,
     find_nats_server,
@@ -35,6 +36,7 @@ __all__ = [
     "HEALTHZ",
     "HEALTHZ_JS",
     "MIN_VERSION",
+    "BinaryLookup",
     "BinaryServer",
     "ClusterBackend",
     "ClusterConfig",

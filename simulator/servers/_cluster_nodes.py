@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import functools
-import os
 import shutil
 import socket
 import time
@@ -15,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from simulator.errors import ServerError, ServerStartError
-from simulator.servers._locate import NatsServerBinary, find_nats_server
+from simulator.servers._locate import BinaryArg, resolve_binary
 from simulator.servers.binary import BinaryServer
 from simulator.servers.conf import ClusterConfig, ServerConfig
 
@@ -31,15 +30,10 @@ _PORT_ATTEMPTS = 3
 class BinaryNodes:
     """Nodes as BinaryServer processes on loopback, each with its store in the cluster dir."""
 
-    def __init__(
-        self, cluster: NatsCluster, config: ServerConfig, binary: NatsServerBinary | Any
-    ) -> None:
+    def __init__(self, cluster: NatsCluster, config: ServerConfig, binary: BinaryArg) -> None:
         self._cluster = cluster
         self._config = config
-        if isinstance(binary, NatsServerBinary):
-            self._binary = binary
-        else:
-            self._binary = find_nats_server(explicit=binary, env=os.environ)
+        self._binary = resolve_binary(binary)  # once for every node
         self._ports: list[tuple[int, int, int]] = []
 
     def _node(self, index: int, config: ServerConfig, deadline: float) -> BinaryServer:

@@ -25,7 +25,7 @@ from urllib.parse import urlsplit
 
 from simulator.errors import ServerError, ServerStartError
 from simulator.servers._files import log_tail, read_from, start_error, wait_ports
-from simulator.servers._locate import NatsServerBinary, find_nats_server
+from simulator.servers._locate import BinaryArg, NatsServerBinary, resolve_binary
 from simulator.servers._proc import spawn, start_time, wait_stopped
 from simulator.servers._reload import carry_over, resolved
 from simulator.servers._sweep import (
@@ -57,7 +57,7 @@ class BinaryServer(NatsServer):
         self,
         config: ServerConfig | None = None,
         *,
-        binary: NatsServerBinary | str | os.PathLike[str] | None = None,
+        binary: BinaryArg = None,
         env: Mapping[str, str] | None = None,
         start_timeout: float = 10.0,
         stop_timeout: float = 10.0,
@@ -97,11 +97,7 @@ class BinaryServer(NatsServer):
     def binary(self) -> NatsServerBinary:
         """The nats-server binary (looked up on first use)."""
         if self._binary is None:
-            arg = self._binary_arg
-            if isinstance(arg, NatsServerBinary):
-                self._binary = arg
-            else:
-                self._binary = find_nats_server(explicit=arg, env=self._env)
+            self._binary = resolve_binary(self._binary_arg, env=self._env)
         return self._binary
 
     @property

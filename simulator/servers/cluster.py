@@ -17,7 +17,6 @@ leader, retrying what a cluster still settling answers (see ``simulator.servers.
 from __future__ import annotations
 
 import contextlib
-import os
 import shutil
 import tempfile
 import time
@@ -38,7 +37,7 @@ from simulator.servers._cluster_views import (
     stream_names,
     stream_view,
 )
-from simulator.servers._locate import NatsServerBinary
+from simulator.servers._locate import BinaryArg
 from simulator.servers.base import NatsServer, require_started
 from simulator.servers.conf import ClusterConfig, ServerConfig
 from simulator.servers.health import HEALTHZ, POLL_INTERVAL, wait_healthy
@@ -63,7 +62,7 @@ class NatsCluster(NatsServer):
         *,
         backend: ClusterBackend = "binary",
         name: str = "mistersmith",
-        binary: NatsServerBinary | str | os.PathLike[str] | None = None,
+        binary: BinaryArg = None,
         image: str | None = None,
         start_timeout: float = 60.0,
         stop_timeout: float = 10.0,

