@@ -24,9 +24,16 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from simulator.errors import ServerError, ServerStartError
-from simulator.servers._files import log_tail, read_from, start_error, wait_ports
+from simulator.servers._files import (
+    connect_host,
+    default_base_dir,
+    log_tail,
+    read_from,
+    start_error,
+    wait_ports,
+)
 from simulator.servers._locate import BinaryArg, NatsServerBinary, resolve_binary
-from simulator.servers._proc import spawn, start_time, wait_stopped
+from simulator.servers._proc import spawn, start_time, terminate, wait_stopped
 from simulator.servers._reload import carry_over, resolved
 from simulator.servers._sweep import (
     TEMP_PREFIX,
@@ -41,9 +48,7 @@ from simulator.servers.base import NatsServer, require_started
 from simulator.servers.conf import ServerConfig, render
 from simulator.servers.health import HEALTHZ, HEALTHZ_JS, POLL_INTERVAL, get_json, wait_healthy
 
-__all__ = ["BinaryServer"]
-
-_WILDCARD_HOSTS = ("", "0.0.0.0", "::")
+__all__ = ["BinaryServer", "default_base_dir"]
 
 
 class BinaryServer(NatsServer):
@@ -333,26 +338,15 @@ class BinaryServer(NatsServer):
         cluster = urlsplit(ports["cluster"][0]).port if ports.get("cluster") else None
         assert client.port is not None and monitor.port is not None
         self._config = self._config.with_ports(client.port, monitor.port, cluster)
-        self._client_url = f"nats://{_connect_host(self._config.host)}:{client.port}"
-        self._monitor_url = f"http://{_connect_host(self._config.http_host)}:{monitor.port}"
+        self._client_url = f"nats://{connect_host(self._config.host)}:{client.port}"
+        self._monitor_url = f"http://{connect_host(self._config.http_host)}:{monitor.port}"
 
     def _terminate(self, *, graceful: bool) -> None:
-        process = self._process
-        if process is None or process.poll() is not None:
-            return
-        if self._paused and hasattr(signal, "SIGCONT"):
-            with contextlib.suppress(ProcessLookupError):
-                process.send_signal(signal.SIGCONT)
+        if self._process is not None:
+            terminate(
+                self._process, graceful=graceful, timeout=self.stop_timeout, paused=self._paused
+            )
         self._paused = False
-        if graceful:
-            process.terminate()
-            try:
-                process.wait(self.stop_timeout)
-                return
-            except subprocess.TimeoutExpired:
-                pass
-        process.kill()
-        process.wait()
 
     def _cleanup(self) -> None:
         if self._record is not None:
@@ -378,27 +372,3 @@ class BinaryServer(NatsServer):
             check=True,
             timeout=10,
         )
-
-
-#: Free space a memory file system needs to hold our temp dirs.
-_MIN_SHM_FREE = 1 << 30
-
-
-def default_base_dir() -> Path | None:
-    """/dev/shm (no fsync cost) when TMPDIR is not set and it has 1 GiB free; else None."""
-    if os.environ.get("TMPDIR"):  # read per call, never at import: the user chose a place
-        return None
-    shm = Path("/dev/shm")
-    try:
-        stat = os.statvfs(shm)
-    except (OSError, AttributeError):
-        return None
-    if not os.access(shm, os.W_OK) or stat.f_bavail * stat.f_frsize < _MIN_SHM_FREE:
-        return None
-    return shm
-
-
-def _connect_host(host: str) -> str:
-    if host in _WILDCARD_HOSTS:
-        return "127.0.0.1"
-    return f"[{host}]" if ":" in host else host
