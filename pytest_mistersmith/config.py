@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import argparse
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import pytest
+
+if TYPE_CHECKING:  # importing the plugin imports no simulator
+    from simulator.servers import ServerBackend
 
 __all__ = [
     "BACKENDS",
@@ -24,7 +27,9 @@ __all__ = [
     "pick",
 ]
 
-BACKENDS: Final = ("binary", "docker", "external")
+#: The values of :data:`simulator.servers.ServerBackend`, spelled out so that importing the
+#: plugin imports no simulator (mypy checks each; a test pins that they are all of them).
+BACKENDS: Final[tuple[ServerBackend, ...]] = ("binary", "docker", "external")
 LOG_LEVELS: Final = ("info", "debug", "trace")
 
 
@@ -132,7 +137,7 @@ _OPTIONS: Final = (
 class MisterSmithConfig:
     """The options in force for this pytest session."""
 
-    backend: str
+    backend: ServerBackend
     server_bin: str | None
     url: str | None
     image: str | None
@@ -194,7 +199,7 @@ def get_config(config: pytest.Config) -> MisterSmithConfig:
                 f"{opt.flag} (ini {opt.name}) = {value!r} is not valid; "
                 f"choose one of: {', '.join(opt.choices)}"
             )
-    backend = raw["nats_backend"] or ("external" if raw["nats_url"] else "binary")
+    backend: ServerBackend = raw["nats_backend"] or ("external" if raw["nats_url"] else "binary")
     if backend != "external" and raw["nats_url"]:
         raise pytest.UsageError(
             f"--nats-url {raw['nats_url']} (ini nats_url) needs --nats-backend external, but "

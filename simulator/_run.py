@@ -29,6 +29,7 @@ from simulator.metrics import Metrics
 from simulator.protocol import topology as topo
 from simulator.report import live_view, progress_line, summary, write_json
 from simulator.scenario import Scenario
+from simulator.servers.backend import Backend
 
 __all__ = ["RunOptions", "apply_missing", "run"]
 
@@ -44,7 +45,7 @@ class RunOptions:
     """What ``mistersmith run`` was asked for, parsed and validated."""
 
     scenario: Scenario
-    backend: str = "binary"
+    backend: Backend = "binary"
     url: str | None = None
     report: Path | None = None
     server_bin: str | None = None

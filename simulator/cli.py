@@ -22,6 +22,7 @@ from rich.table import Table
 from simulator import __version__
 from simulator.errors import ConfigError, MisterSmithError
 from simulator.protocol import topology as topo
+from simulator.servers.backend import RUN_BACKENDS
 
 if typing.TYPE_CHECKING:
     from simulator.servers.run import Served
@@ -368,7 +369,7 @@ def _add_run(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     where.add_argument("--url", default=None, metavar="URL", help="a running server's nats:// URL")
     where.add_argument(
         "--backend",
-        choices=("binary", "docker", "cluster"),
+        choices=RUN_BACKENDS,
         default="binary",
         help="where to start a server (default: binary, the embedded one)",
     )

@@ -14,9 +14,10 @@ from simulator.servers._locate import (
     binary_version,
     find_nats_server,
 )
+from simulator.servers.backend import Backend, ClusterBackend, ServerBackend
 from simulator.servers.base import NatsServer
 from simulator.servers.binary import BinaryServer
-from simulator.servers.cluster import ClusterBackend, NatsCluster
+from simulator.servers.cluster import NatsCluster
 from simulator.servers.conf import (
     DEFAULT_MAX_PAYLOAD,
     ClusterConfig,
@@ -36,6 +37,7 @@ __all__ = [
     "HEALTHZ",
     "HEALTHZ_JS",
     "MIN_VERSION",
+    "Backend",
     "BinaryLookup",
     "BinaryServer",
     "ClusterBackend",
@@ -46,6 +48,7 @@ __all__ = [
     "NatsCluster",
     "NatsServer",
     "NatsServerBinary",
+    "ServerBackend",
     "ServerConfig",
     "binary_version",
     "build_image",

@@ -24,7 +24,7 @@ import weakref
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from simulator.errors import ConfigError, ServerError, ServerNotReadyError
 from simulator.servers._apply import apply_over
@@ -38,13 +38,13 @@ from simulator.servers._cluster_views import (
     stream_view,
 )
 from simulator.servers._locate import BinaryArg
+from simulator.servers.backend import CLUSTER_BACKENDS, ClusterBackend, check_backend
 from simulator.servers.base import NatsServer, require_started
 from simulator.servers.conf import ClusterConfig, ServerConfig
 from simulator.servers.health import HEALTHZ, POLL_INTERVAL, wait_healthy
 
 __all__ = ["ClusterBackend", "NatsCluster"]
 
-ClusterBackend = Literal["binary", "docker"]
 _CLUSTER_PREFIX = "mistersmith-cluster-"
 
 
@@ -71,12 +71,10 @@ class NatsCluster(NatsServer):
     ) -> None:
         if size < 1:
             raise ConfigError(f"size: {size} must be at least 1 node (3 for the spec's R3)")
-        if backend not in ("binary", "docker"):
-            raise ConfigError(f"backend: {backend!r} is not one of binary, docker")
+        self.backend: ClusterBackend = check_backend(backend, CLUSTER_BACKENDS)
         ClusterConfig(name=name)  # validates the name
         self.size = size
         self.name = name
-        self.backend: ClusterBackend = backend
         self.start_timeout = start_timeout
         self.stop_timeout = stop_timeout
         self.keep_data = keep_data
