@@ -17,9 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from simulator.errors import ServerError, ServerStartError
-from simulator.servers._cluster_nodes import free_ports
 from simulator.servers._docker_cli import docker, docker_ok, host_port, labels, sweep_stale
 from simulator.servers._locate import BinaryArg, resolve_binary
+from simulator.servers._ports import free_ports
 from simulator.servers.base import NatsServer, require_started
 from simulator.servers.conf import ServerConfig, render
 from simulator.servers.health import HEALTHZ, HEALTHZ_JS, get_json, wait_healthy
