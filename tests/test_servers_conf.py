@@ -51,6 +51,7 @@ def test_public_names_are_pinned() -> None:
             "NatsServerBinary",
             "ServerBackend",
             "ServerConfig",
+            "Started",
             "binary_version",
             "build_image",
             "default_image",
@@ -58,6 +59,7 @@ def test_public_names_are_pinned() -> None:
             "for_topology",
             "get_json",
             "render",
+            "start",
             "wait_healthy",
             "wait_info",
         ]

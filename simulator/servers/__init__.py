@@ -1,7 +1,9 @@
 """The NATS servers the testbed runs on: the embedded binary, Docker, an external URL, clusters.
 
-Importing this package imports neither docker nor testcontainers: the docker backend loads them
-when a container starts.
+Every handle is a :class:`NatsServer` (``base``); :func:`start` starts one of any
+:data:`Backend` for the plugin and the CLI. Importing this package imports neither docker nor
+testcontainers (the docker backend loads them when a container starts), nor nats-py or the
+protocol (loaded when a topology is applied).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from simulator.servers.docker import DockerServer
 from simulator.servers.external import ExternalServer
 from simulator.servers.health import HEALTHZ, HEALTHZ_JS, get_json, wait_healthy, wait_info
 from simulator.servers.image import build_image, default_image
+from simulator.servers.start import Started, start
 
 __all__ = [
     "DEFAULT_MAX_PAYLOAD",
@@ -50,6 +53,7 @@ __all__ = [
     "NatsServerBinary",
     "ServerBackend",
     "ServerConfig",
+    "Started",
     "binary_version",
     "build_image",
     "default_image",
@@ -57,6 +61,7 @@ __all__ = [
     "for_topology",
     "get_json",
     "render",
+    "start",
     "wait_healthy",
     "wait_info",
 ]

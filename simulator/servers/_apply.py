@@ -5,7 +5,7 @@ become healthy may still be settling: a request can go unanswered (routes settli
 leader elected a moment ago) and placement may say "no suitable peers for placement, peer
 offline" (10005) while the leader has not yet heard from a peer it already counts. apply() is
 idempotent, so with ``settling`` it asks again, each try short, until ``timeout``. From sync
-code (a cluster), :func:`run_sync` runs it on a loop of its own.
+code (``start()``, a cluster), :func:`run_sync` runs it on a loop of its own.
 """
 
 from __future__ import annotations

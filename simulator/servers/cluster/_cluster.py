@@ -30,7 +30,7 @@ from simulator.servers.cluster._health import agreed_leader, wait_peers, wait_st
 from simulator.servers.cluster._parallel import parallel, remove_dir
 from simulator.servers.cluster._plan import Nodes, Plan
 from simulator.servers.cluster._views import meta_view, stream_view
-from simulator.servers.conf import ClusterConfig, ServerConfig
+from simulator.servers.conf import ClusterConfig, ServerConfig, resolve_topology
 from simulator.servers.health import HEALTHZ, wait_healthy
 
 __all__ = ["NatsCluster"]
@@ -279,15 +279,14 @@ class NatsCluster(NatsServer):
 
     # -- topology -----------------------------------------------------------------------
     def apply_topology(self, topology: Any = None, timeout: float = 60.0) -> tuple[Any, list[str]]:
-        """Apply ``topology`` (ours by default) at the cluster's replicas.
+        """Apply ``topology`` (ours by default, or a file) at the cluster's replicas.
 
         Returns the apply report and the notes on what was clamped to the cluster's size.
         """
         from simulator.protocol import topology as topo
         from simulator.servers._apply import apply_over, run_sync
 
-        chosen = topo.default_topology() if topology is None else topology
-        clamped, notes = topo.for_cluster(chosen, self.size)
+        clamped, notes = topo.for_cluster(resolve_topology(topology), self.size)
         urls = self.client_urls
         if self._leader_hint is not None and self._leader_hint not in self._down:
             # ask the meta leader itself: no hop over a route that may still be settling
