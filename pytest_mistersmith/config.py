@@ -32,7 +32,9 @@ __all__ = [
     "pick",
 ]
 
-#: Where the session's nats-servers run (``--nats-backend``).
+#: Where the session's nats-servers run (``--nats-backend``): the values of
+#: :data:`simulator.servers.ServerBackend`, spelled out so that importing the plugin imports no
+#: simulator (a test pins that they are the same).
 Backend = Literal["binary", "docker", "external"]
 #: A pytest fixture scope, as ``scope=`` (and pytest-asyncio's ``loop_scope=``) take it.
 Scope = Literal["session", "package", "module", "class", "function"]

@@ -12,7 +12,7 @@ import pytest
 
 from pytest_mistersmith import factories
 from pytest_mistersmith.config import CONFIG_KEY, add_options, get_config
-from pytest_mistersmith.factories.server import SERVERS_KEY, USED_KEY
+from pytest_mistersmith.factories.server import SERVERS_KEY, USED_KEY, binary_lookup
 
 __all__ = [
     "jetstream",
@@ -44,26 +44,17 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     """Show the backend in force, its binary and version (or URL), and the topology."""
     from simulator.errors import MisterSmithError
     from simulator.protocol.topology import DEFAULT_TOPOLOGY_PATH
-    from simulator.servers import find_nats_server
+    from simulator.servers.start import describe_backend
 
     cfg = config.stash[CONFIG_KEY]
-    if cfg.backend == "external":
-        where = f"url {cfg.url}"
-    elif cfg.backend == "docker":
+    try:
+        lookup = binary_lookup(config)
+        where = describe_backend(cfg.backend, binary=lookup, image=cfg.image, url=cfg.url)
+    except MisterSmithError:
         where = (
-            f"image {cfg.image or 'nats:VERSION if cached, else mistersmith/nats-server:VERSION'}"
+            f"nats-server not found ({cfg.server_bin or 'default lookup'}; the first test "
+            "using nats_server lists where we looked)"
         )
-    else:
-        import os
-
-        try:
-            binary = find_nats_server(None, cfg.server_bin, os.environ)
-            where = f"{binary.path} (v{binary.version})"
-        except MisterSmithError:
-            where = (
-                f"nats-server not found ({cfg.server_bin or 'default lookup'}; the first test "
-                "using nats_server lists where we looked)"
-            )
     return [f"mistersmith: backend {cfg.backend}, {where}, topology {DEFAULT_TOPOLOGY_PATH.name}"]
 
 

@@ -9,8 +9,6 @@ stop the server, then print the summary and write the report. A first signal dra
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import os
 import signal
 import time
 from collections.abc import Callable, Iterator
@@ -26,6 +24,7 @@ from rich.markup import escape
 
 from simulator.errors import ServerError, TopologyError
 from simulator.protocol import topology as topo
+from simulator.servers.backend import Backend
 from simulator.swarm.metrics import Metrics
 from simulator.swarm.report import live_view, progress_line, summary, write_json
 from simulator.swarm.scenario import Scenario
@@ -44,7 +43,7 @@ class RunOptions:
     """What ``mistersmith run`` was asked for, parsed and validated."""
 
     scenario: Scenario
-    backend: str = "binary"
+    backend: Backend = "binary"
     url: str | None = None
     report: Path | None = None
     server_bin: str | None = None
@@ -130,56 +129,26 @@ async def apply_missing(js: Any, topology: topo.Topology) -> tuple[list[str], li
 
 
 def _start_target(options: RunOptions) -> _Target:
-    from simulator.servers import ExternalServer, find_nats_server
+    """Start the server of ``options.backend`` with our topology applied, or reach ``--url``.
 
-    if options.url is not None:
-        external = ExternalServer(options.url).start()
-        info: dict[str, Any] = {"backend": "external", "client_url": options.url}
-        info["version"] = external.version
-        return _Target(options.url, info, apply_missing=True)
-    default = topo.default_topology()
-    if options.backend == "binary":
-        from simulator.servers.run import start_with_topology
+    A ServerError (no engine, no image, not ready) is the CLI's one line; nothing stays running.
+    """
+    from simulator.servers import BinaryLookup, start
 
-        binary = find_nats_server(options.server_bin, env=os.environ)
-        served = start_with_topology(default, binary=binary)
-        server = served.server
-        info = {"backend": "binary", "client_url": server.client_url, "version": server.version}
-        return _Target(server.client_url, info, server.stop)
-    if options.backend == "cluster":
-        from simulator.servers.cluster import NatsCluster
-        from simulator.servers.conf import for_topology
-
-        binary = find_nats_server(options.server_bin, env=os.environ)
-        cluster = NatsCluster(_CLUSTER_SIZE, for_topology(default), binary=binary).start()
-        try:
-            _, notes = cluster.apply_topology(default)
-        except BaseException:
-            cluster.stop()
-            raise
-        info = {"backend": "cluster", "client_url": cluster.client_url, "nodes": _CLUSTER_SIZE}
-        info["version"] = cluster.version
-        return _Target(cluster.client_url, info, cluster.stop, notes=notes)
-    return _start_docker(default, options.image)
-
-
-def _start_docker(default: topo.Topology, image: str | None) -> _Target:
-    """One container of ``image`` (default: see ``default_image``), the topology applied."""
-    from simulator.servers.conf import for_topology
-    from simulator.servers.docker import DockerServer
-    from simulator.servers.run import apply_topology
-
-    clamped, notes = topo.for_cluster(default, 1)
-    server = DockerServer(for_topology(clamped), image=image)
-    try:
-        server.start()  # a ServerError (no engine, no image, not ready) is the CLI's one line
-        asyncio.run(apply_topology(server.client_url, clamped))
-    except BaseException:
-        with contextlib.suppress(ServerError):  # the first error is the one to report
-            server.stop()
-        raise
-    info = {"backend": "docker", "client_url": server.client_url, "version": server.version}
-    return _Target(server.client_url, info, server.stop, notes=notes)
+    backend: Backend = "external" if options.url is not None else options.backend
+    started = start(
+        backend,
+        binary=BinaryLookup.read(options.server_bin),
+        image=options.image,
+        url=options.url,
+        nodes=_CLUSTER_SIZE,
+        apply=True,  # never on an external server (see below)
+    )
+    server = started.server
+    # the binary backend never printed its clamp notes: kept so (the same notes as docker's)
+    notes = [] if backend == "binary" else list(started.notes)
+    missing = started.applied is None  # an external server: create only what it lacks
+    return _Target(server.client_url, started.info, server.stop, missing, notes)
 
 
 async def _prepare_external(target: _Target) -> None:

@@ -9,7 +9,6 @@ A :class:`~simulator.errors.MisterSmithError` prints one line to stderr and exit
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import typing
 from collections.abc import Callable, Sequence
@@ -22,6 +21,7 @@ from rich.table import Table
 from simulator import __version__
 from simulator.errors import ConfigError, MisterSmithError
 from simulator.protocol import topology as topo
+from simulator.servers.backend import RUN_BACKENDS
 
 if typing.TYPE_CHECKING:
     from simulator.servers.run import Served
@@ -190,15 +190,13 @@ def _print_served(served: Served, console: Console) -> None:
 
 
 def _server(args: argparse.Namespace, console: Console) -> int:
-    from simulator.servers import find_nats_server
+    from simulator.servers import BinaryLookup
     from simulator.servers.run import serve
 
-    topology = topo.default_topology() if args.topology is None else topo.load(args.topology)
-    binary = find_nats_server(args.server_bin, env=os.environ)
     outcome = serve(
-        topology,
+        args.topology,
         on_ready=lambda served: _print_served(served, console),
-        binary=binary,
+        binary=BinaryLookup.read(args.server_bin),
         keep_data=args.keep_data,
         log_level=args.log_level,
     )
@@ -368,7 +366,7 @@ def _add_run(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     where.add_argument("--url", default=None, metavar="URL", help="a running server's nats:// URL")
     where.add_argument(
         "--backend",
-        choices=("binary", "docker", "cluster"),
+        choices=RUN_BACKENDS,
         default="binary",
         help="where to start a server (default: binary, the embedded one)",
     )
@@ -393,9 +391,9 @@ def _add_run(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 
 
 def _image_build(args: argparse.Namespace, console: Console) -> int:
-    from simulator.servers import build_image, find_nats_server
+    from simulator.servers import BinaryLookup, build_image
 
-    binary = find_nats_server(args.server_bin, env=os.environ)
+    binary = BinaryLookup.read(args.server_bin).find()
     tag = build_image(args.tag, binary=binary)
     console.print(f"built {escape(tag)} (FROM scratch) from {escape(str(binary.path))}")
     console.print(f"use it: pytest --nats-backend docker --nats-image {escape(tag)}")

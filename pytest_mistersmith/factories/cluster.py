@@ -18,12 +18,12 @@ from pytest_mistersmith.config import (
     Scope,
     pick,
 )
-from pytest_mistersmith.factories.server import serve
+from pytest_mistersmith.factories.server import binary_for, binary_lookup, serve
 
 # Imported by the plugin at start-up: the simulator loads when a fixture runs.
 if TYPE_CHECKING:
     from simulator.protocol.topology import Topology
-    from simulator.servers import ClusterBackend, LogLevel, NatsCluster
+    from simulator.servers import BinaryLookup, LogLevel, NatsCluster
 
 __all__ = ["nats_cluster_factory", "start_cluster"]
 
@@ -41,38 +41,30 @@ def start_cluster(
     overrides: Mapping[str, object] | None = None,
     apply_topology: bool = True,
     start_timeout: float = 60.0,
+    lookup: BinaryLookup | None = None,
 ) -> NatsCluster:
-    """Start a cluster, wait for its health and apply ``topology`` at its replicas (R3 on 3)."""
-    __tracebackhide__ = True
-    from simulator.protocol import topology as topo
-    from simulator.servers import find_nats_server, for_topology
-    from simulator.servers.cluster import NatsCluster
+    """Start a cluster, wait for its health and apply ``topology`` at its replicas (R3 on 3).
 
-    # a cluster is never external: --nats-backend external still gets binary clusters
-    chosen: ClusterBackend = "docker" if pick(backend, cfg.backend) == "docker" else "binary"
-    if isinstance(topology, (str, Path)):
-        topology = topo.load(topology)
-    resolved = topology or topo.default_topology()
-    config = for_topology(resolved, log_level=pick(log_level, cfg.log_level), **(overrides or {}))
-    binary = None
-    if chosen == "binary":
-        explicit = server_bin if server_bin is not NOT_GIVEN else None
-        binary = find_nats_server(explicit, cfg.server_bin, os.environ)
-    cluster = NatsCluster(
-        nodes,
-        config,
-        backend=chosen,
-        binary=binary,
+    ``lookup`` is the session's (see :func:`binary_lookup`); without it, one is read now.
+    """
+    __tracebackhide__ = True
+    from simulator.servers import NatsCluster, start
+    from simulator.servers.backend import node_backend
+
+    cluster = start(
+        "cluster",
+        topology,
+        binary=binary_for(cfg, lookup, server_bin),
         image=pick(image, cfg.image),
+        nodes=nodes,
+        nodes_on=node_backend(pick(backend, cfg.backend)),
+        log_level=pick(log_level, cfg.log_level),
+        overrides=overrides,
         keep_data=pick(keep_data, cfg.keep_data),
+        apply=apply_topology,
         start_timeout=start_timeout,
-    ).start()
-    if apply_topology:
-        try:
-            cluster.apply_topology(resolved)
-        except BaseException:
-            cluster.stop()
-            raise
+    ).server
+    assert isinstance(cluster, NatsCluster)
     return cluster
 
 
@@ -103,6 +95,7 @@ def nats_cluster_factory(
         cluster = start_cluster(
             request.config.stash[CONFIG_KEY],
             nodes,
+            lookup=binary_lookup(request.config),
             backend=backend,
             server_bin=server_bin,
             image=image,

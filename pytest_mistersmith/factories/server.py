@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
 
     from simulator.protocol.topology import Topology
     from simulator.servers import (
+        BinaryLookup,
         BinaryServer,
         DockerServer,
         ExternalServer,
@@ -39,6 +41,8 @@ __all__ = [
     "SERVERS_KEY",
     "USED_KEY",
     "before_stop",
+    "binary_for",
+    "binary_lookup",
     "mark_used",
     "nats_server_factory",
     "serve",
@@ -53,6 +57,33 @@ SERVERS_KEY = pytest.StashKey["list[NatsServer]"]()
 USED_KEY = pytest.StashKey["list[NatsServer]"]()
 #: The node of the scope of the fixture serving each started server (by id).
 _SCOPE_NODES = pytest.StashKey[dict[int, pytest.Item | pytest.Collector]]()
+#: Where this session looks for nats-server (the environment read once).
+_LOOKUP_KEY = pytest.StashKey["BinaryLookup"]()
+
+
+def binary_lookup(config: pytest.Config) -> BinaryLookup:
+    """Where this session looks for nats-server: read once, the binary found once."""
+    from simulator.servers import BinaryLookup
+
+    if _LOOKUP_KEY not in config.stash:
+        configured = config.stash[CONFIG_KEY].server_bin
+        config.stash[_LOOKUP_KEY] = BinaryLookup.read(configured=configured)
+    return config.stash[_LOOKUP_KEY]
+
+
+def binary_for(
+    cfg: MisterSmithConfig,
+    lookup: BinaryLookup | None,
+    server_bin: str | os.PathLike[str] | NotGiven | None = NOT_GIVEN,
+) -> BinaryLookup:
+    """A factory's lookup: the session's (else one read now), with its ``server_bin`` first."""
+    from simulator.servers import BinaryLookup
+
+    if lookup is None:
+        lookup = BinaryLookup.read(configured=cfg.server_bin)
+    if server_bin is NOT_GIVEN:
+        return lookup
+    return dataclasses.replace(lookup, explicit=None if server_bin is None else str(server_bin))
 
 
 def mark_used(request: pytest.FixtureRequest, server: NatsServer) -> None:
@@ -74,34 +105,29 @@ def start_server(
     topology: Topology | str | Path | None = None,
     overrides: Mapping[str, object] | None = None,
     image: str | NotGiven | None = NOT_GIVEN,
+    lookup: BinaryLookup | None = None,
 ) -> Server:
-    """Start (or, for an external server, wait for) a server; arguments override ``cfg``."""
+    """Start (or, for an external server, wait for) a server; arguments override ``cfg``.
+
+    ``lookup`` is the session's (see :func:`binary_lookup`); without it, one is read now.
+    """
     __tracebackhide__ = True
-    from simulator.protocol import topology as topo
-    from simulator.servers import BinaryServer, ExternalServer, find_nats_server, for_topology
+    from simulator.servers import BinaryServer, DockerServer, ExternalServer, start
 
     if backend is NOT_GIVEN:
         backend = "external" if url is not NOT_GIVEN and url else cfg.backend
-    address = pick(url, cfg.url)
-    if backend == "external":
-        if not address:
-            raise pytest.UsageError("the external backend needs a URL: --nats-url or url=...")
-        return ExternalServer(address).start()
-    if isinstance(topology, (str, Path)):
-        topology = topo.load(topology)
-    config = for_topology(
-        topology or topo.default_topology(),
+    server = start(
+        backend,
+        topology,
+        binary=binary_for(cfg, lookup, server_bin),
+        image=pick(image, cfg.image),
+        url=pick(url, cfg.url),
         log_level=pick(log_level, cfg.log_level),
-        **(overrides or {}),
-    )
-    if backend == "docker":
-        from simulator.servers import DockerServer
-
-        return DockerServer(config, image=pick(image, cfg.image)).start()
-    binary = find_nats_server(
-        server_bin if server_bin is not NOT_GIVEN else None, cfg.server_bin, os.environ
-    )
-    return BinaryServer(config, binary=binary, keep_data=pick(keep_data, cfg.keep_data)).start()
+        overrides=overrides,
+        keep_data=pick(keep_data, cfg.keep_data),
+    ).server
+    assert isinstance(server, (BinaryServer, DockerServer, ExternalServer))
+    return server
 
 
 def nats_server_factory(
@@ -128,6 +154,7 @@ def nats_server_factory(
         __tracebackhide__ = True
         server = start_server(
             request.config.stash[CONFIG_KEY],
+            lookup=binary_lookup(request.config),
             backend=backend,
             server_bin=server_bin,
             url=url,

@@ -4,12 +4,16 @@ One server answers at once or not at all: one try under ``timeout``. A cluster t
 become healthy may still be settling: a request can go unanswered (routes settling, the meta
 leader elected a moment ago) and placement may say "no suitable peers for placement, peer
 offline" (10005) while the leader has not yet heard from a peer it already counts. apply() is
-idempotent, so with ``settling`` it asks again, each try short, until ``timeout``.
+idempotent, so with ``settling`` it asks again, each try short, until ``timeout``. From sync
+code (``start()``, a cluster), :func:`run_sync` runs it on a loop of its own.
 """
 
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
+from collections.abc import Coroutine
+from typing import Any, TypeVar
 
 import nats
 from nats.errors import Error as NatsError
@@ -19,8 +23,9 @@ from nats.errors import TimeoutError as NatsTimeoutError
 from simulator.errors import ServerError, TopologyError
 from simulator.protocol.topology import ApplyReport, Topology, apply
 
-__all__ = ["apply_over"]
+__all__ = ["apply_over", "run_sync"]
 
+_T = TypeVar("_T")
 _NO_SUITABLE_PEERS = 10005
 _TRY_TIMEOUT = 2.0
 _RETRY_PAUSE = 0.005
@@ -72,3 +77,13 @@ async def apply_over(
 def _unplaced(exc: BaseException) -> bool:
     """Whether ``exc`` is JetStream's "no suitable peers for placement" (err_code 10005)."""
     return getattr(exc.__cause__, "err_code", None) == _NO_SUITABLE_PEERS
+
+
+def run_sync(coro: Coroutine[Any, Any, _T]) -> _T:
+    """Run ``coro`` to completion from sync code, on a fresh loop (in a thread if one runs)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coro)
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coro).result()

@@ -1,4 +1,8 @@
-"""The files a BinaryServer's process writes (ports file, log), and what a failed start says."""
+"""A BinaryServer's files: where its temp dir goes, its ports file and log, its failed start.
+
+The process writes the ports file (``--ports_file_dir``) and the log; the URLs come from the
+ports; a start that fails says what failed, how to fix it, and the tail of the log.
+"""
 
 from __future__ import annotations
 
@@ -13,10 +17,41 @@ from pathlib import Path
 from simulator.errors import ServerNotReadyError, ServerStartError
 from simulator.servers.health import POLL_INTERVAL
 
-__all__ = ["log_tail", "read_from", "start_error", "wait_ports"]
+__all__ = [
+    "connect_host",
+    "default_base_dir",
+    "log_tail",
+    "read_from",
+    "start_error",
+    "wait_ports",
+]
 
+#: Free space a memory file system needs to hold our temp dirs.
+_MIN_SHM_FREE = 1 << 30
+_WILDCARD_HOSTS = ("", "0.0.0.0", "::")
 _CONF_LINE = re.compile(r"nats\.conf:(\d+):")
 _TIMEOUT_FIX = "raise the start timeout (BinaryServer(start_timeout=...)) on a slow machine"
+
+
+def default_base_dir() -> Path | None:
+    """/dev/shm (no fsync cost) when TMPDIR is not set and it has 1 GiB free; else None."""
+    if os.environ.get("TMPDIR"):  # read per call, never at import: the user chose a place
+        return None
+    shm = Path("/dev/shm")
+    try:
+        stat = os.statvfs(shm)
+    except (OSError, AttributeError):
+        return None
+    if not os.access(shm, os.W_OK) or stat.f_bavail * stat.f_frsize < _MIN_SHM_FREE:
+        return None
+    return shm
+
+
+def connect_host(host: str) -> str:
+    """The host a client dials for a listener on ``host`` (loopback for a wildcard)."""
+    if host in _WILDCARD_HOSTS:
+        return "127.0.0.1"
+    return f"[{host}]" if ":" in host else host
 
 
 def wait_ports(

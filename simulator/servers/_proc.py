@@ -31,6 +31,7 @@ __all__ = [
     "send_signal",
     "spawn",
     "start_time",
+    "terminate",
     "wait_stopped",
 ]
 
@@ -234,3 +235,26 @@ def send_signal(pid: int, signum: int) -> bool:
     except (ProcessLookupError, PermissionError):
         return False
     return True
+
+
+def terminate(
+    process: subprocess.Popen[bytes], *, graceful: bool, timeout: float, paused: bool = False
+) -> None:
+    """End ``process`` if it runs: SIGTERM, SIGKILL after ``timeout``; at once if not graceful.
+
+    A ``paused`` (SIGSTOPped) process is thawed first, so that it can act on SIGTERM.
+    """
+    if process.poll() is not None:
+        return
+    if paused and hasattr(signal, "SIGCONT"):
+        with contextlib.suppress(ProcessLookupError):
+            process.send_signal(signal.SIGCONT)
+    if graceful:
+        process.terminate()
+        try:
+            process.wait(timeout)
+            return
+        except subprocess.TimeoutExpired:
+            pass
+    process.kill()
+    process.wait()

@@ -21,14 +21,19 @@ import weakref
 from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
-from types import TracebackType
 from urllib.parse import urlsplit
 
 from simulator.errors import ServerError, ServerStartError
-from simulator.servers._files import log_tail, read_from, start_error, wait_ports
-from simulator.servers._handle import require_started
-from simulator.servers._locate import NatsServerBinary, find_nats_server
-from simulator.servers._proc import spawn, start_time, wait_stopped
+from simulator.servers._files import (
+    connect_host,
+    default_base_dir,
+    log_tail,
+    read_from,
+    start_error,
+    wait_ports,
+)
+from simulator.servers._locate import BinaryArg, NatsServerBinary, resolve_binary
+from simulator.servers._proc import spawn, start_time, terminate, wait_stopped
 from simulator.servers._reload import carry_over, resolved
 from simulator.servers._sweep import (
     TEMP_PREFIX,
@@ -39,15 +44,14 @@ from simulator.servers._sweep import (
     sweep,
     write_record,
 )
+from simulator.servers.base import NatsServer, require_started
 from simulator.servers.conf import ServerConfig, render
 from simulator.servers.health import HEALTHZ, HEALTHZ_JS, POLL_INTERVAL, get_json, wait_healthy
 
-__all__ = ["BinaryServer"]
-
-_WILDCARD_HOSTS = ("", "0.0.0.0", "::")
+__all__ = ["BinaryServer", "default_base_dir"]
 
 
-class BinaryServer:
+class BinaryServer(NatsServer):
     """One nats-server child process with its own temp dir; a context manager.
 
     Keep a reference while the server is in use: a handle that is garbage collected (or still
@@ -58,7 +62,7 @@ class BinaryServer:
         self,
         config: ServerConfig | None = None,
         *,
-        binary: NatsServerBinary | str | os.PathLike[str] | None = None,
+        binary: BinaryArg = None,
         env: Mapping[str, str] | None = None,
         start_timeout: float = 10.0,
         stop_timeout: float = 10.0,
@@ -98,11 +102,7 @@ class BinaryServer:
     def binary(self) -> NatsServerBinary:
         """The nats-server binary (looked up on first use)."""
         if self._binary is None:
-            arg = self._binary_arg
-            if isinstance(arg, NatsServerBinary):
-                self._binary = arg
-            else:
-                self._binary = find_nats_server(explicit=arg, env=self._env)
+            self._binary = resolve_binary(self._binary_arg, env=self._env)
         return self._binary
 
     @property
@@ -149,6 +149,11 @@ class BinaryServer:
     def running(self) -> bool:
         """Whether the server process is alive (a paused server is running)."""
         return self._process is not None and self._process.poll() is None
+
+    @property
+    def started(self) -> bool:
+        """Whether the server process is alive (``with`` starts it again after a kill)."""
+        return self.running
 
     @property
     def returncode(self) -> int | None:
@@ -268,27 +273,13 @@ class BinaryServer:
             return ""
         return log_tail(self.log_path, lines)
 
-    def __enter__(self) -> BinaryServer:
-        if not self.running:
-            self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-    def __repr__(self) -> str:
-        where = self._client_url or "not started"
-        return f"<BinaryServer {where} pid={self.pid} running={self.running}>"
+    def _describe(self) -> str:
+        return f"{self._client_url or 'not started'} pid={self.pid} running={self.running}"
 
     # -- internals ----------------------------------------------------------------------
     def _spawn_and_wait(self, *, fresh: bool) -> None:
         temp = self.temp_dir
-        deadline = time.monotonic() + self.start_timeout
+        deadline = self.deadline()
         ports_dir = temp / "ports"
         ports_dir.mkdir(exist_ok=True)
         for stale in ports_dir.glob("*.ports"):
@@ -347,26 +338,15 @@ class BinaryServer:
         cluster = urlsplit(ports["cluster"][0]).port if ports.get("cluster") else None
         assert client.port is not None and monitor.port is not None
         self._config = self._config.with_ports(client.port, monitor.port, cluster)
-        self._client_url = f"nats://{_connect_host(self._config.host)}:{client.port}"
-        self._monitor_url = f"http://{_connect_host(self._config.http_host)}:{monitor.port}"
+        self._client_url = f"nats://{connect_host(self._config.host)}:{client.port}"
+        self._monitor_url = f"http://{connect_host(self._config.http_host)}:{monitor.port}"
 
     def _terminate(self, *, graceful: bool) -> None:
-        process = self._process
-        if process is None or process.poll() is not None:
-            return
-        if self._paused and hasattr(signal, "SIGCONT"):
-            with contextlib.suppress(ProcessLookupError):
-                process.send_signal(signal.SIGCONT)
+        if self._process is not None:
+            terminate(
+                self._process, graceful=graceful, timeout=self.stop_timeout, paused=self._paused
+            )
         self._paused = False
-        if graceful:
-            process.terminate()
-            try:
-                process.wait(self.stop_timeout)
-                return
-            except subprocess.TimeoutExpired:
-                pass
-        process.kill()
-        process.wait()
 
     def _cleanup(self) -> None:
         if self._record is not None:
@@ -392,27 +372,3 @@ class BinaryServer:
             check=True,
             timeout=10,
         )
-
-
-#: Free space a memory file system needs to hold our temp dirs.
-_MIN_SHM_FREE = 1 << 30
-
-
-def default_base_dir() -> Path | None:
-    """/dev/shm (no fsync cost) when TMPDIR is not set and it has 1 GiB free; else None."""
-    if os.environ.get("TMPDIR"):  # read per call, never at import: the user chose a place
-        return None
-    shm = Path("/dev/shm")
-    try:
-        stat = os.statvfs(shm)
-    except (OSError, AttributeError):
-        return None
-    if not os.access(shm, os.W_OK) or stat.f_bavail * stat.f_frsize < _MIN_SHM_FREE:
-        return None
-    return shm
-
-
-def _connect_host(host: str) -> str:
-    if host in _WILDCARD_HOSTS:
-        return "127.0.0.1"
-    return f"[{host}]" if ":" in host else host

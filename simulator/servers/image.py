@@ -7,7 +7,6 @@ binary only); the legacy builder needs no base image, so it works on air-gapped 
 
 from __future__ import annotations
 
-import os
 import shutil
 import tempfile
 from collections.abc import Mapping
@@ -15,7 +14,7 @@ from pathlib import Path
 
 from simulator.errors import ServerError
 from simulator.servers._docker_cli import docker as _docker
-from simulator.servers._locate import NatsServerBinary, find_nats_server
+from simulator.servers._locate import BinaryArg, resolve_binary
 
 __all__ = [
     "LOCAL_REPOSITORY",
@@ -62,11 +61,11 @@ def default_image(version: str) -> str:
 def build_image(
     tag: str | None = None,
     *,
-    binary: NatsServerBinary | str | os.PathLike[str] | None = None,
+    binary: BinaryArg = None,
     env: Mapping[str, str] | None = None,
 ) -> str:
     """Build the ``FROM scratch`` image from the nats-server binary; the tag built."""
-    found = binary if isinstance(binary, NatsServerBinary) else find_nats_server(binary, env=env)
+    found = resolve_binary(binary, env=env)
     tag = local_tag(found.version) if tag is None else tag
     with tempfile.TemporaryDirectory(prefix="mistersmith-image-") as context:
         shutil.copy2(found.path, Path(context) / "nats-server")

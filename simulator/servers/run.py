@@ -1,26 +1,29 @@
 """A one-node embedded server with a topology applied, run until a signal (``mistersmith server``).
 
 :func:`start_with_topology` starts a :class:`BinaryServer` sized for the topology (replicas
-clamped to one node, ERRATA 2) and applies it; :func:`serve` does that, calls back once the
-server is ready, blocks until SIGINT or SIGTERM (or until the server exits on its own), then
-stops the server and removes its temp dir unless it is kept.
+clamped to one node, ERRATA 2) and applies it, through :func:`simulator.servers.start`;
+:func:`serve` does that, calls back once the server is ready, blocks until SIGINT or SIGTERM
+(or until the server exits on its own), then stops the server and removes its temp dir unless
+it is kept.
 """
 
 from __future__ import annotations
 
-import asyncio
 import signal
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
+from typing import TYPE_CHECKING
 
-from simulator.protocol.topology import ApplyReport, Topology, for_cluster
-from simulator.servers._apply import apply_over
-from simulator.servers._locate import NatsServerBinary
+from simulator.servers._locate import BinaryArg
 from simulator.servers.binary import BinaryServer
-from simulator.servers.conf import LogLevel, for_topology
+from simulator.servers.conf import LogLevel
+from simulator.servers.start import start
+
+if TYPE_CHECKING:
+    from simulator.protocol.topology import ApplyReport, Topology
 
 __all__ = [
     "STOP_SIGNALS",
@@ -68,32 +71,35 @@ class ServeOutcome:
 
 async def apply_topology(client_url: str, topology: Topology, timeout: float = 10.0) -> ApplyReport:
     """Connect to ``client_url`` once, apply ``topology``, and close the connection."""
+    from simulator.servers._apply import apply_over
+
     return await apply_over(client_url, topology, timeout)
 
 
 def start_with_topology(
-    topology: Topology,
+    topology: Topology | str | Path | None = None,
     *,
-    binary: NatsServerBinary | str | Path | None = None,
+    binary: BinaryArg = None,
     keep_data: bool = False,
     log_level: LogLevel = "info",
     timeout: float = 10.0,
 ) -> Served:
-    """Start a one-node server sized for ``topology`` (replicas clamped) and apply it."""
-    clamped, notes = for_cluster(topology, 1)
-    server = BinaryServer(
-        for_topology(clamped, log_level=log_level),
+    """Start a one-node server sized for ``topology`` (ours by default, or a file) and apply it.
+
+    Its replicas are clamped to the one node; the notes say which.
+    """
+    started = start(
+        "binary",
+        topology,
         binary=binary,
         keep_data=keep_data,
+        log_level=log_level,
+        apply=True,
         start_timeout=timeout,
     )
-    server.start()
-    try:
-        applied = asyncio.run(apply_topology(server.client_url, clamped, timeout))
-    except BaseException:
-        server.stop()
-        raise
-    return Served(server, clamped, applied, tuple(notes))
+    server = started.server
+    assert isinstance(server, BinaryServer) and started.applied is not None
+    return Served(server, started.topology, started.applied, started.notes)
 
 
 class _Catcher:
@@ -128,10 +134,10 @@ class _Catcher:
 
 
 def serve(
-    topology: Topology,
+    topology: Topology | str | Path | None,
     *,
     on_ready: Callable[[Served], None],
-    binary: NatsServerBinary | str | Path | None = None,
+    binary: BinaryArg = None,
     keep_data: bool = False,
     log_level: LogLevel = "info",
     timeout: float = 10.0,

@@ -15,7 +15,7 @@ from pytest_mistersmith import factories
 from simulator.errors import ConfigError, ServerError, ServerStartError, TopologyError
 from simulator.protocol.topology import default_topology
 from simulator.servers import HEALTHZ, NatsCluster, ServerConfig, _apply, get_json
-from simulator.servers._cluster_views import settled_streams
+from simulator.servers.cluster._views import settled_streams
 from simulator.servers.health import probe_http, read_info
 
 binary_cluster = factories.nats_cluster_factory(backend="binary", scope="module")

@@ -35,7 +35,7 @@ async def test_ready_on_a_running_server_and_stop_leaves_it_running(
     backing: BinaryServer,
 ) -> None:
     external = ExternalServer(backing.client_url, backing.monitor_url, timeout=5)
-    handles: list[NatsServer] = [external, backing]  # both satisfy the protocol (mypy)
+    handles: list[NatsServer] = [external, backing]  # both are NatsServer handles
     assert len(handles) == 2
     with external:
         assert external.client_url == backing.client_url

@@ -13,15 +13,13 @@ import functools
 import time
 import uuid
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from simulator.servers._cluster_nodes import parallel
 from simulator.servers._docker_cli import SESSION, docker, docker_ok, labels, sweep_stale
-from simulator.servers.conf import ClusterConfig, ServerConfig
+from simulator.servers._locate import BinaryArg, resolve_binary
+from simulator.servers.cluster._parallel import parallel
+from simulator.servers.cluster._plan import Plan
 from simulator.servers.docker import CLUSTER_PORT, DockerServer
-
-if TYPE_CHECKING:
-    from simulator.servers.cluster import NatsCluster
 
 __all__ = ["DockerNodes"]
 
@@ -43,19 +41,25 @@ class _ClusterNode(DockerServer):
 class DockerNodes:
     """Cluster nodes as containers of one image on a private docker network."""
 
-    def __init__(self, cluster: NatsCluster, config: ServerConfig, image: str | None) -> None:
-        self._cluster = cluster
-        self._config = config
-        self._image = image
+    def __init__(
+        self,
+        plan: Plan,
+        image: str | None = None,
+        binary: BinaryArg = None,
+    ) -> None:
+        from simulator.servers.image import default_image
+
+        self._plan = plan
+        # once for every node: the image, or the default one of the binary's version
+        self._image = image or default_image(resolve_binary(binary).version)
         self.network = f"mistersmith-{SESSION}-{uuid.uuid4().hex[:6]}"
-        self._aliases = list(cluster.server_names)
+        self._aliases = plan.server_names
         sweep_stale()
         label_args = [a for k, v in labels().items() for a in ("--label", f"{k}={v}")]
         docker_ok("network", "create", *label_args, self.network)
 
     def _make(self, index: int, deadline: float) -> DockerServer:
-        cluster = self._cluster
-        base = self._config.cluster or ClusterConfig(name=cluster.name)
+        plan = self._plan
         # routes to the others only: a route to itself is dialled, detected and dropped, and
         # that churn delayed the first meta-leader election by seconds in many starts
         routes = tuple(
@@ -64,9 +68,9 @@ class DockerNodes:
             if i != index
         )
         config = replace(
-            self._config,
-            server_name=cluster.server_names[index],
-            cluster=replace(base, name=cluster.name, routes=routes),
+            plan.config,
+            server_name=plan.server_names[index],
+            cluster=replace(plan.cluster_block, name=plan.name, routes=routes),
         )
         return _ClusterNode(
             self._aliases[index],
@@ -76,11 +80,12 @@ class DockerNodes:
             network=self.network,
             aliases=(self._aliases[index],),
             start_timeout=max(0.1, deadline - time.monotonic()),
-            stop_timeout=cluster.stop_timeout,
+            stop_timeout=plan.stop_timeout,
         )
 
     def start_all(self, deadline: float) -> list[DockerServer]:
-        nodes = [self._make(i, deadline) for i in range(self._cluster.size)]
+        """Start every container at once (each knows every other's route beforehand)."""
+        nodes = [self._make(i, deadline) for i in range(self._plan.size)]
         try:
             parallel([functools.partial(node.start) for node in nodes])
         except BaseException:
@@ -89,21 +94,25 @@ class DockerNodes:
         return nodes
 
     def start_node(self, index: int, old: DockerServer, deadline: float) -> DockerServer:
+        """Start the same container again: its store volume and its network alias."""
         old.start_timeout = max(0.1, deadline - time.monotonic())
         old.start()  # the same container: its store volume and its network alias
         return old
 
-    def stop_node(self, index: int) -> None:
-        self._cluster.nodes[index].halt()
+    def stop_node(self, index: int, node: DockerServer) -> None:
+        """``docker stop``: the container and its store stay."""
+        node.halt()
 
-    def partition(self, index: int) -> None:
-        docker_ok("network", "disconnect", self.network, self._cluster.nodes[index].container_id)
+    def partition(self, index: int, node: DockerServer) -> None:
+        """Disconnect the node's container from the cluster network."""
+        docker_ok("network", "disconnect", self.network, node.container_id)
 
-    def heal(self, index: int) -> None:
-        node = self._cluster.nodes[index]
+    def heal(self, index: int, node: DockerServer) -> None:
+        """Connect the node's container to the cluster network again, under its alias."""
         alias = self._aliases[index]
         docker_ok("network", "connect", "--alias", alias, self.network, node.container_id)
         node.refresh_urls()
 
     def close(self) -> None:
+        """Remove the cluster network."""
         docker("network", "rm", self.network, timeout=60)

@@ -1,7 +1,7 @@
 """What a cluster's nodes say about their JetStream leaders, read from ``/jsz``.
 
-Each function asks one node's monitoring port and returns its view; :class:`NatsCluster`
-polls them over its nodes until a majority (or every node) agrees.
+Each function asks one node's monitoring port and returns its view; ``_health`` polls them
+over the nodes until a majority (or every node) agrees.
 """
 
 from __future__ import annotations

@@ -1,12 +1,10 @@
 """N nats-server nodes of either backend, routed together into one JetStream cluster.
 
-Binary backend: processes on loopback, all started at once. Client and monitoring ports are
-picked by the servers (``-1``); the route ports alone are picked beforehand (bind port 0, close),
-because every node's routes must name them, and a start that loses that race (``address already
-in use``) picks again. Every node solicits routes to every other and retries them forever, so
-any node can stop and come back and the mesh heals. A node started again keeps its ports and
-its store. Docker backend: containers on a private docker network, routed by host name (see
-``_docker_cluster``); there ``partition(i)``/``heal(i)`` cut a node off that network.
+Binary backend: processes on loopback, all started at once (see ``_binary``). Every node
+solicits routes to every other and retries them forever, so any node can stop and come back
+and the mesh heals. A node started again keeps its ports and its store. Docker backend:
+containers on a private docker network, routed by host name (see ``_docker``); there
+``partition(i)``/``heal(i)`` cut a node off that network.
 
 Readiness is the full ``/healthz`` on every node (``js-enabled-only`` answers before the meta
 leader is elected), polled every few milliseconds under one generous deadline; with every node
@@ -16,41 +14,31 @@ leader, retrying what a cluster still settling answers (see ``simulator.servers.
 
 from __future__ import annotations
 
-import contextlib
-import os
 import shutil
 import tempfile
 import time
 import weakref
-from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
-from types import TracebackType
-from typing import Any, Literal
+from typing import Any
 
 from simulator.errors import ConfigError, ServerError, ServerNotReadyError
-from simulator.servers._apply import apply_over
-from simulator.servers._cluster_nodes import BinaryNodes, parallel, remove_dir, run_sync
-from simulator.servers._cluster_views import (
-    current,
-    meta_peers,
-    meta_view,
-    settled_streams,
-    stream_names,
-    stream_view,
-)
-from simulator.servers._handle import require_started
-from simulator.servers._locate import NatsServerBinary
-from simulator.servers.conf import ClusterConfig, ServerConfig
-from simulator.servers.health import HEALTHZ, POLL_INTERVAL, wait_healthy
+from simulator.servers._locate import BinaryArg
+from simulator.servers.backend import CLUSTER_BACKENDS, ClusterBackend, check_backend
+from simulator.servers.base import NatsServer, require_started
+from simulator.servers.cluster._health import agreed_leader, wait_peers, wait_streams
+from simulator.servers.cluster._parallel import parallel, remove_dir
+from simulator.servers.cluster._plan import Nodes, Plan
+from simulator.servers.cluster._views import meta_view, stream_view
+from simulator.servers.conf import ClusterConfig, ServerConfig, resolve_topology
+from simulator.servers.health import HEALTHZ, wait_healthy
 
-__all__ = ["ClusterBackend", "NatsCluster"]
+__all__ = ["NatsCluster"]
 
-ClusterBackend = Literal["binary", "docker"]
 _CLUSTER_PREFIX = "mistersmith-cluster-"
 
 
-class NatsCluster:
+class NatsCluster(NatsServer):
     """N routed nats-server nodes with JetStream; a context manager.
 
     Methods that take a node take its index in :attr:`nodes`; :meth:`meta_leader` and
@@ -64,7 +52,7 @@ class NatsCluster:
         *,
         backend: ClusterBackend = "binary",
         name: str = "mistersmith",
-        binary: NatsServerBinary | str | os.PathLike[str] | None = None,
+        binary: BinaryArg = None,
         image: str | None = None,
         start_timeout: float = 60.0,
         stop_timeout: float = 10.0,
@@ -73,12 +61,10 @@ class NatsCluster:
     ) -> None:
         if size < 1:
             raise ConfigError(f"size: {size} must be at least 1 node (3 for the spec's R3)")
-        if backend not in ("binary", "docker"):
-            raise ConfigError(f"backend: {backend!r} is not one of binary, docker")
+        self.backend: ClusterBackend = check_backend(backend, CLUSTER_BACKENDS)
         ClusterConfig(name=name)  # validates the name
         self.size = size
         self.name = name
-        self.backend: ClusterBackend = backend
         self.start_timeout = start_timeout
         self.stop_timeout = stop_timeout
         self.keep_data = keep_data
@@ -90,7 +76,7 @@ class NatsCluster:
         self._nodes: list[Any] = []
         self._leader_hint: int | None = None
         self._down: dict[int, str] = {}
-        self._impl: Any = None
+        self._impl: Nodes | None = None
         self._reaper: weakref.finalize[..., NatsCluster] | None = None
 
     # -- surface ------------------------------------------------------------------------
@@ -129,6 +115,11 @@ class NatsCluster:
         """The directory holding each node's files and store."""
         return require_started(self._dir, "directory")
 
+    @property
+    def started(self) -> bool:
+        """Whether the cluster's nodes exist (some may be down: see :attr:`down`)."""
+        return bool(self._nodes)
+
     def log_tail(self, lines: int = 40) -> str:
         """The last lines of every node's log, each under a header."""
         return "\n".join(
@@ -147,16 +138,12 @@ class NatsCluster:
             return self
         if self._nodes:
             raise ServerError("the cluster is already started; stop() it first")
-        deadline = time.monotonic() + self.start_timeout
+        deadline = self.deadline()
         self._dir = Path(tempfile.mkdtemp(prefix=_CLUSTER_PREFIX, dir=self._base_dir))
         self._reaper = weakref.finalize(self, remove_dir, self._dir, self.keep_data)
+        plan = Plan(self.name, self.size, self._config, self._dir, self.stop_timeout)
         try:
-            if self.backend == "docker":
-                from simulator.servers._docker_cluster import DockerNodes
-
-                self._impl = DockerNodes(self, self._config, self._image)
-            else:
-                self._impl = BinaryNodes(self, self._config, self._binary_arg)
+            self._impl = self._driver(plan)
             self._nodes = self._impl.start_all(deadline)
             self.wait_healthy(deadline=deadline)
         except BaseException:
@@ -164,11 +151,19 @@ class NatsCluster:
             raise
         return self
 
+    def _driver(self, plan: Plan) -> Nodes:
+        if self.backend == "docker":
+            from simulator.servers.cluster._docker import DockerNodes
+
+            return DockerNodes(plan, self._image, self._binary_arg)
+        from simulator.servers.cluster._binary import BinaryNodes
+
+        return BinaryNodes(plan, self._binary_arg)
+
     def stop(self, index: int | None = None) -> None:
         """Stop node ``index`` gracefully (its store is kept), or with no index the cluster."""
         if index is not None:
-            self._check(index)
-            self._impl.stop_node(index)
+            self._impl_of(index).stop_node(index, self._nodes[index])
             self._down[index] = "stopped"
             return
         nodes, self._nodes = self._nodes, []
@@ -187,13 +182,20 @@ class NatsCluster:
         self._check(index)
         if self._nodes[index].running:
             raise ServerError(f"node {index} is running; stop(i) or kill(i) it first")
-        deadline = time.monotonic() + (self.start_timeout if timeout is None else timeout)
-        self._nodes[index] = self._impl.start_node(index, self._nodes[index], deadline)
+        deadline = self.deadline(timeout)
+        self._nodes[index] = self._impl_of(index).start_node(index, self._nodes[index], deadline)
         self._down.pop(index, None)
         self._wait_node(index, deadline)
 
-    def kill(self, index: int) -> None:
-        """Kill node ``index`` at once (SIGKILL, ``docker kill``): a crash; the store stays."""
+    def kill(self, index: int | None = None) -> None:
+        """Kill node ``index`` (or every node) at once: SIGKILL, ``docker kill``; stores stay.
+
+        A crash: :meth:`start` with the index, or :meth:`recover`, brings a node back.
+        """
+        if index is None:
+            for each in range(self.size):
+                self.kill(each)
+            return
         self._check(index)
         self._nodes[index].kill()
         self._down[index] = "killed"
@@ -220,14 +222,12 @@ class NatsCluster:
 
     def partition(self, index: int) -> None:
         """Cut node ``index`` off the cluster network (docker only); clients still reach it."""
-        self._check(index)
-        self._impl.partition(index)
+        self._impl_of(index).partition(index, self._nodes[index])
         self._down[index] = "partitioned"
 
     def heal(self, index: int) -> None:
         """Bring a partitioned node back onto the cluster network (docker only)."""
-        self._check(index)
-        self._impl.heal(index)
+        self._impl_of(index).heal(index, self._nodes[index])
         self._down.pop(index, None)
 
     @property
@@ -240,7 +240,7 @@ class NatsCluster:
 
         Healthy includes every stream led again, with all its replicas current.
         """
-        deadline = time.monotonic() + (self.start_timeout if timeout is None else timeout)
+        deadline = self.deadline(timeout)
         for index, state in sorted(self._down.items()):
             if state == "paused":
                 self.resume(index)
@@ -249,7 +249,7 @@ class NatsCluster:
             else:
                 self._start_node(index, max(0.1, deadline - time.monotonic()))
         self.wait_healthy(deadline=deadline)
-        self._wait_streams(None, deadline)
+        wait_streams(self._up_urls(), self.server_names, None, deadline, self.start_timeout)
 
     def wait_healthy(self, timeout: float | None = None, *, deadline: float | None = None) -> None:
         """Wait until every node that is up answers the full ``/healthz``.
@@ -257,50 +257,13 @@ class NatsCluster:
         With every node up, also until the meta leader sees every peer current.
         """
         if deadline is None:
-            deadline = time.monotonic() + (self.start_timeout if timeout is None else timeout)
+            deadline = self.deadline(timeout)
         for index in range(self.size):
             if index not in self._down:
                 self._wait_node(index, deadline)
         if not self._down and self.size > 1:
-            self._wait_peers(deadline)
-
-    def _wait_peers(self, deadline: float) -> None:
-        seen: list[Any] = []
-
-        def ready() -> bool:
-            for index, name in enumerate(self.server_names):
-                try:
-                    peers = meta_peers(self._nodes[index].monitor_url, name)
-                except (OSError, ValueError):
-                    continue
-                if peers is not None:  # only the leader's own view counts
-                    seen[:] = peers
-                    if len(peers) == self.size - 1 and current(peers):
-                        self._leader_hint = index
-                        return True
-            return False
-
-        self._poll(
-            ready,
-            deadline,
-            lambda: (
-                f"the meta leader does not see all {self.size} nodes current within the "
-                f"deadline (its peers: {seen}). Fix: raise start_timeout on a slow machine"
-            ),
-        )
-
-    def _poll(
-        self,
-        ready: Callable[[], bool],
-        deadline: float,
-        failure: Callable[[], str],
-        interval: float = POLL_INTERVAL,
-    ) -> None:
-        """Call ``ready`` until it is true; ServerNotReadyError(``failure()``) at the deadline."""
-        while not ready():
-            if time.monotonic() >= deadline:
-                raise ServerNotReadyError(failure(), timeout=self.start_timeout)
-            time.sleep(interval)
+            urls = self._up_urls()
+            self._leader_hint = wait_peers(urls, self.server_names, deadline, self.start_timeout)
 
     # -- leaders ------------------------------------------------------------------------
     def meta_leader(self, timeout: float = 30.0) -> int:
@@ -312,105 +275,50 @@ class NatsCluster:
         return self._leader(f"leader of stream {stream}", stream_view(stream), timeout)
 
     def _leader(self, what: str, view: Callable[[str], str | None], timeout: float) -> int:
-        deadline = time.monotonic() + timeout
-        names = self.server_names
-        last: dict[int, str | None] = {}
-        while True:
-            last = {}
-            for index in range(self.size):
-                if index in self._down:
-                    continue
-                try:
-                    last[index] = view(self._nodes[index].monitor_url)
-                except (OSError, ValueError, KeyError, TypeError):
-                    continue
-            votes = Counter(name for name in last.values() if name)
-            if votes:
-                name, count = votes.most_common(1)[0]
-                if name in names and count > self.size // 2:
-                    leader = names.index(name)
-                    if last.get(leader) == name:  # the leader itself agrees
-                        return leader
-            if time.monotonic() >= deadline:
-                raise ServerNotReadyError(
-                    f"no {what} agreed by a majority of {self.size} nodes within {timeout} s "
-                    f"(views: {last}, down: {sorted(self._down)})",
-                    timeout=timeout,
-                )
-            time.sleep(POLL_INTERVAL * 3)
+        return agreed_leader(what, view, self._up_urls(), self.server_names, timeout)
 
     # -- topology -----------------------------------------------------------------------
     def apply_topology(self, topology: Any = None, timeout: float = 60.0) -> tuple[Any, list[str]]:
-        """Apply ``topology`` (ours by default) at the cluster's replicas; report and notes."""
-        from simulator.protocol import topology as topo
+        """Apply ``topology`` (ours by default, or a file) at the cluster's replicas.
 
-        chosen = topo.default_topology() if topology is None else topology
-        clamped, notes = topo.for_cluster(chosen, self.size)
+        Returns the apply report and the notes on what was clamped to the cluster's size.
+        """
+        from simulator.protocol import topology as topo
+        from simulator.servers._apply import apply_over, run_sync
+
+        clamped, notes = topo.for_cluster(resolve_topology(topology), self.size)
         urls = self.client_urls
         if self._leader_hint is not None and self._leader_hint not in self._down:
             # ask the meta leader itself: no hop over a route that may still be settling
             urls = [urls[self._leader_hint]] + [u for u in urls if u != urls[self._leader_hint]]
         deadline = time.monotonic() + timeout
         report = run_sync(apply_over(urls, clamped, timeout, settling=True))
-        self._wait_streams({str(s.name) for s in clamped.streams}, deadline)
+        streams = {str(s.name) for s in clamped.streams}
+        wait_streams(self._up_urls(), self.server_names, streams, deadline, self.start_timeout)
         return report, notes
 
-    def _wait_streams(self, names: set[str] | None, deadline: float) -> None:
-        """Until every stream of ``names`` (None: all) has a leader with all replicas current.
+    # -- helpers ------------------------------------------------------------------------
+    def _describe(self) -> str:
+        return f"{self.backend} x{self.size} {self.client_urls if self._nodes else ''}"
 
-        A stream just created, or whose leader was just lost, may still be electing one: a
-        purge or a publish sent then goes unanswered for seconds.
-        """
-        if names is None:
-            names = set()
-            for index in range(self.size):
-                if index not in self._down:
-                    with contextlib.suppress(OSError, ValueError):
-                        names |= stream_names(self._nodes[index].monitor_url)
-        waiting = set(names)
-
-        def ready() -> bool:
-            for index, name in enumerate(self.server_names):
-                if index in self._down or not waiting:
-                    continue
-                with contextlib.suppress(OSError, ValueError):
-                    waiting.difference_update(settled_streams(self._nodes[index].monitor_url, name))
-            return not waiting
-
-        self._poll(
-            ready,
-            deadline,
-            lambda: (
-                "streams without a settled leader after the topology was applied: "
-                f"{sorted(waiting)}. Fix: raise the timeout on a slow machine"
-            ),
-            interval=POLL_INTERVAL * 5,
-        )
-
-    # -- context manager & helpers ------------------------------------------------------
-    def __enter__(self) -> NatsCluster:
-        if not self._nodes:
-            self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-    def __repr__(self) -> str:
-        return (
-            f"<NatsCluster {self.backend} x{self.size} {self.client_urls if self._nodes else ''}>"
-        )
+    def _up_urls(self) -> list[str | None]:
+        """Each node's monitoring URL by index; None for a node that is down."""
+        return [
+            None if index in self._down else node.monitor_url
+            for index, node in enumerate(self._nodes)
+        ]
 
     def _check(self, index: int) -> None:
         if not self._nodes:
             raise ServerError("the cluster is not started; call start() first")
         if not 0 <= index < self.size:
             raise ServerError(f"node index {index} is not in 0..{self.size - 1}")
+
+    def _impl_of(self, index: int) -> Nodes:
+        """The backend's driver, once node ``index`` is checked."""
+        self._check(index)
+        assert self._impl is not None
+        return self._impl
 
     def _wait_node(self, index: int, deadline: float) -> None:
         node = self._nodes[index]

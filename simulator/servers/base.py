@@ -1,0 +1,96 @@
+"""The shape every server backend and the cluster share: an executor, as mirakuru's ``Executor``.
+
+:class:`NatsServer` is the base class of :class:`~simulator.servers.BinaryServer`,
+:class:`~simulator.servers.DockerServer`, :class:`~simulator.servers.ExternalServer` and
+:class:`~simulator.servers.NatsCluster`. A subclass says where clients connect, which version
+runs, whether it is started, and how to start (ready under one deadline of ``start_timeout``),
+stop and kill; the base gives the context manager, the ``repr``, the default log tail and the
+deadline.
+"""
+
+from __future__ import annotations
+
+import abc
+import time
+from types import TracebackType
+from typing import TypeVar
+
+from simulator.errors import ServerError
+
+__all__ = ["NatsServer", "require_started"]
+
+_T = TypeVar("_T")
+_S = TypeVar("_S", bound="NatsServer")
+
+
+def require_started(value: _T | None, what: str) -> _T:
+    """``value``, or the ServerError saying ``what`` is not known before ``start()``."""
+    if value is None:
+        raise ServerError(f"{what} is not known before start(); call start() first")
+    return value
+
+
+class NatsServer(abc.ABC):
+    """A NATS server a test or a swarm can use: where to connect, start/stop/kill, ``with``.
+
+    ``with server:`` starts it unless it is started already and stops it at the end.
+    """
+
+    #: Seconds a start may take, readiness included (one deadline for the whole start).
+    start_timeout: float
+
+    @property
+    @abc.abstractmethod
+    def client_url(self) -> str:
+        """The URL clients connect to."""
+
+    @property
+    @abc.abstractmethod
+    def version(self) -> str:
+        """The server version, e.g. "2.15.1"."""
+
+    @property
+    @abc.abstractmethod
+    def started(self) -> bool:
+        """Whether it is up: ``with`` starts it only when this is false."""
+
+    @abc.abstractmethod
+    def start(self: _S) -> _S:
+        """Start (or wait for) the server until it is ready, within ``start_timeout``."""
+
+    @abc.abstractmethod
+    def stop(self) -> None:
+        """Stop the server gracefully and release what it holds."""
+
+    @abc.abstractmethod
+    def kill(self) -> None:
+        """Kill the server at once (a crash); what it stored stays for the next start()."""
+
+    def log_tail(self, lines: int = 40) -> str:
+        """The last ``lines`` lines of the server's log ("" when there is none)."""
+        return ""
+
+    def deadline(self, timeout: float | None = None) -> float:
+        """The monotonic deadline of a start now: ``timeout`` or ``start_timeout`` from now."""
+        return time.monotonic() + (self.start_timeout if timeout is None else timeout)
+
+    def _describe(self) -> str:
+        """What ``repr`` says after the class name."""
+        return self.client_url if self.started else "not started"
+
+    def __enter__(self: _S) -> _S:
+        if not self.started:
+            self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def __repr__(self) -> str:
+        public = next(c for c in type(self).__mro__ if not c.__name__.startswith("_"))
+        return f"<{public.__name__} {self._describe()}>"
