@@ -26,7 +26,7 @@ from simulator.errors import ServerError, TopologyError
 from simulator.protocol import topology as topo
 from simulator.servers.backend import Backend
 from simulator.swarm.metrics import Metrics
-from simulator.swarm.report import live_view, progress_line, summary, write_json
+from simulator.swarm.report import LiveView, progress_line, summary, write_json
 from simulator.swarm.scenario import Scenario
 
 __all__ = ["RunOptions", "apply_missing", "run"]
@@ -225,6 +225,7 @@ async def _watch(
     live = None
     if console.is_terminal:
         live = Live(console=console, refresh_per_second=4, transient=True)
+    fitted = LiveView()
     last_line = time.monotonic()
     if live is not None:
         live.start()
@@ -232,7 +233,7 @@ async def _watch(
         while not (running.done() or stop.is_set()):
             await asyncio.wait({running, stopping}, timeout=_TICK)
             if live is not None:
-                view = live_view(
+                view = fitted.render(
                     metrics,
                     duration=scenario.duration,
                     where=where,

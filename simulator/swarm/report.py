@@ -22,7 +22,15 @@ from simulator import __version__
 from simulator.swarm.metrics import PERCENTILES, Latency, Metrics
 from simulator.swarm.scenario import Scenario
 
-__all__ = ["REPORT_VERSION", "build_report", "live_view", "progress_line", "summary", "write_json"]
+__all__ = [
+    "REPORT_VERSION",
+    "LiveView",
+    "build_report",
+    "live_view",
+    "progress_line",
+    "summary",
+    "write_json",
+]
 
 #: Bumped when the JSON report's layout changes incompatibly.
 REPORT_VERSION = 1
@@ -130,16 +138,56 @@ def live_view(
     With ``size`` (the terminal's columns and rows) it fits: as rows run out the families table
     folds its quietest families into one row, then the hook and the task tables go, then the
     families table, then the agents table (:data:`_FALLBACKS`); the latency table stays.
+    Fitting renders the view once per fallback tried: a live loop uses :class:`LiveView`.
     """
-    rates = metrics.rates(window)  # once: each call keeps a snapshot
-    if size is None:
-        return _live_parts(metrics, duration, where, states, rates, None, 3)
-    width, height = size
-    for keep, rows in _FALLBACKS:
-        view = _live_parts(metrics, duration, where, states, rates, rows, keep)
-        if _height(view, width) <= height:
-            return view
-    return view
+    return LiveView().render(
+        metrics, duration=duration, where=where, states=states, window=window, size=size
+    )
+
+
+class LiveView:
+    """:func:`live_view` for a loop: the fallback that fits is searched again only when the
+    terminal's size or the view's shape (its rows, the width of its counts) changes, so a
+    refresh builds one view instead of rendering up to :data:`_FALLBACKS` of them."""
+
+    def __init__(self) -> None:
+        self._shape: tuple[object, ...] | None = None
+        self._choice: tuple[int, int | None] = _FALLBACKS[0]
+
+    def render(
+        self,
+        metrics: Metrics,
+        *,
+        duration: float | None = None,
+        where: str = "",
+        states: Mapping[str, int] | None = None,
+        window: float = 5.0,
+        size: tuple[int, int] | None = None,
+    ) -> RenderableType:
+        """The live view now (see :func:`live_view`)."""
+        rates = metrics.rates(window)  # once: each call keeps a snapshot
+
+        def build(keep: int, rows: int | None) -> RenderableType:
+            return _live_parts(metrics, duration, where, states, rates, rows, keep)
+
+        if size is None:
+            return build(3, None)
+        shape = (
+            size,
+            len(metrics.published),
+            len(metrics.state_counts() if states is None else states),
+            len(metrics.tasks),
+            len(metrics.hook_decisions),
+            bool(metrics.errors),
+            len(f"{metrics.total_messages:,}"),
+        )
+        if shape != self._shape:
+            self._shape, self._choice = shape, _FALLBACKS[-1]
+            for keep, rows in _FALLBACKS:
+                if _height(build(keep, rows), size[0]) <= size[1]:
+                    self._choice = (keep, rows)
+                    break
+        return build(*self._choice)
 
 
 def _live_parts(

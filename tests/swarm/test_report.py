@@ -125,3 +125,26 @@ def test_the_live_view_fits_the_terminal_and_keeps_the_latency_table(
     assert "Agents" in text
     if "Messages by subject family" in text and height < 40:
         assert "more families" in text  # folded, not cut
+
+
+def test_a_live_loop_searches_the_fitting_layout_only_when_the_view_changes_shape(
+    metrics: Metrics, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each fallback tried is a full render (~20 ms at 80 columns): not on every refresh."""
+    from simulator.swarm import report
+
+    renders: list[int] = []
+    measure = report._height
+    monkeypatch.setattr(
+        report, "_height", lambda view, width: renders.append(1) or measure(view, width)
+    )
+    view = report.LiveView()
+    first = _render(view.render(metrics, size=(80, 23)), width=80)
+    searched = len(renders)
+    assert searched >= 1
+    again = _render(view.render(metrics, size=(80, 23)), width=80)
+    assert len(renders) == searched and again.splitlines()[1:] == first.splitlines()[1:]
+    metrics.message("a_new_family")  # one more row: search again
+    view.render(metrics, size=(80, 23))
+    assert len(renders) > searched
+    assert len(_render(view.render(metrics, size=(80, 23)), width=80).splitlines()) <= 23
