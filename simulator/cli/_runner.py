@@ -9,13 +9,10 @@ stop the server, then print the summary and write the report. A first signal dra
 from __future__ import annotations
 
 import asyncio
-import signal
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 from rich.console import Console
@@ -25,6 +22,7 @@ from rich.markup import escape
 from simulator.errors import ServerError, TopologyError
 from simulator.protocol import topology as topo
 from simulator.servers.backend import Backend
+from simulator.signals import StopSignals
 from simulator.swarm.metrics import Metrics
 from simulator.swarm.report import LiveView, progress_line, summary, write_json
 from simulator.swarm.scenario import Scenario
@@ -59,37 +57,6 @@ class _Target:
     stop: Callable[[], None] = lambda: None
     apply_missing: bool = False
     notes: list[str] = field(default_factory=list)
-
-
-class _Signals:
-    """SIGINT and SIGTERM as a count and an asyncio event (first: drain; second: cancel)."""
-
-    def __init__(self) -> None:
-        self.count = 0
-        self.loop: asyncio.AbstractEventLoop | None = None
-        self.event: asyncio.Event | None = None
-        self.task: asyncio.Task[Any] | None = None
-
-    def handler(self, signum: int, frame: FrameType | None) -> None:
-        self.count += 1
-        if self.loop is None or self.loop.is_closed():
-            return
-        if self.count == 1 and self.event is not None:
-            self.loop.call_soon_threadsafe(self.event.set)
-        elif self.count > 1 and self.task is not None:
-            self.loop.call_soon_threadsafe(self.task.cancel)
-
-
-@contextmanager
-def _catching() -> Iterator[_Signals]:
-    signals = _Signals()
-    previous = {s: signal.signal(s, signals.handler) for s in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield signals
-    finally:
-        for signum, old in previous.items():
-            if old is not None:
-                signal.signal(signum, old)
 
 
 async def apply_missing(js: Any, topology: topo.Topology) -> tuple[list[str], list[str]]:
@@ -167,16 +134,13 @@ async def _prepare_external(target: _Target) -> None:
 
 
 async def _swarm_run(
-    options: RunOptions, target: _Target, metrics: Metrics, console: Console, signals: _Signals
+    options: RunOptions, target: _Target, metrics: Metrics, console: Console, signals: StopSignals
 ) -> str | None:
     """Run the swarm; None when it never started, else "" or the failure that ended it."""
     from simulator.swarm import Swarm
 
     scenario = options.scenario
-    loop = asyncio.get_running_loop()
-    signals.event = asyncio.Event()
-    signals.task = asyncio.current_task()
-    signals.loop = loop
+    stop = signals.bind()
     if signals.count:
         return None
     if target.apply_missing:
@@ -196,7 +160,7 @@ async def _swarm_run(
     )
     failure = ""
     try:
-        failure = await _watch(swarm, metrics, scenario, console, signals.event, target.client_url)
+        failure = await _watch(swarm, metrics, scenario, console, stop, target.client_url)
     finally:
         if signals.count:
             console.print("interrupted: draining the swarm (Ctrl-C again to cancel the drain)")
@@ -267,7 +231,7 @@ def run(options: RunOptions, console: Console) -> int:
     metrics = Metrics()
     target: _Target | None = None
     failure: str | None = ""
-    with _catching() as signals:
+    with StopSignals() as signals:
         try:
             target = _start_target(options)
             failure = asyncio.run(_swarm_run(options, target, metrics, console, signals))

@@ -10,17 +10,16 @@ it is kept.
 from __future__ import annotations
 
 import signal
-import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from types import FrameType
 from typing import TYPE_CHECKING
 
 from simulator.servers._locate import BinaryArg
 from simulator.servers.binary import BinaryServer
 from simulator.servers.conf import LogLevel
 from simulator.servers.start import start
+from simulator.signals import STOP_SIGNALS, StopSignals
 
 if TYPE_CHECKING:
     from simulator.protocol.topology import ApplyReport, Topology
@@ -34,12 +33,8 @@ __all__ = [
     "start_with_topology",
 ]
 
-#: The signals that stop :func:`serve` (SIGINT is Ctrl-C).
-STOP_SIGNALS: tuple[signal.Signals, ...] = (signal.SIGINT, signal.SIGTERM)
 #: Seconds between two checks that the server is still alive while waiting for a signal.
 _WATCH_INTERVAL = 0.25
-
-_Handler = Callable[[int, FrameType | None], object] | int | None
 
 
 @dataclass(frozen=True)
@@ -102,37 +97,6 @@ def start_with_topology(
     return Served(server, started.topology, started.applied, started.notes)
 
 
-class _Catcher:
-    """Signals turned into an event while in the ``with`` block (main thread only)."""
-
-    def __init__(self, signals: Sequence[signal.Signals]) -> None:
-        self.signals = tuple(signals)
-        self.received: signal.Signals | None = None
-        self._event = threading.Event()
-        self._previous: dict[signal.Signals, _Handler] = {}
-
-    def _handler(self, signum: int, frame: FrameType | None) -> None:
-        if self.received is None:
-            self.received = signal.Signals(signum)
-        self._event.set()
-
-    def __enter__(self) -> _Catcher:
-        self._previous = {signum: signal.signal(signum, self._handler) for signum in self.signals}
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        for signum, old in self._previous.items():
-            if old is not None:  # None: a handler not installed from Python, cannot restore
-                signal.signal(signum, old)
-
-    def wait(self, server: BinaryServer) -> signal.Signals | None:
-        """Block until a caught signal (returned) or the server's own exit (None)."""
-        while not self._event.wait(_WATCH_INTERVAL):
-            if not server.running:
-                break
-        return self.received
-
-
 def serve(
     topology: Topology | str | Path | None,
     *,
@@ -148,14 +112,16 @@ def serve(
     The signals are caught from before the start, so one that arrives during the start stops
     the server right after it. Call from the main thread (Python delivers signals there).
     """
-    with _Catcher(signals) as catcher:
+    with StopSignals(signals) as catcher:
         served = start_with_topology(
             topology, binary=binary, keep_data=keep_data, log_level=log_level, timeout=timeout
         )
         server = served.server
         try:
             on_ready(served)
-            stopped_by = catcher.wait(server)
+            while not catcher.wait(_WATCH_INTERVAL) and server.running:
+                pass
+            stopped_by = catcher.received
             tail = "" if stopped_by is not None else server.log_tail(20)
             code = server.returncode
         finally:
