@@ -23,7 +23,7 @@ import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import yaml
 
@@ -32,6 +32,9 @@ from simulator.errors import ConfigError
 from simulator.protocol import channels, models, subjects
 from simulator.protocol.channels import CHANNELS, Role
 from simulator.protocol.topology import Topology, default_topology
+
+if TYPE_CHECKING:
+    from pydantic import JsonValue
 
 __all__ = [
     "ASYNCAPI_VERSION",
@@ -122,7 +125,11 @@ def _schemas() -> dict[str, Any]:
     hoisted: dict[str, Any] = {}
     for name, schema in models.json_schemas().items():
         body = {k: val for k, val in schema.items() if k not in ("$schema", "$defs")}
-        for def_name, definition in {**schema.get("$defs", {}), name: body}.items():
+        defs = schema.get("$defs")
+        for def_name, definition in {
+            **(defs if isinstance(defs, dict) else {}),
+            name: body,
+        }.items():
             rewritten = _rewrite_refs(definition)
             if hoisted.setdefault(def_name, rewritten) != rewritten:
                 raise ValueError(f"two different schemas are called {def_name!r}")
@@ -224,12 +231,12 @@ def _operations(templates: Iterable[subjects.Template]) -> dict[str, Any]:
     return operations
 
 
-def build_asyncapi(topology: Topology | None = None) -> dict[str, Any]:
+def build_asyncapi(topology: Topology | None = None) -> dict[str, JsonValue]:
     """The AsyncAPI 3.0 document of the transport (``topology`` defaults to ours)."""
     topo = default_topology() if topology is None else topology
     channels = {t.name: _channel(t, topo) for t in subjects.TEMPLATES}
     channels[REPLY_CHANNEL] = _reply_channel()
-    return {
+    document: dict[str, Any] = {
         "asyncapi": ASYNCAPI_VERSION,
         "info": {
             "title": "Mister Smith NATS transport",
@@ -256,6 +263,7 @@ def build_asyncapi(topology: Topology | None = None) -> dict[str, Any]:
             for c in topo.consumers
         },
     }
+    return document
 
 
 def write_asyncapi(path: Path | None) -> str:

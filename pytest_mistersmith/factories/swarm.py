@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
 
 import pytest
 import pytest_asyncio
@@ -24,6 +24,8 @@ from pytest_mistersmith.factories.server import mark_used
 # Imported by the plugin at start-up: the simulator loads when a fixture runs.
 if TYPE_CHECKING:
     from typing import TypeAlias
+
+    from pydantic import JsonValue
 
     from simulator.agents import Agent, HookResponder
     from simulator.swarm import Swarm
@@ -94,7 +96,7 @@ class SwarmRun:
         await self.swarm.wait_idle(timeout=timeout)
 
     @property
-    def report(self) -> dict[str, Any]:
+    def report(self) -> dict[str, JsonValue]:
         """The run's report as the JSON report has it: counts, percentiles, errors, scenario."""
         from simulator.swarm.report import build_report
 

@@ -27,7 +27,7 @@ registered by importing this module).
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
@@ -51,7 +51,7 @@ __all__ = [
 M = TypeVar("M", bound=BaseModel)
 
 
-def messages(model: type[M], **overrides: st.SearchStrategy[Any]) -> st.SearchStrategy[M]:
+def messages(model: type[M], **overrides: st.SearchStrategy[object]) -> st.SearchStrategy[M]:
     """Valid instances of ``model`` (any model of ``simulator.protocol.models``, nested too).
 
     ``overrides`` are strategies for top-level fields, by field name or wire name
@@ -65,7 +65,7 @@ def _dump(instance: BaseModel) -> bytes:
 
 
 def payloads(
-    model: type[BaseModel], **overrides: st.SearchStrategy[Any]
+    model: type[BaseModel], **overrides: st.SearchStrategy[object]
 ) -> st.SearchStrategy[bytes]:
     """Wire payloads of valid ``model`` instances, as ``model_dump_json`` writes them for NATS.
 

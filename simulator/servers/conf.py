@@ -274,7 +274,7 @@ def _check_name(name: str, value: str) -> None:
         raise ConfigError(f"{name}: {value!r} must be letters, digits, '_' or '-'")
 
 
-def for_topology(topology: Topology, **overrides: Any) -> ServerConfig:
+def for_topology(topology: Topology, **overrides: object) -> ServerConfig:
     """A server configuration that can hold ``topology``: its max_payload and its limits.
 
     ERRATA 7: ``max_payload`` covers the largest ``max_msg_size`` plus headers; ERRATA 8: each

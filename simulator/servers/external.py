@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from simulator.errors import ConfigError, ServerNotReadyError
 from simulator.servers.base import NatsServer, require_started
 from simulator.servers.health import HEALTHZ_JS, wait_healthy, wait_info
+
+if TYPE_CHECKING:
+    from pydantic import JsonValue
 
 __all__ = ["ExternalServer"]
 
@@ -67,7 +70,7 @@ class ExternalServer(NatsServer):
         return self._info is not None
 
     @property
-    def info(self) -> dict[str, Any]:
+    def info(self) -> dict[str, JsonValue]:
         """The INFO banner the server sent during ``start()``."""
         return require_started(self._info, "info")
 
@@ -79,7 +82,8 @@ class ExternalServer(NatsServer):
     @property
     def max_payload(self) -> int:
         """The ``max_payload`` the server announces."""
-        return int(self.info.get("max_payload", 0))
+        payload = self.info.get("max_payload", 0)
+        return payload if isinstance(payload, int) else 0
 
     @property
     def jetstream(self) -> bool:

@@ -28,6 +28,8 @@ from simulator.servers.docker import DockerServer
 from simulator.servers.external import ExternalServer
 
 if TYPE_CHECKING:
+    from pydantic import JsonValue
+
     from simulator.protocol.topology import ApplyReport, Topology
 
 __all__ = ["Started", "describe_backend", "start"]
@@ -49,7 +51,7 @@ class Started:
     notes: tuple[str, ...] = ()
 
     @property
-    def info(self) -> dict[str, Any]:
+    def info(self) -> dict[str, JsonValue]:
         """What a report says of the server: backend, client URL, nodes (a cluster), version."""
         info: dict[str, Any] = {"backend": self.backend, "client_url": self.server.client_url}
         if isinstance(self.server, NatsCluster):
@@ -68,7 +70,7 @@ def start(
     nodes: int = 3,
     nodes_on: ClusterBackend = "binary",
     log_level: LogLevel = "info",
-    overrides: Mapping[str, Any] | None = None,
+    overrides: Mapping[str, object] | None = None,
     keep_data: bool = False,
     apply: bool = False,
     start_timeout: float | None = None,

@@ -11,9 +11,12 @@ import time
 from collections import Counter, deque
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hdrh.histogram import HdrHistogram  # type: ignore[import-untyped]
+
+if TYPE_CHECKING:
+    from pydantic import JsonValue
 
 __all__ = ["ERRORS_KEPT", "PERCENTILES", "Latency", "Metrics"]
 
@@ -177,11 +180,11 @@ class Metrics:
             for family, count in sorted(self.published.items())
         }
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, JsonValue]:
         """Everything as plain data, for the JSON report."""
         elapsed = self.elapsed
         total = self.total_messages
-        return {
+        result: dict[str, Any] = {
             "started_at": self.started_at.isoformat(timespec="seconds"),
             "elapsed_s": round(elapsed, 3),
             "messages": {
@@ -207,3 +210,4 @@ class Metrics:
                 "first": list(self.errors),
             },
         }
+        return result

@@ -15,12 +15,15 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Literal, get_args
+from typing import TYPE_CHECKING, Any, Literal, get_args
 
 import yaml
 
 from simulator.errors import ConfigError
 from simulator.protocol.topology import NodeReader
+
+if TYPE_CHECKING:
+    from pydantic import JsonValue
 
 __all__ = [
     "TASK_TYPES",
@@ -119,7 +122,7 @@ class Scenario:
         """How many agents in all groups."""
         return sum(g.count for g in self.groups)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, JsonValue]:
         """Plain data in the scenario file's schema (``loads_scenario`` reads it back)."""
         return {
             "duration": self.duration,
@@ -134,12 +137,14 @@ class Scenario:
         }
 
 
-def _plain(value: object) -> object:
+def _plain(value: object) -> JsonValue:
     if isinstance(value, tuple):
-        return list(value)
+        return [_plain(v) for v in value]
     if isinstance(value, Mapping):
-        return dict(value)
-    return value
+        return {str(k): _plain(v) for k, v in value.items()}
+    if value is None or isinstance(value, str | int | float):
+        return value
+    raise TypeError(f"not plain data: {value!r}")
 
 
 def default_scenario(
@@ -419,13 +424,14 @@ def _scaled(groups: tuple[AgentGroup, ...], agents: int) -> tuple[AgentGroup, ..
     return tuple(replace(g, count=n) for g, n in zip(groups, counts, strict=True))
 
 
-def with_overrides(scenario: Scenario, **changes: Any) -> Scenario:
+def with_overrides(scenario: Scenario, **changes: object) -> Scenario:
     """``scenario`` with ``changes``: ``agents`` (scaled over the groups), ``duration``, ``seed``,
     ``heartbeat_timeout``, any group field (every group), ``task_<field>``, ``hook_<field>``."""
     groups: dict[str, Any] = {}
     tasks: dict[str, Any] = {}
     hooks: dict[str, Any] = {}
     top: dict[str, Any] = {}
+    agents = 0
     for key, value in changes.items():
         table: Mapping[str, _Check]
         target: dict[str, Any] | None
@@ -447,9 +453,11 @@ def with_overrides(scenario: Scenario, **changes: Any) -> Scenario:
             raise ConfigError(f"{key}: {bad.problem}") from None
         if target is not None:
             target[name] = checked
+        else:
+            agents = checked
     new_groups = tuple(replace(g, **groups) for g in scenario.groups)
     if "agents" in changes:
-        new_groups = _scaled(new_groups, changes["agents"])
+        new_groups = _scaled(new_groups, agents)
     return replace(
         scenario,
         groups=new_groups,

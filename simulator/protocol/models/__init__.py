@@ -29,9 +29,9 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TypeVar
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, JsonValue, ValidationError
 
 from simulator.protocol.models._enums import (
     AgentState,
@@ -182,7 +182,7 @@ MODELS: dict[str, type[BaseModel]] = {model.__name__: model for model in _ORDER}
 test holds to this list) by class name, aliases not repeated: the spec's messages, then ours."""
 
 
-def json_schemas() -> dict[str, dict[str, Any]]:
+def json_schemas() -> dict[str, dict[str, JsonValue]]:
     """Return each message's JSON Schema (wire names, ``$schema`` stated), keyed by class name."""
     return {
         name: {"$schema": JSON_SCHEMA_DIALECT, **model.model_json_schema(by_alias=True)}
