@@ -24,7 +24,6 @@ import json
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timezone
-from types import TracebackType
 from typing import Any
 
 import nats
@@ -128,12 +127,7 @@ class Responder:
         self._task = asyncio.create_task(self._serve(sub.messages))
         return self
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    async def __aexit__(self, *exc_info: object) -> None:
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):

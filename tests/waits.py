@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import sys
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -10,7 +12,22 @@ import pytest
 
 from pytest_mistersmith.capture import Capture
 
-__all__ = ["until"]
+__all__ = ["linux_only", "polled", "until"]
+
+#: For tests of process clean-up that use Linux's PR_SET_PDEATHSIG and /proc.
+linux_only = pytest.mark.skipif(
+    not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG and /proc are Linux only"
+)
+
+
+def polled(predicate: Callable[[], bool], timeout: float) -> bool:
+    """Poll ``predicate`` every few ms until it holds (True) or ``timeout`` passes (False)."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.002)
+    return True
 
 
 async def until(

@@ -18,7 +18,6 @@ import contextlib
 import sys
 import time
 from datetime import datetime, timezone
-from types import TracebackType
 
 import nats
 from nats.aio.client import Client
@@ -88,12 +87,7 @@ class StatusService:
         await self.start()
         return self
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    async def __aexit__(self, *exc_info: object) -> None:
         await self.stop()
 
     async def _run(self, sub: JetStreamContext.PullSubscription) -> None:

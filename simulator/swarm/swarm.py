@@ -27,7 +27,6 @@ import contextlib
 import json
 from collections import Counter
 from collections.abc import Coroutine, Iterable
-from types import TracebackType
 from typing import Any, Literal
 
 from simulator.agents import TASK_CONSUMER, AgentHub, Runtime
@@ -216,12 +215,7 @@ class Swarm:
             raise
         return self
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    async def __aexit__(self, *exc_info: object) -> None:
         """Drain and stop the swarm."""
         await self.stop()
 

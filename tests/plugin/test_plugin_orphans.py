@@ -8,7 +8,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,20 +16,8 @@ import pytest
 from simulator.servers import BinaryServer
 from simulator.servers._proc import pid_alive
 from tests.examples import FAST, example, ini
-
-linux_only = pytest.mark.skipif(
-    not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG and /proc are Linux only"
-)
-
-
-def until(predicate: Callable[[], bool], timeout: float) -> bool:
-    """Poll ``predicate`` every few ms until it holds or ``timeout`` passes."""
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() >= deadline:
-            return False
-        time.sleep(0.002)
-    return True
+from tests.waits import linux_only
+from tests.waits import polled as until
 
 
 @pytest.fixture

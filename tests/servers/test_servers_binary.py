@@ -8,7 +8,6 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -39,21 +38,10 @@ from simulator.servers import (
 from simulator.servers._proc import pid_alive
 from simulator.servers._sweep import sweep
 from simulator.servers.health import probe_http, read_info
+from tests.waits import linux_only
+from tests.waits import polled as until
 
 CHILD = Path(__file__).resolve().parents[1] / "servers_child.py"
-linux_only = pytest.mark.skipif(
-    not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG and /proc are Linux only"
-)
-
-
-def until(predicate: Callable[[], bool], timeout: float) -> bool:
-    """Poll ``predicate`` every few ms until it holds or ``timeout`` passes."""
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() >= deadline:
-            return False
-        time.sleep(0.002)
-    return True
 
 
 @pytest.fixture
