@@ -8,6 +8,7 @@ and exits 2.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 
@@ -39,7 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _console() -> Console:
     console = Console(file=sys.stdout, highlight=False, soft_wrap=True)
-    if not console.is_terminal:
+    if not console.is_terminal and "COLUMNS" not in os.environ:  # piped: wide, unless told
         console = Console(
             file=sys.stdout, highlight=False, soft_wrap=True, width=max(console.width, 200)
         )

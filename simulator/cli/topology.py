@@ -5,11 +5,10 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from rich.console import Console
+from rich.console import Console, RenderableType
 from rich.markup import escape
-from rich.table import Table
 
-from simulator.cli._common import Subparsers, positive_int
+from simulator.cli._common import Subparsers, fitted_table, positive_int
 from simulator.protocol import topology as topo
 
 __all__ = ["add", "load"]
@@ -56,31 +55,26 @@ def _topology_lint(args: argparse.Namespace, console: Console) -> int:
     return 0 if report.ok else 1
 
 
-def _coverage_table(report: topo.LintReport) -> Table:
-    table = Table(title="Subject taxonomy coverage", title_justify="left")
-    for column in ("template", "pattern", "example subject", "stored", "stream", "consumers"):
-        table.add_column(column)
-    for row in report.coverage:
-        t = row.template
-        style = _STORED_STYLES[row.stored]
-        table.add_row(
-            escape(t.name),
-            escape(t.pattern),
-            escape(t.example()),
-            f"[{style}]{row.stored}[/]",
+def _coverage_table(report: topo.LintReport, console: Console) -> RenderableType:
+    columns = ("template", "pattern", "example subject", "stored", "stream", "consumers")
+    rows = [
+        (
+            escape(row.template.name),
+            escape(row.template.pattern),
+            escape(row.template.example()),
+            f"[{_STORED_STYLES[row.stored]}]{row.stored}[/]",
             escape(", ".join(row.streams) or "-"),
             escape(", ".join(row.consumers) or "-"),
         )
-    return table
+        for row in report.coverage
+    ]
+    return fitted_table(console, "Subject taxonomy coverage", columns, rows)
 
 
-def _streams_table(topology: topo.Topology) -> Table:
-    table = Table(title="Streams", title_justify="left")
+def _streams_table(topology: topo.Topology, console: Console) -> RenderableType:
     columns = ("stream", "subjects", "storage", "replicas", "max_age", "dup window")
-    for column in (*columns, "max_bytes", "max_msg_size"):
-        table.add_column(column)
-    for s in topology.streams:
-        table.add_row(
+    rows = [
+        (
             escape(str(s.name)),
             escape(", ".join(s.subjects or ())),
             str(s.storage.value if s.storage else "-"),
@@ -90,25 +84,26 @@ def _streams_table(topology: topo.Topology) -> Table:
             topo.format_size(s.max_bytes),
             topo.format_size(s.max_msg_size),
         )
-    return table
+        for s in topology.streams
+    ]
+    return fitted_table(console, "Streams", (*columns, "max_bytes", "max_msg_size"), rows)
 
 
-def _consumers_table(topology: topo.Topology) -> Table:
-    table = Table(title="Consumers (durable)", title_justify="left")
-    for column in ("consumer", "stream", "filters", "deliver", "ack", "ack_wait", "max_deliver"):
-        table.add_column(column)
-    for c in topology.consumers:
-        config = c.config
-        table.add_row(
+def _consumers_table(topology: topo.Topology, console: Console) -> RenderableType:
+    columns = ("consumer", "stream", "filters", "deliver", "ack", "ack_wait", "max_deliver")
+    rows = [
+        (
             escape(c.name),
             escape(c.stream),
             escape(", ".join(c.filters) or "(all)"),
-            str(config.deliver_policy.value if config.deliver_policy else "-"),
-            str(config.ack_policy.value if config.ack_policy else "-"),
-            topo.format_duration(config.ack_wait) if config.ack_wait else "server default",
-            str(config.max_deliver if config.max_deliver is not None else "unlimited"),
+            str(c.config.deliver_policy.value if c.config.deliver_policy else "-"),
+            str(c.config.ack_policy.value if c.config.ack_policy else "-"),
+            topo.format_duration(c.config.ack_wait) if c.config.ack_wait else "server default",
+            str(c.config.max_deliver if c.config.max_deliver is not None else "unlimited"),
         )
-    return table
+        for c in topology.consumers
+    ]
+    return fitted_table(console, "Consumers (durable)", columns, rows)
 
 
 def _topology_show(args: argparse.Namespace, console: Console) -> int:
@@ -124,12 +119,13 @@ def _topology_show(args: argparse.Namespace, console: Console) -> int:
         f"JetStream max_memory_store {topo.format_size(limits.max_memory)}, max_file_store "
         f"{topo.format_size(limits.max_storage)}; account max_streams {limits.max_streams}, "
         f"max_consumers {limits.max_consumers}; max_connections {limits.max_connections}, "
-        f"max_subscriptions {limits.max_subscriptions} per connection"
+        f"max_subscriptions {limits.max_subscriptions} per connection",
+        soft_wrap=False,
     )
     report = topo.lint(topology, cluster_size=cluster)
-    console.print(_coverage_table(report))
-    console.print(_streams_table(topology))
-    console.print(_consumers_table(topology))
+    console.print(_coverage_table(report, console))
+    console.print(_streams_table(topology, console))
+    console.print(_consumers_table(topology, console))
     return 0
 
 

@@ -53,6 +53,27 @@ def test_show_lists_the_taxonomy(capsys: pytest.CaptureFixture[str]) -> None:
     assert "system.>.health" in capsys.readouterr().out
 
 
+@pytest.mark.parametrize("columns", [80, 250])
+def test_show_is_whole_at_any_width(
+    columns: int, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """At 80 columns the tables stack; wide, they are tables: no line too long, nothing cut."""
+    from simulator.protocol import topology as topo
+    from simulator.protocol.subjects import TEMPLATES
+
+    monkeypatch.setenv("COLUMNS", str(columns))
+    assert main(["topology", "show"]) == 0
+    out = capsys.readouterr().out
+    assert "\u2026" not in out  # rich's ellipsis
+    assert max(len(line) for line in out.splitlines()) <= columns
+    assert ("\u2503 template" in out) is (columns > 80)  # a table header, or stacked rows
+    words = set(out.replace(",", " ").split())
+    for template in TEMPLATES:
+        assert {template.name, template.pattern, template.example()} <= words
+    for stream in topo.default_topology().streams:
+        assert {str(stream.name), *(stream.subjects or ())} <= words
+
+
 def test_malformed_file_exits_2_with_one_line(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
