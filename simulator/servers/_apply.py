@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Mapping
 from typing import Any, TypeVar
 
 import nats
@@ -36,7 +36,12 @@ async def _no_log(exc: Exception) -> None:
 
 
 async def apply_over(
-    urls: str | list[str], topology: Topology, timeout: float = 10.0, *, settling: bool = False
+    urls: str | list[str],
+    topology: Topology,
+    timeout: float = 10.0,
+    *,
+    settling: bool = False,
+    options: Mapping[str, object] | None = None,
 ) -> ApplyReport:
     """Connect to ``urls`` (the first first), apply ``topology``, close; ServerError if it can't."""
     shown = urls if isinstance(urls, str) else ", ".join(urls)
@@ -49,6 +54,7 @@ async def apply_over(
             allow_reconnect=settling,
             max_reconnect_attempts=2 if settling else 0,
             error_cb=_no_log,
+            **(options or {}),
         )
     except (OSError, NatsError) as exc:
         raise ServerError(f"cannot connect to {shown} to apply the topology: {exc!r}") from exc

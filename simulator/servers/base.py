@@ -12,10 +12,14 @@ from __future__ import annotations
 
 import abc
 import time
+from pathlib import Path
 from types import TracebackType
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from simulator.errors import ServerError
+
+if TYPE_CHECKING:
+    from simulator.servers.security import Material
 
 __all__ = ["NatsServer", "require_started"]
 
@@ -38,6 +42,18 @@ class NatsServer(abc.ABC):
 
     #: Seconds a start may take, readiness included (one deadline for the whole start).
     start_timeout: float
+    #: The credentials and certificates of a secured server, once started (None: open).
+    material: Material | None = None
+
+    def connect_options(self, identity: str = "admin") -> dict[str, object]:
+        """Keyword arguments of ``nats.connect`` for ``identity`` (``admin``, a role,
+        ``agent:<id>``): credentials, TLS context, inbox prefix; ``{}`` on an open server."""
+        return {} if self.material is None else self.material.connect_options(identity)
+
+    @property
+    def credentials_dir(self) -> Path | None:
+        """Where a secured server's ``.nk``/``.password``/``.pem`` files and ``ca.pem`` are."""
+        return None if self.material is None else self.material.directory
 
     @property
     @abc.abstractmethod

@@ -21,6 +21,7 @@ import weakref
 from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from simulator.errors import ServerError, ServerStartError
@@ -48,6 +49,9 @@ from simulator.servers.base import NatsServer, require_started
 from simulator.servers.conf import ServerConfig, render
 from simulator.servers.health import HEALTHZ, HEALTHZ_JS, POLL_INTERVAL, get_json, wait_healthy
 
+if TYPE_CHECKING:
+    from simulator.servers.security import Security
+
 __all__ = ["BinaryServer", "default_base_dir"]
 
 
@@ -70,8 +74,10 @@ class BinaryServer(NatsServer):
         base_dir: Path | None = None,
         runtime_dir: Path | None = None,
         die_with_parent: bool = True,
+        security: Security | None = None,
     ) -> None:
         self._given = ServerConfig() if config is None else config
+        self.security = security
         self._config = self._given
         self._binary_arg = binary
         self._env = env
@@ -176,6 +182,11 @@ class BinaryServer(NatsServer):
         self._config = self._given
         if self._config.store_dir is None:
             self._config = replace(self._config, store_dir=self._temp_dir / "store")
+        if self.security is not None and not self.security.open:
+            from simulator.servers.security import make_material
+
+            self.material = make_material(self.security, self._temp_dir / "credentials")
+            self._config = replace(self._config, security=self.material)
         self._binary = binary
         self._spawn_and_wait(fresh=True)
         return self

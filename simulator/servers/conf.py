@@ -29,6 +29,7 @@ from simulator.errors import ConfigError
 
 if TYPE_CHECKING:
     from simulator.protocol.topology import Topology
+    from simulator.servers.security import Material
 
 __all__ = [
     "ACCOUNT_NKEY",
@@ -113,6 +114,8 @@ class ServerConfig:
     lame_duck_duration: float = MIN_LAME_DUCK_DURATION
     lame_duck_grace_period: float = 1.0
     cluster: ClusterConfig | None = None
+    #: Credentials, permissions and TLS of a secured server (None: open, today's default).
+    security: Material | None = None
     #: Raw lines appended verbatim at the end (options this class does not model).
     extra: tuple[str, ...] = field(default=())
 
@@ -202,21 +205,38 @@ def render(config: ServerConfig) -> str:
             f"  max_file_store: {config.max_file_store}",
             "}",
         ]
-    lines += ["accounts {", f"  {config.account} {{"]
-    if config.jetstream:
+    security = config.security
+    if security is not None and security.token:
+        # nats-server has no token users in an account: the token's clients are in the
+        # global account, without the account's JetStream limits (spec-notes 24)
         lines += [
-            "    jetstream {",
-            f"      max_streams: {config.max_streams}",
-            f"      max_consumers: {config.max_consumers}",
-            "    }",
+            "# a token: one secret for every client, in the global account",
+            f"authorization {{ token: {_quote(security.token)} }}",
         ]
-    lines += [
-        f"    users: [ {{ nkey: {_quote(ACCOUNT_NKEY)} }} ]",
-        "  }",
-        "}",
-        "# clients that connect without credentials land in the account above",
-        f"no_auth_user: {_quote(ACCOUNT_NKEY)}",
-    ]
+    else:
+        lines += ["accounts {", f"  {config.account} {{"]
+        if config.jetstream:
+            lines += [
+                "    jetstream {",
+                f"      max_streams: {config.max_streams}",
+                f"      max_consumers: {config.max_consumers}",
+                "    }",
+            ]
+        users = security.users() if security is not None else []
+        if users:
+            lines += [f"    users: {json.dumps(users)}", "  }", "}"]
+            lines.append("# no no_auth_user: a client without credentials is refused")
+        else:
+            lines += [
+                f"    users: [ {{ nkey: {_quote(ACCOUNT_NKEY)} }} ]",
+                "  }",
+                "}",
+                "# clients that connect without credentials land in the account above",
+                f"no_auth_user: {_quote(ACCOUNT_NKEY)}",
+            ]
+    tls = security.tls_block() if security is not None else None
+    if tls is not None:
+        lines.append(f"tls: {json.dumps(tls)}")
     if config.cluster is not None:
         cluster = config.cluster
         lines += [

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from pydantic import JsonValue
 
     from simulator.protocol.topology import ApplyReport, Topology
+    from simulator.servers.security import Security
 
 __all__ = ["Started", "describe_backend", "start"]
 
@@ -74,6 +75,7 @@ def start(
     keep_data: bool = False,
     apply: bool = False,
     start_timeout: float | None = None,
+    security: Security | None = None,
 ) -> Started:
     """Start a server of ``backend`` sized for ``topology`` (ours by default), ready to use.
 
@@ -82,6 +84,8 @@ def start(
     cluster; ``overrides`` set any other :class:`ServerConfig` field; ``start_timeout``
     (default: the backend's own) bounds the start. With ``apply`` the topology is applied,
     clamped to the nodes, except on an external server, which start() never changes.
+    ``security`` secures the server (binary backend); the handle's ``connect_options()`` then
+    say how to connect.
     """
     check_backend(backend, BACKENDS)
     resolved = resolve_topology(topology)
@@ -95,8 +99,13 @@ def start(
         if start_timeout is not None:
             external.start_timeout = start_timeout
         return Started(backend, external.start(), resolved)
+    if security is not None and not security.open and backend != "binary":
+        raise ConfigError(
+            f"security {security}: only the binary backend can be secured so far; "
+            "use backend 'binary' or leave the profile open"
+        )
     config = for_topology(resolved, log_level=log_level, **(overrides or {}))
-    server = _create(backend, config, binary, image, nodes, nodes_on, keep_data)
+    server = _create(backend, config, binary, image, nodes, nodes_on, keep_data, security)
     if start_timeout is not None:
         server.start_timeout = start_timeout
     try:
@@ -116,6 +125,7 @@ def _create(
     nodes: int,
     nodes_on: ClusterBackend,
     keep_data: bool,
+    security: Security | None = None,
 ) -> NatsServer:
     """The handle of ``backend`` (binary, docker or cluster), not started yet."""
     if backend == "cluster":
@@ -129,7 +139,7 @@ def _create(
         )
     if backend == "docker":
         return DockerServer(config, image=image, binary=binary)
-    return BinaryServer(config, binary=binary, keep_data=keep_data)
+    return BinaryServer(config, binary=binary, keep_data=keep_data, security=security)
 
 
 def _apply(backend: Backend, server: NatsServer, topology: Topology) -> Started:
@@ -142,7 +152,14 @@ def _apply(backend: Backend, server: NatsServer, topology: Topology) -> Started:
         report, _ = server.apply_topology(clamped)
     else:
         clamped, notes = for_cluster(topology, 1)
-        report = run_sync(apply_over(server.client_url, clamped, server.start_timeout))
+        report = run_sync(
+            apply_over(
+                server.client_url,
+                clamped,
+                server.start_timeout,
+                options=server.connect_options(),
+            )
+        )
     return Started(backend, server, clamped, report, tuple(notes))
 
 

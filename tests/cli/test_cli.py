@@ -135,3 +135,19 @@ def test_python_dash_m(tmp_path: Path) -> None:
     assert "Traceback" not in bad.stderr
     (line,) = bad.stderr.splitlines()
     assert line.startswith(f"mistersmith: {path}:4: streams.s.max_agee: unknown key (known: ")
+
+
+def test_permissions_show_prints_an_identitys_lists(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["permissions", "show", "--role", "agent:a1"]) == 0
+    out = capsys.readouterr().out
+    assert "agents.a1.heartbeat" in out and "_INBOX.agent-a1.>" in out
+    assert "agents.a2" not in out and "agents.*.heartbeat" not in out
+    assert main(["permissions", "show"]) == 0
+    out = capsys.readouterr().out
+    for name in ("admin", "agent:a1", "dispatcher", "monitor", "hook_responder", "operator"):
+        assert name in out
+
+
+def test_permissions_show_refuses_an_unknown_role(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["permissions", "show", "--role", "root"]) == 2
+    assert "identity 'root' is not one of" in capsys.readouterr().err

@@ -1,0 +1,231 @@
+"""Security profiles of a server: who may connect, how they prove it, and over what.
+
+A :class:`Security` names an ``auth`` (``none``, ``token``, ``password``, ``nkey``) and a
+``tls`` (``off``, ``tls``: the server has a certificate; ``mtls``: clients need one too, and
+the certificate's e-mail name is the user, ``verify_and_map``). :func:`make_material` creates
+what the profile needs in a directory (the server's temp dir): one password or nkey seed per
+identity (``nkeys``), a CA with a server certificate and one client certificate per identity
+(``trustme``), and writes them as files for tools outside Python (``<user>.nk``,
+``<user>.password``, ``<user>.pem``/``<user>.key``, ``ca.pem``). :class:`Material` renders the
+server's side (:meth:`Material.users`, :meth:`Material.tls_block`) and the client's
+(:meth:`Material.connect_options`, the keyword arguments of ``nats.connect``).
+
+Every identity's permissions come from :mod:`simulator.protocol.permissions`; ``admin`` has
+none. ``token`` is one secret for everyone: nats-server has no users with a token, so it gives
+no per-identity permissions (docs/spec-notes.md section 24). With any auth but ``none`` the
+server refuses clients without credentials (no ``no_auth_user``): it fails closed.
+"""
+
+from __future__ import annotations
+
+import secrets
+import ssl
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal, get_args
+
+from simulator.errors import ConfigError
+from simulator.protocol.permissions import Identity, identities, identity, inbox_prefix
+
+__all__ = ["AUTHS", "TLS_MODES", "Auth", "Material", "Security", "TlsMode", "make_material"]
+
+Auth = Literal["none", "token", "password", "nkey"]
+TlsMode = Literal["off", "tls", "mtls"]
+AUTHS: tuple[str, ...] = get_args(Auth)
+TLS_MODES: tuple[str, ...] = get_args(TlsMode)
+_MAIL_DOMAIN = "mistersmith.invalid"
+
+
+@dataclass(frozen=True)
+class Security:
+    """A security profile: the auth, the TLS mode, and the agents that get identities."""
+
+    auth: Auth = "none"
+    tls: TlsMode = "off"
+    #: Agent ids with an ``agent:<id>`` identity (admin and every other role always have one).
+    agents: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.auth not in AUTHS:
+            raise ConfigError(f"auth: {self.auth!r} is not one of {', '.join(AUTHS)}")
+        if self.tls not in TLS_MODES:
+            raise ConfigError(f"tls: {self.tls!r} is not one of {', '.join(TLS_MODES)}")
+        for agent in self.agents:
+            identity(f"agent:{agent}")  # ConfigError naming a bad id
+
+    @property
+    def open(self) -> bool:
+        """No auth and no TLS: today's server, nothing to make."""
+        return self.auth == "none" and self.tls == "off"
+
+    def identities(self) -> tuple[Identity, ...]:
+        """``admin``, every role, and one identity per agent."""
+        return identities(self.agents)
+
+    def __str__(self) -> str:
+        return f"auth={self.auth} tls={self.tls}"
+
+
+@dataclass(frozen=True)
+class _Secret:
+    password: str = ""
+    seed: bytes = b""
+    public: str = ""
+    cert: Path | None = None
+    key: Path | None = None
+
+
+@dataclass(frozen=True)
+class Material:
+    """The credentials and certificates of one server (see the module)."""
+
+    security: Security
+    directory: Path
+    token: str = ""
+    ca: Path | None = None
+    server_cert: Path | None = None
+    server_key: Path | None = None
+    secrets: dict[str, _Secret] = field(default_factory=dict)
+
+    def identity(self, name: str | Identity) -> Identity:
+        """The identity called ``name``; ConfigError naming the known ones if it has none."""
+        who = identity(name) if isinstance(name, str) else name
+        if who.name not in self.secrets:
+            known = ", ".join(self.secrets)
+            raise ConfigError(
+                f"identity {who.name!r} has no credentials on this server ({self.security}); "
+                f"known: {known}"
+            )
+        return who
+
+    def users(self) -> list[dict[str, object]]:
+        """The account's ``users`` entries: one per identity, with its permissions."""
+        from simulator.protocol.permissions import permissions
+
+        if self.security.auth in ("none", "token") and self.security.tls != "mtls":
+            return []
+        entries: list[dict[str, object]] = []
+        for who in self.security.identities():
+            secret = self.secrets[who.name]
+            entry: dict[str, object]
+            if self.security.tls == "mtls":
+                entry = {"user": _mail(who)}
+            elif self.security.auth == "nkey":
+                entry = {"nkey": secret.public}
+            else:
+                entry = {"user": who.user, "password": secret.password}
+            block = permissions(who).as_conf()
+            if block:
+                entry["permissions"] = block
+            entries.append(entry)
+        return entries
+
+    def tls_block(self) -> dict[str, object] | None:
+        """The server's ``tls {}`` block, or None without TLS."""
+        if self.security.tls == "off":
+            return None
+        block: dict[str, object] = {
+            "cert_file": str(self.server_cert),
+            "key_file": str(self.server_key),
+            "ca_file": str(self.ca),
+            "timeout": 2,
+        }
+        if self.security.tls == "mtls":
+            block["verify_and_map"] = True
+        return block
+
+    def ssl_context(self, who: Identity | None = None) -> ssl.SSLContext | None:
+        """A client TLS context trusting our CA (with ``who``'s certificate under mtls)."""
+        if self.security.tls == "off":
+            return None
+        context = ssl.create_default_context(cafile=str(self.ca))
+        if self.security.tls == "mtls" and who is not None:
+            secret = self.secrets[who.name]
+            context.load_cert_chain(str(secret.cert), str(secret.key))
+        return context
+
+    def connect_options(self, name: str | Identity = "admin") -> dict[str, object]:
+        """Keyword arguments of ``nats.connect`` for ``name``: credentials, TLS, inbox prefix."""
+        who = self.identity(name)
+        secret = self.secrets[who.name]
+        options: dict[str, object] = {"inbox_prefix": inbox_prefix(who)}
+        if self.security.tls != "mtls":
+            if self.security.auth == "token":
+                options["token"] = self.token
+            elif self.security.auth == "password":
+                options["user"], options["password"] = who.user, secret.password
+            elif self.security.auth == "nkey":
+                options["nkeys_seed_str"] = secret.seed.decode()
+        context = self.ssl_context(who)
+        if context is not None:
+            options["tls"] = context
+            options["tls_hostname"] = "localhost"
+        return options
+
+
+def _mail(who: Identity) -> str:
+    return f"{who.user}@{_MAIL_DOMAIN}"
+
+
+def _new_nkey() -> tuple[bytes, str]:
+    import nkeys
+    from nacl.signing import SigningKey
+
+    seed = nkeys.encode_seed(bytes(SigningKey.generate()), nkeys.PREFIX_BYTE_USER)
+    return seed, nkeys.from_seed(bytearray(seed)).public_key.decode()
+
+
+def make_material(security: Security, directory: Path) -> Material:
+    """Create ``security``'s credentials and certificates under ``directory`` (made 0700)."""
+    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+    token = secrets.token_urlsafe(24) if security.auth == "token" else ""
+    if token:
+        _write(directory / "token", token)
+    ca_path = cert_path = key_path = None
+    ca = None
+    if security.tls != "off":
+        import trustme
+
+        ca = trustme.CA(organization_name="mistersmith test CA")
+        ca_path = directory / "ca.pem"
+        ca.cert_pem.write_to_path(str(ca_path))
+        leaf = ca.issue_cert("localhost", "127.0.0.1")
+        cert_path, key_path = directory / "server.pem", directory / "server.key"
+        leaf.cert_chain_pems[0].write_to_path(str(cert_path))
+        leaf.private_key_pem.write_to_path(str(key_path))
+    made: dict[str, _Secret] = {}
+    for who in security.identities():
+        made[who.name] = _secret_for(security, who, directory, ca)
+    return Material(security, directory, token, ca_path, cert_path, key_path, made)
+
+
+def _secret_for(security: Security, who: Identity, directory: Path, ca: object) -> _Secret:
+    seed = b""
+    public = text_password = ""
+    if security.auth == "password":
+        text_password = secrets.token_urlsafe(18)
+        _write(directory / f"{who.user}.password", text_password)
+    elif security.auth == "nkey":
+        seed, public = _new_nkey()
+        _write(directory / f"{who.user}.nk", seed.decode())
+    cert = key = None
+    if security.tls == "mtls":
+        import trustme
+
+        assert isinstance(ca, trustme.CA)
+        leaf = ca.issue_cert(_mail(who))
+        cert, key = directory / f"{who.user}.pem", directory / f"{who.user}.key"
+        leaf.cert_chain_pems[0].write_to_path(str(cert))
+        leaf.private_key_pem.write_to_path(str(key))
+    return _Secret(text_password, seed, public, cert, key)
+
+
+def _write(path: Path, text: str) -> None:
+    path.write_text(text + "\n", encoding="utf-8")
+    path.chmod(0o600)
+
+
+def agent_ids(names: Iterable[str]) -> tuple[str, ...]:
+    """The agent ids of ``names`` that are ``agent:<id>`` identities."""
+    return tuple(n.split(":", 1)[1] for n in names if n.startswith("agent:"))

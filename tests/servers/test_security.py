@@ -1,0 +1,190 @@
+"""Secured servers: each profile's admin works, agents cannot impersonate, strangers are refused."""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import nats
+import pytest
+import pytest_asyncio
+from nats.aio.client import Client
+
+from simulator.errors import ConfigError
+from simulator.protocol import subjects
+from simulator.servers import BinaryServer, start
+from simulator.servers.security import Security
+
+PROFILES = [
+    ("password", "off"),
+    ("nkey", "off"),
+    ("token", "off"),
+    ("none", "tls"),
+    ("nkey", "tls"),
+    ("password", "mtls"),
+]
+#: Profiles whose identities are users with permissions (token and open TLS have none).
+WITH_USERS = [("password", "off"), ("nkey", "off"), ("nkey", "tls"), ("password", "mtls")]
+QUICK = {"allow_reconnect": False, "max_reconnect_attempts": 0, "connect_timeout": 2}
+
+
+#: nats-py leaves a refused connection's socket (and TLS transport) to the garbage collector,
+#: which warns about it in whichever test comes next.
+pytestmark = pytest.mark.filterwarnings(
+    "ignore::ResourceWarning", "ignore::pytest.PytestUnraisableExceptionWarning"
+)
+
+
+async def refused(url: str, **options: Any) -> BaseException:
+    """Connect, expecting a refusal within the connect timeout; the exception."""
+    try:
+        client = await asyncio.wait_for(nats.connect(url, **{**QUICK, **options}), 10)
+    except (nats.errors.Error, ssl.SSLError, OSError) as exc:
+        return exc
+    await client.close()
+    pytest.fail(f"{url} accepted a client it should refuse")
+
+
+@pytest.fixture(scope="module", params=PROFILES, ids=lambda p: f"{p[0]}+{p[1]}")
+def secured(request: pytest.FixtureRequest) -> Iterator[BinaryServer]:
+    auth, tls = request.param
+    started = start("binary", security=Security(auth, tls, agents=("a1", "a2")), apply=True)
+    server = started.server
+    assert isinstance(server, BinaryServer)
+    with server:
+        yield server
+
+
+async def connect(server: BinaryServer, who: str, errors: list[str] | None = None) -> Client:
+    async def record(exc: Exception) -> None:
+        if errors is not None:
+            errors.append(str(exc))
+
+    return await nats.connect(
+        server.client_url, **server.connect_options(who), error_cb=record, **QUICK
+    )
+
+
+@pytest_asyncio.fixture
+async def admin(secured: BinaryServer) -> AsyncIterator[Client]:
+    client = await connect(secured, "admin")
+    yield client
+    await client.close()
+
+
+@pytest.mark.asyncio
+async def test_the_admin_uses_the_topology(secured: BinaryServer, admin: Client) -> None:
+    ack = await admin.jetstream().publish(subjects.agent_heartbeat("a1"), b"{}")
+    assert ack.stream == "agent_events"
+    names = await admin.jsm().streams_info()
+    assert {s.config.name for s in names} >= {"agent_events", "task_lifecycle"}
+
+
+@pytest.mark.asyncio
+async def test_a_client_without_credentials_is_refused(secured: BinaryServer) -> None:
+    await refused(secured.client_url)
+
+
+@pytest.mark.asyncio
+async def test_the_files_are_in_the_servers_temp_dir(secured: BinaryServer) -> None:
+    directory = secured.credentials_dir
+    assert directory is not None and directory.parent == secured.temp_dir
+    assert directory.stat().st_mode & 0o077 == 0  # private
+    assert any(directory.iterdir())
+
+
+@pytest.fixture(scope="module", params=WITH_USERS, ids=lambda p: f"{p[0]}+{p[1]}")
+def with_users(request: pytest.FixtureRequest) -> Iterator[BinaryServer]:
+    auth, tls = request.param
+    started = start("binary", security=Security(auth, tls, agents=("a1", "a2")), apply=True)
+    with started.server as server:
+        assert isinstance(server, BinaryServer)
+        yield server
+
+
+IMPERSONATIONS = [
+    subjects.agent_status("a2", "idle"),
+    subjects.agent_heartbeat("a2"),
+    "cli.hooks.pre_task.a2",
+    "agent.a2.pre",
+]
+
+
+@pytest.mark.asyncio
+async def test_an_agent_cannot_act_as_another(with_users: BinaryServer) -> None:
+    """a1 publishing as a2 and reading a2's commands and responses: each denied and reported."""
+    errors: list[str] = []
+    a1 = await connect(with_users, "agent:a1", errors)
+    try:
+        await a1.publish(subjects.agent_heartbeat("a1"), b"{}")  # its own: fine
+        for subject in IMPERSONATIONS:
+            await a1.publish(subject, b"{}")
+        for subject in (subjects.agent_commands("a2", "stop"), "cli.responses.a2"):
+            await a1.subscribe(subject)
+        await a1.flush()
+        deadline = asyncio.get_running_loop().time() + 5
+        while len(errors) < 6 and asyncio.get_running_loop().time() < deadline:
+            await asyncio.sleep(0.01)
+    finally:
+        await a1.close()
+    denied = sorted(e.split('"')[1] for e in errors if "permissions violation" in e)
+    assert denied == sorted(
+        [*IMPERSONATIONS, subjects.agent_commands("a2", "stop"), "cli.responses.a2"]
+    )
+
+
+@pytest.mark.asyncio
+async def test_an_agent_pulls_its_tasks_from_the_work_queue(with_users: BinaryServer) -> None:
+    """The JetStream API it is given is enough to pull from task_processor and ack."""
+    errors: list[str] = []
+    admin = await connect(with_users, "admin")
+    a1 = await connect(with_users, "agent:a1", errors)
+    try:
+        await admin.jetstream().publish("tasks.analysis.assignment", b"{}")
+        sub = await a1.jetstream().pull_subscribe_bind("task_processor", "task_lifecycle")
+        (msg,) = await sub.fetch(1, timeout=5)
+        await msg.ack_sync()
+    finally:
+        await a1.close()
+        await admin.close()
+    assert errors == []
+
+
+def test_an_unknown_identity_says_which_exist(with_users: BinaryServer) -> None:
+    with pytest.raises(ConfigError, match=r"agent:a9.*known: admin"):
+        with_users.connect_options("agent:a9")
+
+
+@pytest.mark.asyncio
+async def test_wrong_credentials_are_refused() -> None:
+    with (
+        BinaryServer(security=Security("password")) as one,
+        BinaryServer(security=Security("nkey")) as other,
+    ):
+        wrong: dict[str, Any] = {**one.connect_options("admin"), "password": "not-it"}
+        with pytest.raises(nats.errors.Error, match="Authorization Violation"):
+            await nats.connect(one.client_url, **wrong, **QUICK)
+        stranger = other.connect_options("admin")  # an nkey the first server does not know
+        with pytest.raises(nats.errors.Error, match="Authorization Violation"):
+            await nats.connect(one.client_url, nkeys_seed_str=stranger["nkeys_seed_str"], **QUICK)
+
+
+@pytest.mark.asyncio
+async def test_tls_refuses_clients_that_do_not_trust_the_ca_or_have_no_certificate() -> None:
+    with BinaryServer(security=Security("none", "mtls")) as server:
+        untrusting = ssl.create_default_context()  # the system's CAs, not ours
+        with pytest.raises(ssl.SSLError):
+            await nats.connect(server.client_url, tls=untrusting, **QUICK)
+        assert server.material is not None
+        no_cert = server.material.ssl_context(None)  # trusts the CA, shows no certificate
+        with pytest.raises((nats.errors.Error, ssl.SSLError, OSError)):
+            await nats.connect(server.client_url, tls=no_cert, tls_hostname="localhost", **QUICK)
+
+
+def test_a_profile_that_does_not_exist_is_one_clear_error() -> None:
+    with pytest.raises(ConfigError, match="auth: 'kerberos' is not one of none, token"):
+        Security("kerberos")  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match="only the binary backend"):
+        start("docker", security=Security("nkey"))
