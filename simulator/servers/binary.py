@@ -185,7 +185,13 @@ class BinaryServer(NatsServer):
         if self.security is not None and not self.security.open:
             from simulator.servers.security import make_material
 
-            self.material = make_material(self.security, self._temp_dir / "credentials")
+            limits = {
+                "mem_storage": self._config.max_memory_store,
+                "disk_storage": self._config.max_file_store,
+                "streams": self._config.max_streams,
+                "consumer": self._config.max_consumers,
+            }
+            self.material = make_material(self.security, self._temp_dir / "credentials", limits)
             self._config = replace(self._config, security=self.material)
         self._binary = binary
         self._spawn_and_wait(fresh=True)

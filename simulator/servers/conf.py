@@ -206,7 +206,19 @@ def render(config: ServerConfig) -> str:
             "}",
         ]
     security = config.security
-    if security is not None and security.token:
+    if security is not None and security.operator is not None:
+        op = security.operator
+        lines += [
+            "# decentralised auth: the operator, and its account preloaded in memory",
+            f"operator: {_quote(op.operator_jwt)}",
+            "resolver: MEMORY",
+            f"system_account: {op.system_public}",
+            "resolver_preload: {",
+            f"  {op.account_public}: {_quote(op.account_jwt)}",
+            f"  {op.system_public}: {_quote(op.system_jwt)}",
+            "}",
+        ]
+    elif security is not None and security.token:
         # nats-server has no token users in an account: the token's clients are in the
         # global account, without the account's JetStream limits (spec-notes 24)
         lines += [

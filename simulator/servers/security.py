@@ -1,6 +1,7 @@
 """Security profiles of a server: who may connect, how they prove it, and over what.
 
-A :class:`Security` names an ``auth`` (``none``, ``token``, ``password``, ``nkey``) and a
+A :class:`Security` names an ``auth`` (``none``, ``token``, ``password``, ``nkey``, ``jwt``:
+decentralised, an operator, one account and a user JWT per identity, memory resolver) and a
 ``tls`` (``off``, ``tls``: the server has a certificate; ``mtls``: clients need one too, and
 the certificate's e-mail name is the user, ``verify_and_map``). :func:`make_material` creates
 what the profile needs in a directory (the server's temp dir): one password or nkey seed per
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import secrets
 import ssl
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,7 +32,7 @@ from simulator.protocol.permissions import Identity, identities, identity, inbox
 
 __all__ = ["AUTHS", "TLS_MODES", "Auth", "Material", "Security", "TlsMode", "make_material"]
 
-Auth = Literal["none", "token", "password", "nkey"]
+Auth = Literal["none", "token", "password", "nkey", "jwt"]
 TlsMode = Literal["off", "tls", "mtls"]
 AUTHS: tuple[str, ...] = get_args(Auth)
 TLS_MODES: tuple[str, ...] = get_args(TlsMode)
@@ -74,6 +76,22 @@ class _Secret:
     public: str = ""
     cert: Path | None = None
     key: Path | None = None
+    creds: Path | None = None
+
+
+@dataclass
+class _Operator:
+    """The decentralised-auth keys and JWTs of a ``jwt`` profile."""
+
+    operator_jwt: str
+    account_public: str
+    account_jwt: str
+    account: object  # _jwt.KeyPair, kept to sign users and revocations
+    operator: object
+    jetstream: dict[str, int]
+    system_public: str = ""
+    system_jwt: str = ""
+    revocations: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -87,6 +105,7 @@ class Material:
     server_cert: Path | None = None
     server_key: Path | None = None
     secrets: dict[str, _Secret] = field(default_factory=dict)
+    operator: _Operator | None = None
 
     def identity(self, name: str | Identity) -> Identity:
         """The identity called ``name``; ConfigError naming the known ones if it has none."""
@@ -103,7 +122,7 @@ class Material:
         """The account's ``users`` entries: one per identity, with its permissions."""
         from simulator.protocol.permissions import permissions
 
-        if self.security.auth in ("none", "token") and self.security.tls != "mtls":
+        if self.security.auth in ("none", "token", "jwt") and self.security.tls != "mtls":
             return []
         entries: list[dict[str, object]] = []
         for who in self.security.identities():
@@ -120,6 +139,23 @@ class Material:
                 entry["permissions"] = block
             entries.append(entry)
         return entries
+
+    def revoke(self, name: str | Identity) -> None:
+        """Revoke the user JWT of ``name`` (``jwt`` profile) in the account JWT; the server
+        learns it on its next reload (``BinaryServer.reload()``)."""
+        from simulator.servers import _jwt
+
+        who = self.identity(name)
+        op = self.operator
+        if op is None:
+            raise ConfigError(f"revoke {who.name}: only a jwt profile has revocable users")
+        revoked = dict(op.revocations)
+        revoked[self.secrets[who.name].public] = int(time.time()) + 1
+        op.revocations = revoked
+        assert isinstance(op.operator, _jwt.KeyPair) and isinstance(op.account, _jwt.KeyPair)
+        op.account_jwt = _jwt.account_jwt(
+            op.operator, op.account, "MISTERSMITH", op.jetstream, revoked
+        )
 
     def tls_block(self) -> dict[str, object] | None:
         """The server's ``tls {}`` block, or None without TLS."""
@@ -150,7 +186,9 @@ class Material:
         who = self.identity(name)
         secret = self.secrets[who.name]
         options: dict[str, object] = {"inbox_prefix": inbox_prefix(who)}
-        if self.security.tls != "mtls":
+        if self.security.auth == "jwt":
+            options["user_credentials"] = str(secret.creds)
+        elif self.security.tls != "mtls":
             if self.security.auth == "token":
                 options["token"] = self.token
             elif self.security.auth == "password":
@@ -176,8 +214,14 @@ def _new_nkey() -> tuple[bytes, str]:
     return seed, nkeys.from_seed(bytearray(seed)).public_key.decode()
 
 
-def make_material(security: Security, directory: Path) -> Material:
-    """Create ``security``'s credentials and certificates under ``directory`` (made 0700)."""
+def make_material(
+    security: Security, directory: Path, jetstream: dict[str, int] | None = None
+) -> Material:
+    """Create ``security``'s credentials and certificates under ``directory`` (made 0700).
+
+    ``jetstream``: the account's JetStream limits of a ``jwt`` profile (``mem_storage``,
+    ``disk_storage``, ``streams``, ``consumer``).
+    """
     directory.mkdir(mode=0o700, parents=True, exist_ok=True)
     token = secrets.token_urlsafe(24) if security.auth == "token" else ""
     if token:
@@ -194,21 +238,50 @@ def make_material(security: Security, directory: Path) -> Material:
         cert_path, key_path = directory / "server.pem", directory / "server.key"
         leaf.cert_chain_pems[0].write_to_path(str(cert_path))
         leaf.private_key_pem.write_to_path(str(key_path))
+    operator = _make_operator(jetstream or {}) if security.auth == "jwt" else None
     made: dict[str, _Secret] = {}
     for who in security.identities():
-        made[who.name] = _secret_for(security, who, directory, ca)
-    return Material(security, directory, token, ca_path, cert_path, key_path, made)
+        made[who.name] = _secret_for(security, who, directory, ca, operator)
+    return Material(security, directory, token, ca_path, cert_path, key_path, made, operator)
 
 
-def _secret_for(security: Security, who: Identity, directory: Path, ca: object) -> _Secret:
+def _make_operator(jetstream: dict[str, int]) -> _Operator:
+    from simulator.servers import _jwt
+
+    operator, account = _jwt.new_key("operator"), _jwt.new_key("account")
+    system = _jwt.new_key("account")  # JetStream needs the server's system account
+    return _Operator(
+        _jwt.operator_jwt(operator, "mistersmith"),
+        account.public,
+        _jwt.account_jwt(operator, account, "MISTERSMITH", jetstream),
+        account,
+        operator,
+        dict(jetstream),
+        system.public,
+        _jwt.account_jwt(operator, system, "SYS", {}),
+    )
+
+
+def _secret_for(
+    security: Security,
+    who: Identity,
+    directory: Path,
+    ca: object,
+    operator: _Operator | None,
+) -> _Secret:
     seed = b""
     public = text_password = ""
+    creds = None
     if security.auth == "password":
         text_password = secrets.token_urlsafe(18)
         _write(directory / f"{who.user}.password", text_password)
     elif security.auth == "nkey":
         seed, public = _new_nkey()
         _write(directory / f"{who.user}.nk", seed.decode())
+    elif security.auth == "jwt" and operator is not None:
+        creds = directory / f"{who.user}.creds"
+        text, public = user_creds(operator, who)
+        _write(creds, text)
     cert = key = None
     if security.tls == "mtls":
         import trustme
@@ -218,7 +291,20 @@ def _secret_for(security: Security, who: Identity, directory: Path, ca: object) 
         cert, key = directory / f"{who.user}.pem", directory / f"{who.user}.key"
         leaf.cert_chain_pems[0].write_to_path(str(cert))
         leaf.private_key_pem.write_to_path(str(key))
-    return _Secret(text_password, seed, public, cert, key)
+    return _Secret(text_password, seed, public, cert, key, creds)
+
+
+def user_creds(operator: _Operator, who: Identity, expires: int | None = None) -> tuple[str, str]:
+    """A ``.creds`` text for ``who`` in the operator's account (``expires``: a Unix time),
+    and the user's public key."""
+    from simulator.protocol.permissions import permissions
+    from simulator.servers import _jwt
+
+    account = operator.account
+    assert isinstance(account, _jwt.KeyPair)
+    user = _jwt.new_key("user")
+    token = _jwt.user_jwt(account, user, who.user, permissions(who).as_conf(), expires)
+    return _jwt.creds(token, user), user.public
 
 
 def _write(path: Path, text: str) -> None:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ssl
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 from typing import Any
 
 import nats
@@ -24,24 +26,29 @@ PROFILES = [
     ("none", "tls"),
     ("nkey", "tls"),
     ("password", "mtls"),
+    ("jwt", "off"),
+    ("jwt", "tls"),
 ]
 #: Profiles whose identities are users with permissions (token and open TLS have none).
-WITH_USERS = [("password", "off"), ("nkey", "off"), ("nkey", "tls"), ("password", "mtls")]
+WITH_USERS = [
+    ("password", "off"),
+    ("nkey", "off"),
+    ("nkey", "tls"),
+    ("password", "mtls"),
+    ("jwt", "off"),
+]
 QUICK = {"allow_reconnect": False, "max_reconnect_attempts": 0, "connect_timeout": 2}
-
-
-#: nats-py leaves a refused connection's socket (and TLS transport) to the garbage collector,
-#: which warns about it in whichever test comes next.
-pytestmark = pytest.mark.filterwarnings(
-    "ignore::ResourceWarning", "ignore::pytest.PytestUnraisableExceptionWarning"
-)
 
 
 async def refused(url: str, **options: Any) -> BaseException:
     """Connect, expecting a refusal within the connect timeout; the exception."""
+    client = Client()
     try:
-        client = await asyncio.wait_for(nats.connect(url, **{**QUICK, **options}), 10)
+        await asyncio.wait_for(client.connect(url, **{**QUICK, **options}), 10)
     except (nats.errors.Error, ssl.SSLError, OSError) as exc:
+        # nats-py leaves a refused connection's socket open; a TLS one may not close cleanly
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(client.close(), 2)
         return exc
     await client.close()
     pytest.fail(f"{url} accepted a client it should refuse")
@@ -157,18 +164,26 @@ def test_an_unknown_identity_says_which_exist(with_users: BinaryServer) -> None:
         with_users.connect_options("agent:a9")
 
 
-@pytest.mark.asyncio
-async def test_wrong_credentials_are_refused() -> None:
+@pytest.fixture(scope="module")
+def by_auth() -> Iterator[dict[str, BinaryServer]]:
+    """One server per auth, for the tests that use several (refusals outlive a test's loop)."""
     with (
-        BinaryServer(security=Security("password")) as one,
-        BinaryServer(security=Security("nkey")) as other,
+        BinaryServer(security=Security("password")) as password,
+        BinaryServer(security=Security("nkey")) as nkey,
+        BinaryServer(security=Security("jwt", agents=("a1", "a2"))) as jwt,
     ):
-        wrong: dict[str, Any] = {**one.connect_options("admin"), "password": "not-it"}
-        with pytest.raises(nats.errors.Error, match="Authorization Violation"):
-            await nats.connect(one.client_url, **wrong, **QUICK)
-        stranger = other.connect_options("admin")  # an nkey the first server does not know
-        with pytest.raises(nats.errors.Error, match="Authorization Violation"):
-            await nats.connect(one.client_url, nkeys_seed_str=stranger["nkeys_seed_str"], **QUICK)
+        yield {"password": password, "nkey": nkey, "jwt": jwt}
+
+
+@pytest.mark.asyncio
+async def test_wrong_credentials_are_refused(by_auth: dict[str, BinaryServer]) -> None:
+    one, other = by_auth["password"], by_auth["nkey"]
+    wrong: dict[str, Any] = {**one.connect_options("admin"), "password": "not-it"}
+    assert "Authorization Violation" in str(await refused(one.client_url, **wrong))
+    stranger = other.connect_options("admin")  # an nkey the first server does not know
+    seed = stranger["nkeys_seed_str"]
+    exc = await refused(one.client_url, nkeys_seed_str=seed)
+    assert "Authorization Violation" in str(exc)
 
 
 @pytest.mark.asyncio
@@ -188,3 +203,25 @@ def test_a_profile_that_does_not_exist_is_one_clear_error() -> None:
         Security("kerberos")  # type: ignore[arg-type]
     with pytest.raises(ConfigError, match="only the binary backend"):
         start("docker", security=Security("nkey"))
+
+
+@pytest.mark.asyncio
+async def test_an_expired_or_revoked_jwt_is_refused(
+    tmp_path: Path, by_auth: dict[str, BinaryServer]
+) -> None:
+    from simulator.protocol.permissions import identity
+    from simulator.servers.security import user_creds
+
+    server = by_auth["jwt"]
+    material = server.material
+    assert material is not None and material.operator is not None
+    expired = tmp_path / "expired.creds"
+    expired.write_text(user_creds(material.operator, identity("agent:a1"), expires=1)[0])
+    exc = await refused(server.client_url, user_credentials=str(expired))
+    assert "Authorization Violation" in str(exc) or "expired" in str(exc).lower()
+    a2 = await nats.connect(server.client_url, **server.connect_options("agent:a2"), **QUICK)
+    await a2.close()  # a2 could connect before the revocation
+    material.revoke("agent:a2")
+    server.reload()
+    exc = await refused(server.client_url, **server.connect_options("agent:a2"))
+    assert "Authorization Violation" in str(exc) or "revoked" in str(exc).lower()
