@@ -84,4 +84,3 @@ def test_a_missing_default_image_is_built_once_on_demand_and_said(unbuilt: str) 
         assert server.image == unbuilt
         assert server.version == version
     assert take_build_notes() == []
-

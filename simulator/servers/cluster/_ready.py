@@ -1,4 +1,4 @@
-"""Readiness through JetStream itself: a stream info and a publish answered through every node.
+"""Readiness through JetStream: a stream info and a publish through every node (spec-notes 24).
 
 ``/healthz`` and ``/jsz`` say what each node believes of itself. A client's first publish needs
 more, on the node it happens to connect to: the JetStream API answering there, and the stream's
