@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 
 __all__ = ["Started", "describe_backend", "start"]
 
-_DEFAULT_IMAGE = "nats:VERSION if cached, else mistersmith/nats-server:VERSION"
+_DEFAULT_IMAGE = "nats:VERSION if cached, else mistersmith/nats-server:VERSION (built on demand)"
 
 
 @dataclass(frozen=True)
