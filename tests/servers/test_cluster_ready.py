@@ -23,7 +23,7 @@ from pytest_mistersmith import factories
 from simulator.errors import ServerNotReadyError
 from simulator.protocol.topology import default_topology
 from simulator.servers import NatsCluster
-from simulator.servers.cluster._ready import PROBE_PREFIX, probe_cluster, wait_answers
+from simulator.servers.cluster._ready import PROBE_PREFIX, wait_answers
 from tests.prerequisites import under_ci
 
 #: Fresh clusters whose first publishes must all be stored (the issue's goal under CI).
@@ -46,6 +46,7 @@ async def _first_publishes(cluster: NatsCluster) -> None:
         try:
             js = client.jetstream(timeout=2.0)
             for stream in streams:
+                assert stream.subjects
                 ack = await js.publish(_subject(stream.subjects[0]), b"first")
                 assert ack.stream == str(stream.name)
         finally:
@@ -88,41 +89,22 @@ def test_readiness_names_the_node_that_does_not_answer() -> None:
         names = [str(s.name) for s in default_topology().streams if s.num_replicas == 3]
         leaders = {name: cluster.stream_leader(name) for name in names}
         # pause a node that leads neither the meta layer nor the streams asked of the others
-        paused = next(i for i in range(3) if i != cluster.meta_leader())
+        meta = cluster.meta_leader()
+        led = {i: sum(leader == i for leader in leaders.values()) for i in range(3) if i != meta}
+        paused = min(led, key=lambda i: led[i])
         streams = [name for name in names if leaders[name] != paused]
+        assert streams
         others = [i for i in range(3) if i != paused]
         cluster.pause(paused)
         try:
             urls = cluster.client_urls
             with pytest.raises(ServerNotReadyError) as caught:
                 asyncio.run(
-                    wait_answers(urls, cluster.server_names, streams, time.monotonic() + 1, 1.0)
+                    # time enough for the others, however loaded the machine
+                    wait_answers(urls, cluster.server_names, streams, time.monotonic() + 5, 5.0)
                 )
             message = str(caught.value)
             assert f"node {paused} ({cluster.server_names[paused]}, {urls[paused]})" in message
             assert all(f"node {i} " not in message for i in others), message
-            # the probe of a start fails the same way, and deletes its stream on the way out
-            with pytest.raises(ServerNotReadyError, match=rf"node {paused} \("):
-                asyncio.run(
-                    # time for the create to get past the paused node's connect timeout
-                    probe_cluster(urls, cluster.server_names, time.monotonic() + 3, 3.0)
-                )
         finally:
             cluster.resume(paused)
-        cluster.wait_healthy()
-        assert _probes(cluster) == []
-
-
-def _probes(cluster: NatsCluster) -> list[str]:
-    async def names() -> list[str]:
-        client = await nats.connect(cluster.client_url)
-        try:
-            return [
-                str(info.config.name)
-                for info in await client.jsm().streams_info()
-                if str(info.config.name).startswith(PROBE_PREFIX)
-            ]
-        finally:
-            await client.close()
-
-    return asyncio.run(names())
