@@ -6,6 +6,7 @@ until a fixture needs it, since pytest imports every installed plugin at start-u
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Generator
 
 import pytest
@@ -27,6 +28,8 @@ __all__ = [
 
 _LOG_LINES = 40
 _DOCKER_KEY = pytest.StashKey[str | None]()
+#: The report attribute carrying what the simulator said in a test (it crosses xdist as is).
+_NOTES_ATTR = "mistersmith_notes"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -83,8 +86,17 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 def pytest_runtest_makereport(
     item: pytest.Item, call: pytest.CallInfo[None]
 ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
-    """Attach the tail of the log of each server the failing test used to its report."""
+    """Attach the tail of the log of each server the failing test used to its report.
+
+    Lines the simulator said meanwhile (an image built on demand) go on the report too, for
+    :func:`pytest_terminal_summary` (under xdist, the controller's: reports cross as data).
+    """
     report = yield
+    image = sys.modules.get("simulator.servers.image")  # loaded only if a test used docker
+    if image is not None:
+        notes = image.take_build_notes()
+        if notes:
+            setattr(report, _NOTES_ATTR, notes)
     if not report.failed:
         return report
     started = item.config.stash.get(SERVERS_KEY, [])
@@ -103,8 +115,13 @@ def pytest_runtest_makereport(
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    """Say what applying the topology changed on each server (drift included)."""
+    """Say what was built on demand, and what applying the topology changed (drift included)."""
     from pytest_mistersmith.factories.topology import janitors
+
+    for reports in list(terminalreporter.stats.values()):  # every phase's report is there
+        for report in reports:
+            for note in getattr(report, _NOTES_ATTR, None) or ():
+                terminalreporter.write_line(note)
 
     for janitor in janitors(terminalreporter.config):
         report = janitor.applied

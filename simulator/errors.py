@@ -4,6 +4,7 @@ from __future__ import annotations
 
 __all__ = [
     "ConfigError",
+    "ImageNotFoundError",
     "MisterSmithError",
     "ServerBinaryError",
     "ServerError",
@@ -57,3 +58,15 @@ class ServerStartError(ServerError):
 
 class ServerNotReadyError(ServerStartError):
     """A NATS server did not pass its readiness check before the deadline."""
+
+
+class ImageNotFoundError(ServerStartError):
+    """The Docker engine has not the image asked for and could not pull it (``image``).
+
+    Entry points name their own option for the image (``mistersmith run --image``, the
+    plugin's ``--nats-image``), so the message names none.
+    """
+
+    def __init__(self, message: str, image: str) -> None:
+        super().__init__(message)
+        self.image = image

@@ -86,7 +86,9 @@ def nats_cluster_factory(
 
     ``backend`` is binary or docker (default: ``--nats-backend``; external means binary here).
     The topology (ours by default) is applied at the spec's replicas, clamped to ``nodes``
-    (ERRATA 2). The cluster is stopped after the scope.
+    (ERRATA 2). The fixture returns once a first publish to a stored subject through any node
+    is acknowledged (see :mod:`simulator.servers.cluster`'s ``_cluster`` for how that is
+    checked). The cluster is stopped after the scope.
     """
 
     @pytest.fixture(scope=scope)

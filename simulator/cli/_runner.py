@@ -57,6 +57,11 @@ class _Target:
     stop: Callable[[], None] = lambda: None
     apply_missing: bool = False
     notes: list[str] = field(default_factory=list)
+    where: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.where:
+            self.where = self.client_url
 
 
 async def apply_missing(js: Any, topology: topo.Topology) -> tuple[list[str], list[str]]:
@@ -99,23 +104,33 @@ def _start_target(options: RunOptions) -> _Target:
     """Start the server of ``options.backend`` with our topology applied, or reach ``--url``.
 
     A ServerError (no engine, no image, not ready) is the CLI's one line; nothing stays running.
+    Every backend prints the same notes on what was clamped to its nodes (ERRATA 2).
     """
-    from simulator.servers import BinaryLookup, start
+    from simulator.errors import ConfigError, ImageNotFoundError
+    from simulator.servers import BinaryLookup, NatsCluster, start
 
     backend: Backend = "external" if options.url is not None else options.backend
-    started = start(
-        backend,
-        binary=BinaryLookup.read(options.server_bin),
-        image=options.image,
-        url=options.url,
-        nodes=_CLUSTER_SIZE,
-        apply=True,  # never on an external server (see below)
-    )
+    try:
+        started = start(
+            backend,
+            binary=BinaryLookup.read(options.server_bin),
+            image=options.image,
+            url=options.url,
+            nodes=_CLUSTER_SIZE,
+            apply=True,  # never on an external server (see below)
+        )
+    except ImageNotFoundError as exc:
+        if options.image is None:
+            raise
+        raise ConfigError(f"--image {exc.image}: {exc}") from exc
     server = started.server
-    # the binary backend never printed its clamp notes: kept so (the same notes as docker's)
-    notes = [] if backend == "binary" else list(started.notes)
+    where = server.client_url
+    if isinstance(server, NatsCluster):
+        where = f"a {server.size}-node cluster ({', '.join(server.client_urls)})"
     missing = started.applied is None  # an external server: create only what it lacks
-    return _Target(server.client_url, started.info, server.stop, missing, notes)
+    return _Target(
+        server.client_url, started.info, server.stop, missing, list(started.notes), where
+    )
 
 
 async def _prepare_external(target: _Target) -> None:
@@ -156,11 +171,11 @@ async def _swarm_run(
     metrics.begin()
     console.print(
         f"running {scenario.agent_count} agents ({escape(scenario.source)}, seed "
-        f"{scenario.seed}) on {escape(target.client_url)} for {scenario.duration:g} s"
+        f"{scenario.seed}) on {escape(target.where)} for {scenario.duration:g} s"
     )
     failure = ""
     try:
-        failure = await _watch(swarm, metrics, scenario, console, stop, target.client_url)
+        failure = await _watch(swarm, metrics, scenario, console, stop, target.where)
     finally:
         if signals.count:
             console.print("interrupted: draining the swarm (Ctrl-C again to cancel the drain)")

@@ -75,6 +75,6 @@ def add(commands: Subparsers) -> None:
         default=None,
         metavar="IMAGE",
         help="with --backend docker: the image (default: nats:VERSION when cached, else "
-        "mistersmith/nats-server:VERSION from `mistersmith image build`)",
+        "mistersmith/nats-server:VERSION, built from the installed binary if missing)",
     )
     parser.set_defaults(handler=_run)

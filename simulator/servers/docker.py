@@ -16,7 +16,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from simulator.errors import ServerError, ServerStartError
+from simulator.errors import ImageNotFoundError, ServerError, ServerStartError
 from simulator.servers._docker_cli import docker, docker_ok, host_port, labels, sweep_stale
 from simulator.servers._locate import BinaryArg, resolve_binary
 from simulator.servers._ports import free_ports
@@ -76,7 +76,7 @@ class DockerServer(NatsServer):
         if self._image is None:
             from simulator.servers.image import default_image
 
-            self._image = default_image(self.version)
+            self._image = default_image(self.version, binary=self._binary)
         return self._image
 
     @property
@@ -199,11 +199,7 @@ class DockerServer(NatsServer):
                 if attempt < _PORT_ATTEMPTS and "already" in str(exc):
                     continue  # a picked port was taken meanwhile: pick again
                 docker("volume", "rm", "-f", self.volume, timeout=60)
-                raise ServerStartError(
-                    f"cannot start a container of {self.image}: {exc}. Fix: start the Docker "
-                    "engine, or build the image offline with `mistersmith image build` and pass "
-                    "--nats-image mistersmith/nats-server:VERSION"
-                ) from exc
+                raise _start_failure(self.image, exc, self._binary) from exc
         self._container = container
         self._id = str(container.get_wrapped_container().id)
 
@@ -283,6 +279,32 @@ class DockerServer(NatsServer):
 
     def _describe(self) -> str:
         return f"{self.name} {self._client_url or 'not started'}"
+
+
+def _start_failure(image: str, exc: Exception, binary: BinaryArg) -> ServerStartError:
+    """The error of a container that did not start, naming its cause as the engine sees it."""
+    from simulator.servers._docker_cli import docker_available
+    from simulator.servers.image import image_present, local_tag
+
+    said = " ".join(str(exc).split())[:300]
+    down = docker_available()
+    if down is not None:
+        return ServerStartError(
+            f"cannot start a container of {image}: {down}. Fix: start the Docker engine "
+            "(`docker info` must answer), or use the binary backend"
+        )
+    if not image_present(image):
+        try:
+            ours = local_tag(resolve_binary(binary).version)
+        except ServerError:
+            ours = local_tag("VERSION")
+        return ImageNotFoundError(
+            f"the Docker engine has no image {image} and could not pull it ({said}). Fix: use "
+            f"an image the engine has (`docker image ls`), or give none: {ours} is then built "
+            "from the installed nats-server on demand, offline",
+            image,
+        )
+    return ServerStartError(f"cannot start a container of {image}: {said}")
 
 
 def _label_args(owned: dict[str, str]) -> list[str]:

@@ -143,7 +143,7 @@ class Material:
     def revoke(self, name: str | Identity) -> None:
         """Revoke the user JWT of ``name`` (``jwt`` profile) in the account JWT; the server
         learns it on its next reload (``BinaryServer.reload()``)."""
-        from simulator.servers import _jwt
+        import simulator.servers._jwt as _jwt
 
         who = self.identity(name)
         op = self.operator
@@ -246,7 +246,7 @@ def make_material(
 
 
 def _make_operator(jetstream: dict[str, int]) -> _Operator:
-    from simulator.servers import _jwt
+    import simulator.servers._jwt as _jwt
 
     operator, account = _jwt.new_key("operator"), _jwt.new_key("account")
     system = _jwt.new_key("account")  # JetStream needs the server's system account
@@ -297,8 +297,8 @@ def _secret_for(
 def user_creds(operator: _Operator, who: Identity, expires: int | None = None) -> tuple[str, str]:
     """A ``.creds`` text for ``who`` in the operator's account (``expires``: a Unix time),
     and the user's public key."""
+    import simulator.servers._jwt as _jwt
     from simulator.protocol.permissions import permissions
-    from simulator.servers import _jwt
 
     account = operator.account
     assert isinstance(account, _jwt.KeyPair)

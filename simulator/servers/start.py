@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 
 __all__ = ["Started", "describe_backend", "start"]
 
-_DEFAULT_IMAGE = "nats:VERSION if cached, else mistersmith/nats-server:VERSION"
+_DEFAULT_IMAGE = "nats:VERSION if cached, else mistersmith/nats-server:VERSION (built on demand)"
 
 
 @dataclass(frozen=True)
@@ -53,10 +53,11 @@ class Started:
 
     @property
     def info(self) -> dict[str, JsonValue]:
-        """What a report says of the server: backend, client URL, nodes (a cluster), version."""
+        """What a report says of the server: backend, client URL, version; a cluster's nodes too."""
         info: dict[str, Any] = {"backend": self.backend, "client_url": self.server.client_url}
         if isinstance(self.server, NatsCluster):
             info["nodes"] = self.server.size
+            info["client_urls"] = self.server.client_urls
         info["version"] = self.server.version
         return info
 

@@ -49,6 +49,9 @@ def test_a_short_run_writes_a_report_with_counts(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stdout + done.stderr
     assert "running 3 agents" in done.stdout
     assert "Summary:" in done.stdout
+    # one node: the clamps are said, as on every backend (ERRATA 2)
+    clamped = "note stream agent_events: num_replicas 3 clamped to 1 on a cluster of 1 node"
+    assert clamped in done.stdout
     data = _report(report)
     assert data["interrupted"] is False
     assert data["seed"] == 1
@@ -61,6 +64,21 @@ def test_a_short_run_writes_a_report_with_counts(tmp_path: Path) -> None:
     assert data["tasks"]["latency_ms"]["count"] == data["tasks"]["finished"]
     assert data["hooks"]["answered"] > 0
     assert data["errors"]["total"] == 0, data["errors"]
+
+
+def test_a_cluster_run_says_it_runs_on_every_node(tmp_path: Path) -> None:
+    report = tmp_path / "report.json"
+    done = _run(
+        ["--backend", "cluster", "--agents", "2", "--duration", "2", "--report", str(report)],
+        tmp_path,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    data = _report(report)
+    urls = data["server"]["client_urls"]
+    assert data["server"]["nodes"] == 3
+    assert len(set(urls)) == 3
+    assert f"on a 3-node cluster ({', '.join(urls)}) for 2 s" in done.stdout
+    assert "clamped" not in done.stdout  # R3 fits three nodes: nothing to say
 
 
 def test_sigint_drains_and_still_reports(tmp_path: Path) -> None:

@@ -56,6 +56,8 @@ def test_a_short_docker_run_reports_and_leaves_no_container(tmp_path: Path) -> N
     assert code == 0, text
     assert "running 3 agents" in text
     assert "Summary:" in text
+    # the same clamp notes as the binary backend's (ERRATA 2)
+    assert "note stream agent_events: num_replicas 3 clamped to 1 on a cluster of 1 node" in text
     data: dict[str, Any] = json.loads(report.read_text(encoding="utf-8"))
     assert data["server"]["backend"] == "docker"
     assert data["server"]["client_url"].startswith("nats://127.0.0.1:")
@@ -84,4 +86,28 @@ def test_without_the_docker_cli_it_is_one_line_and_exit_2(tmp_path: Path) -> Non
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1, done.stderr
     assert lines[0].startswith("mistersmith: the docker CLI is not on PATH")
+    assert done.stdout == ""
+
+
+@pytest.mark.docker
+def test_a_missing_image_is_named_with_the_run_flag_and_the_real_cause(tmp_path: Path) -> None:
+    """The engine runs and the image is missing: say so, with `run`'s own --image flag."""
+    missing = "mistersmith/nats-server-missing:0"
+    done = subprocess.run(
+        [sys.executable, "-m", "simulator", "run", "--backend", "docker", "--image", missing],
+        capture_output=True,
+        text=True,
+        env=run_env(tmp_path),
+        timeout=RUN_TIMEOUT,
+        check=False,
+    )
+    assert done.returncode == 2, done.stdout + done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    assert lines[0].startswith(
+        f"mistersmith: --image {missing}: the Docker engine has no image {missing}"
+    )
+    assert "--nats-image" not in lines[0]  # the plugin's flag, not this command's
+    assert "start the Docker engine" not in lines[0]  # it runs
+    assert "docker image ls" in lines[0]
     assert done.stdout == ""

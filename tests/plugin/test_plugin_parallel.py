@@ -34,3 +34,26 @@ def test_two_workers_get_two_servers(
     assert url_of["gw0"] != url_of["gw1"]
     # Both servers were stopped and their temp dirs removed at the workers' teardown.
     assert [p.name for p in Path(tmp).glob("mistersmith-nats-*")] == []
+
+
+def test_what_a_worker_built_on_demand_is_said_once_in_the_summary(
+    pytester: pytest.Pytester,
+) -> None:
+    """A line the simulator said in a worker's test (as if it built an image) reaches the
+    controller's terminal summary: reports cross xdist as data."""
+    pytester.makeini(ini())
+    pytester.makepyfile(
+        """
+        from simulator.servers import image
+
+        def test_builds():
+            image._notes.append("mistersmith: built it on demand (once)")
+
+        def test_other():
+            pass
+        """
+    )
+    result = pytester.runpytest_subprocess(*FAST, "-n", "2", timeout=120)
+    result.assert_outcomes(passed=2)
+    result.stdout.fnmatch_lines(["mistersmith: built it on demand (once)"])
+    assert result.stdout.str().count("built it on demand") == 1

@@ -47,3 +47,40 @@ def test_default_image_prefers_the_cached_official_then_ours() -> None:
 def test_image_build_reports_a_missing_binary(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["image", "build", "--server-bin", "/nonexistent/nats-server"]) == 2
     assert "nats-server" in capsys.readouterr().err
+
+
+@pytest.fixture
+def unbuilt(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """Repositories the engine has no image of: the default image must be built on demand."""
+    from simulator.servers import image
+
+    repository = f"mistersmith/nats-server-ondemand-{uuid.uuid4().hex[:8]}"
+    monkeypatch.setattr(image, "LOCAL_REPOSITORY", repository)
+    monkeypatch.setattr(image, "OFFICIAL_REPOSITORY", f"{repository}-official")
+    image.take_build_notes()  # forget what earlier tests built
+    tag = local_tag(find_nats_server().version)
+    yield tag
+    subprocess.run(["docker", "rmi", "-f", tag], capture_output=True, check=False)
+
+
+@pytest.mark.docker
+def test_a_missing_default_image_is_built_once_on_demand_and_said(unbuilt: str) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from simulator.servers.image import image_present, take_build_notes
+
+    version = find_nats_server().version
+    assert not image_present(unbuilt)
+    # two at once (as two xdist workers would): one builds, the other waits and reuses it
+    with ThreadPoolExecutor(2) as pool:
+        chosen = list(pool.map(lambda _: default_image(version), range(2)))
+    assert chosen == [unbuilt, unbuilt]
+    notes = take_build_notes()
+    assert len(notes) == 1, notes
+    assert notes[0].startswith("mistersmith: the Docker engine has neither ")
+    assert f"built {unbuilt} from " in notes[0]
+    # a server with no image given runs on it, and nothing more is built
+    with DockerServer() as server:
+        assert server.image == unbuilt
+        assert server.version == version
+    assert take_build_notes() == []

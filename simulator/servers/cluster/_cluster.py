@@ -6,10 +6,17 @@ and the mesh heals. A node started again keeps its ports and its store. Docker b
 containers on a private docker network, routed by host name (see ``_docker``); there
 ``partition(i)``/``heal(i)`` cut a node off that network.
 
-Readiness is the full ``/healthz`` on every node (``js-enabled-only`` answers before the meta
-leader is elected), polled every few milliseconds under one generous deadline; with every node
-up, also the meta leader seeing each peer current. The topology is applied through the meta
-leader, retrying what a cluster still settling answers (see ``simulator.servers._apply``).
+Readiness, polled every few milliseconds under one generous deadline, is what a client's first
+publish needs on whichever node it connects to, in three steps: the full ``/healthz`` on every
+node (``js-enabled-only`` answers before the meta leader is elected); with every node up, the
+meta leader seeing each peer current; then, through every node's client URL, a probe stream's
+info answering and a publish to it stored and acknowledged (the probe is deleted afterwards; see
+``_ready``). :meth:`NatsCluster.apply_topology` applies through the meta leader, retrying what a
+cluster still settling answers (see ``simulator.servers._apply``), and returns once every
+stream has a leader with all replicas current and, through every node, answers its info and a
+publish (refused unstored: see ``_ready``). So after ``start()`` and ``apply_topology()`` (what
+the ``nats_cluster`` fixture does) a first publish to a stored subject through any node is
+acknowledged; a node not there by the deadline is named in a ServerNotReadyError.
 """
 
 from __future__ import annotations
@@ -131,7 +138,8 @@ class NatsCluster(NatsServer):
     def start(self, index: int | None = None) -> NatsCluster:
         """Start every node (or node ``index`` again, on its ports and store); wait for health.
 
-        Every node started must answer the full ``/healthz`` before the deadline.
+        Every node started must answer the full ``/healthz`` before the deadline; a whole
+        cluster also stores a publish to a probe stream through every node (see the module).
         """
         if index is not None:
             self._start_node(index)
@@ -146,6 +154,8 @@ class NatsCluster(NatsServer):
             self._impl = self._driver(plan)
             self._nodes = self._impl.start_all(deadline)
             self.wait_healthy(deadline=deadline)
+            if self._config.jetstream:
+                self._wait_jetstream(deadline)
         except BaseException:
             self.stop()
             raise
@@ -281,10 +291,13 @@ class NatsCluster(NatsServer):
     def apply_topology(self, topology: Any = None, timeout: float = 60.0) -> tuple[Any, list[str]]:
         """Apply ``topology`` (ours by default, or a file) at the cluster's replicas.
 
-        Returns the apply report and the notes on what was clamped to the cluster's size.
+        Returns once, through every node that is up, each stream answers its info and a publish
+        (refused, nothing stored: see the module). Returns the apply report and the notes on
+        what was clamped to the cluster's size.
         """
         from simulator.protocol import topology as topo
         from simulator.servers._apply import apply_over, run_sync
+        from simulator.servers.cluster._ready import wait_answers
 
         clamped, notes = topo.for_cluster(resolve_topology(topology), self.size)
         urls = self.client_urls
@@ -295,6 +308,8 @@ class NatsCluster(NatsServer):
         report = run_sync(apply_over(urls, clamped, timeout, settling=True))
         streams = {str(s.name) for s in clamped.streams}
         wait_streams(self._up_urls(), self.server_names, streams, deadline, self.start_timeout)
+        clients = self._up_client_urls()
+        run_sync(wait_answers(clients, self.server_names, sorted(streams), deadline, timeout))
         return report, notes
 
     # -- helpers ------------------------------------------------------------------------
@@ -307,6 +322,21 @@ class NatsCluster(NatsServer):
             None if index in self._down else node.monitor_url
             for index, node in enumerate(self._nodes)
         ]
+
+    def _up_client_urls(self) -> list[str | None]:
+        """Each node's client URL by index; None for a node that is down."""
+        return [
+            None if index in self._down else node.client_url
+            for index, node in enumerate(self._nodes)
+        ]
+
+    def _wait_jetstream(self, deadline: float) -> None:
+        """Until a probe stream stores a publish through every node (see the module)."""
+        from simulator.servers._apply import run_sync
+        from simulator.servers.cluster._ready import probe_cluster  # nats-py: loaded now
+
+        urls = self._up_client_urls()
+        run_sync(probe_cluster(urls, self.server_names, deadline, self.start_timeout))
 
     def _check(self, index: int) -> None:
         if not self._nodes:

@@ -51,7 +51,8 @@ class DockerNodes:
 
         self._plan = plan
         # once for every node: the image, or the default one of the binary's version
-        self._image = image or default_image(resolve_binary(binary).version)
+        found = resolve_binary(binary)
+        self._image = image or default_image(found.version, binary=found)
         self.network = f"mistersmith-{SESSION}-{uuid.uuid4().hex[:6]}"
         self._aliases = plan.server_names
         sweep_stale()
