@@ -11,6 +11,7 @@ from collections.abc import Generator
 import pytest
 
 from pytest_mistersmith import factories
+from pytest_mistersmith._report import AUTOUSE_FOR, missing_stream_hint
 from pytest_mistersmith.config import CONFIG_KEY, add_options, get_config
 from pytest_mistersmith.factories.server import SERVERS_KEY, USED_KEY, binary_lookup
 
@@ -83,10 +84,13 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 def pytest_runtest_makereport(
     item: pytest.Item, call: pytest.CallInfo[None]
 ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
-    """Attach the tail of the log of each server the failing test used to its report."""
+    """Attach the log of each server the failing test used, and a hint on a missing stream."""
     report = yield
     if not report.failed:
         return report
+    hint = missing_stream_hint(item, call)
+    if hint is not None:
+        report.sections.append(("mistersmith: a stream is missing", hint))
     started = item.config.stash.get(SERVERS_KEY, [])
     funcargs = item.funcargs.values() if isinstance(item, pytest.Function) else ()
     used = [*item.stash.get(USED_KEY, []), *(s for s in started if s in funcargs)]
@@ -123,6 +127,15 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
                 terminalreporter.write_line(
                     f"  {change.kind} {change.name} drifted ({', '.join(change.fields)}): updated"
                 )
+
+
+@pytest.fixture(autouse=True)
+def _mistersmith_autouse_topology(request: pytest.FixtureRequest) -> None:
+    """With ``mistersmith_autouse_topology``, a test on the session's server gets the topology."""
+    if not request.config.stash[CONFIG_KEY].autouse_topology:
+        return
+    if AUTOUSE_FOR.intersection(request.fixturenames):
+        request.getfixturevalue("mistersmith_topology")
 
 
 # The default fixtures, made by the factories (users make more the same way).
