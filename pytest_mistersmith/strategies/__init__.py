@@ -113,9 +113,7 @@ def invalid_payloads(
     available = tuple(rules(model))
     if kinds is None:
         wanted = level or "model"
-        return invalid_strategy(
-            model, tuple(k for k in available if wanted in ("all", k.level))
-        )
+        return invalid_strategy(model, tuple(k for k in available if wanted in ("all", k.level)))
     chosen: list[ViolationKind] = []
     for kind in kinds:
         try:
