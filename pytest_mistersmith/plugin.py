@@ -6,14 +6,15 @@ until a fixture needs it, since pytest imports every installed plugin at start-u
 
 from __future__ import annotations
 
+import time
 from collections.abc import Generator
 
 import pytest
 
 from pytest_mistersmith import factories
-from pytest_mistersmith._report import AUTOUSE_FOR, missing_stream_hint
+from pytest_mistersmith._report import AUTOUSE_FOR, STARTED_KEY, log_sections, missing_stream_hint
 from pytest_mistersmith.config import CONFIG_KEY, add_options, get_config
-from pytest_mistersmith.factories.server import SERVERS_KEY, USED_KEY, binary_lookup
+from pytest_mistersmith.factories.server import binary_lookup
 
 __all__ = [
     "jetstream",
@@ -26,7 +27,6 @@ __all__ = [
     "swarm",
 ]
 
-_LOG_LINES = 40
 _DOCKER_KEY = pytest.StashKey[str | None]()
 
 
@@ -60,7 +60,9 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:
-    """Skip a test marked ``docker`` where no engine answers (fail with --nats-require-docker)."""
+    """Note when the test starts (its report's logs begin there); skip a test marked ``docker``
+    where no engine answers (fail with --nats-require-docker)."""
+    item.stash[STARTED_KEY] = time.time()
     if item.get_closest_marker("docker") is None:
         return
     config = item.config
@@ -91,18 +93,7 @@ def pytest_runtest_makereport(
     hint = missing_stream_hint(item, call)
     if hint is not None:
         report.sections.append(("mistersmith: a stream is missing", hint))
-    started = item.config.stash.get(SERVERS_KEY, [])
-    funcargs = item.funcargs.values() if isinstance(item, pytest.Function) else ()
-    used = [*item.stash.get(USED_KEY, []), *(s for s in started if s in funcargs)]
-    if used:  # then the simulator is loaded already
-        from simulator.servers import BinaryServer, DockerServer, NatsCluster
-
-        for server in dict.fromkeys(used):
-            # an external server's log is someone else's
-            if isinstance(server, BinaryServer | DockerServer | NatsCluster):
-                tail = server.log_tail(_LOG_LINES)
-                if tail:
-                    report.sections.append((f"nats-server log ({server.client_url})", tail))
+    report.sections += log_sections(item)
     return report
 
 

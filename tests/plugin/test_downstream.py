@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from collections import Counter
+
 import pytest
 
 from tests.examples import FAST, example, ini
@@ -75,3 +78,59 @@ def test_autouse_topology_leaves_tests_off_the_server_alone(pytester: pytest.Pyt
         "    assert request.config.stash.get(SERVERS_KEY, []) == []\n"
     )
     pytester.runpytest_subprocess(*FAST, timeout=60).assert_outcomes(passed=1)
+
+
+# -- the server log in a failure report --------------------------------------------------------
+def _log_sections(output: str) -> dict[str, list[str]]:
+    """The report's "nats-server log" sections, by test and section title."""
+    sections: dict[str, list[str]] = {}
+    test, current = "", None
+    for line in output.splitlines():
+        failure = re.match(r"^_+ (test_\w+) _+$", line)
+        if failure:
+            test, current = failure[1], None
+            continue
+        header = re.match(r"^-+ (nats-server log \(.*\)) -+$", line)
+        if header:
+            current = sections.setdefault(f"{test}: {header[1]}", [])
+        elif re.match(r"^(-{3,}|_{3,}|={3,}) ", line):
+            current = None
+        elif current is not None:
+            current.append(line)
+    return sections
+
+
+def test_a_failure_shows_the_log_of_the_test_not_the_start_up(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makeini(ini())
+    pytester.makepyfile(test_logs=example("log_suite.py"))
+    result = pytester.runpytest_subprocess(*FAST, "--nats-log-level", "debug", timeout=180)
+    result.assert_outcomes(passed=1, failed=4)
+    sections = _log_sections(result.stdout.str())
+    by_test = {
+        name: [k for k in sections if k.startswith(name)]
+        for name in ("test_2", "test_3", "test_4", "test_5")
+    }
+    assert [len(v) for v in by_test.values()] == [1, 1, 1, 3], list(sections)
+    for title, lines in sections.items():
+        text = "\n".join(lines)
+        assert len(lines) <= 42, (title, text)  # 40, a heading and the "more" line at most
+        assert "Starting nats-server" not in text and "_ ___ _____" not in text, (title, text)
+        assert "Server is ready" not in text, (title, text)
+    error = sections[by_test["test_2"][0]]
+    assert error[0] == "warnings and errors since the test started (1):"
+    assert error[1].endswith("authentication error") and "[ERR]" in error[1]
+    assert error[2].startswith("lines logged since the test started (")
+    many = sections[by_test["test_3"][0]]
+    assert "authentication error" in many[1]
+    assert re.match(r"^\.\.\. \d+ lines more in /.*nats\.log$", many[-1]), many[-1]
+    restart = sections[by_test["test_4"][0]]
+    assert any(re.search(r"\[INF\] \(nats-server started: \d+ lines\)$", x) for x in restart)
+    for title in by_test["test_5"]:  # a restarted node's health checks: each said once
+        said = Counter(
+            re.sub(r"  \(x\d+\)$", "", x.split(" [WRN] ")[-1])
+            for x in sections[title]
+            if "Healthcheck failed" in x
+        )
+        assert all(n <= 2 for n in said.values()), said  # in the warnings and the latest lines
