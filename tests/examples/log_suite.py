@@ -23,7 +23,7 @@ def test_1_starts_the_server(nats_server: Any) -> None:
 
 def test_2_fails_after_an_error(nats_server: Any) -> None:
     _garbage(nats_server.client_url)
-    assert False, "the report shows the parser error first"
+    raise AssertionError("the report shows the parser error first")
 
 
 async def _connections(url: str, count: int) -> None:
@@ -37,14 +37,14 @@ def test_3_fails_after_many_lines(nats_server: Any) -> None:
 
     asyncio.run(_connections(nats_server.client_url, 30))
     _garbage(nats_server.client_url)
-    assert False, "the report shows 40 lines and where the others are"
+    raise AssertionError("the report shows 40 lines and where the others are")
 
 
 def test_4_fails_after_a_restart(nats_server: Any) -> None:
     nats_server.restart()
-    assert False, "the banner of the restart is one line"
+    raise AssertionError("the banner of the restart is one line")
 
 
 def test_5_fails_on_a_cluster(nats_cluster: Any) -> None:
     nats_cluster.restart(1)
-    assert False, "each node's log, the restart's health checks folded"
+    raise AssertionError("each node's log, the restart's health checks folded")

@@ -134,3 +134,31 @@ def test_a_failure_shows_the_log_of_the_test_not_the_start_up(
             if "Healthcheck failed" in x
         )
         assert all(n <= 2 for n in said.values()), said  # in the warnings and the latest lines
+
+
+def _line(second: int, level: str, message: str, pid: int = 7) -> str:
+    return f"[{pid}] 2026/01/01 10:00:{second:02d}.000000 [{level}] {message}"
+
+
+def test_the_log_shown_is_bounded_and_puts_problems_first() -> None:
+    from pytest_mistersmith._report import format_log
+
+    banner = [_line(1, "INF", "Starting nats-server"), *(_line(1, "INF", "x") for _ in range(26))]
+    banner.append(_line(1, "INF", "Server is ready"))
+    checks = [_line(2, "WRN", 'Healthcheck failed: "recovering"') for _ in range(40)]
+    chatter = [_line(3, "DBG", f"client {i}") for i in range(60)]
+    lines = [*banner, *checks, _line(4, "ERR", "authentication error"), *chatter]
+    shown = format_log(lines, "/tmp/x/nats.log").splitlines()
+    assert len(shown) <= 40
+    assert shown[0] == "warnings and errors since the test started (2):"
+    assert shown[1].endswith('Healthcheck failed: "recovering"  (x40)')
+    assert shown[2].endswith("[ERR] authentication error")
+    assert shown[3].startswith("lines logged since the test started (63, ")
+    assert shown[-2].endswith("client 59")
+    assert re.fullmatch(r"\.\.\. \d+ lines more in /tmp/x/nats\.log", shown[-1])
+    assert not any("Starting nats-server" in x for x in shown)
+    started = format_log([*banner, _line(5, "INF", "after")], "where")
+    assert "(nats-server started: 28 lines)" in started
+    assert (
+        format_log([], "/x.log") == "(nothing logged since the test started; the whole log: /x.log)"
+    )
