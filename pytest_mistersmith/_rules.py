@@ -26,13 +26,17 @@ import enum
 import functools
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel
 
 from simulator.protocol.models import types
 
-__all__ = ["Rule", "Violation", "ViolationKind", "rules", "size_limit"]
+__all__ = ["Level", "Rule", "Violation", "ViolationKind", "rules", "size_limit"]
+
+#: Which violations: ``"model"`` (the model itself rejects the payload), ``"transport"`` (the
+#: model accepts it; the server or the stream refuses it: too large), or ``"all"``.
+Level = Literal["model", "transport", "all"]
 
 
 class ViolationKind(str, enum.Enum):
@@ -56,6 +60,11 @@ class ViolationKind(str, enum.Enum):
     def whole_payload(self) -> bool:
         """Whether the kind is about the payload as a whole (no field is named)."""
         return self in _WHOLE
+
+    @property
+    def level(self) -> Literal["model", "transport"]:
+        """``"transport"`` when only NATS refuses the payload (too large), else ``"model"``."""
+        return "transport" if self is ViolationKind.TOO_LARGE else "model"
 
 
 _WHOLE = frozenset(

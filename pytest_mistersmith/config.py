@@ -132,6 +132,14 @@ _OPTIONS: Final = (
         LOG_LEVELS,
     ),
     _Option(
+        "mistersmith_autouse_topology",
+        "Give every test that uses the session's server (nats_server, nats_client, jetstream, "
+        "nats_capture, mistersmith_contracts, swarm) the mistersmith_topology fixture, as if "
+        "it asked for it: streams and consumers present and reset, whatever ran before.",
+        "bool",
+        False,
+    ),
+    _Option(
         "mistersmith_examples",
         "Examples (hypothesis cases) per contract check of the mistersmith_contracts fixture "
         "(default: max_examples of the loaded hypothesis profile).",
@@ -155,6 +163,8 @@ class MisterSmithConfig:
     log_level: LogLevel
     #: Examples per contract check; None: the loaded hypothesis profile's max_examples.
     examples: int | None = None
+    #: Whether tests on the session's server get ``mistersmith_topology`` without asking.
+    autouse_topology: bool = False
 
 
 #: Where the validated configuration lives on ``pytest.Config.stash``.
@@ -228,6 +238,7 @@ def get_config(config: pytest.Config) -> MisterSmithConfig:
         allow_reset=bool(raw["nats_allow_reset"]),
         log_level=raw["nats_log_level"],
         examples=_examples(raw["mistersmith_examples"]),
+        autouse_topology=bool(raw["mistersmith_autouse_topology"]),
     )
 
 

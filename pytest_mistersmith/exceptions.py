@@ -8,7 +8,14 @@ from __future__ import annotations
 
 from simulator.errors import ConfigError, MisterSmithError
 
-__all__ = ["ConfigError", "ContractViolation", "MisterSmithError", "ResetRefusedError"]
+__all__ = [
+    "ConfigError",
+    "ContractViolation",
+    "MisterSmithError",
+    "MisterSmithWarning",
+    "OpenSubscriptionWarning",
+    "ResetRefusedError",
+]
 
 
 class ResetRefusedError(MisterSmithError):
@@ -17,3 +24,14 @@ class ResetRefusedError(MisterSmithError):
 
 class ContractViolation(MisterSmithError, AssertionError):
     """A system under test broke a contract: the report names subject, payload and rule."""
+
+
+class MisterSmithWarning(UserWarning):
+    """Base of the plugin's warnings: something worked, but not the way a test should rely on."""
+
+
+class OpenSubscriptionWarning(MisterSmithWarning):
+    """A client fixture's drain ran out of time: the test left subscriptions that never drain.
+
+    The message names their subjects and how to close them; the client was closed anyway.
+    """

@@ -7,13 +7,15 @@ until a fixture needs it, since pytest imports every installed plugin at start-u
 from __future__ import annotations
 
 import sys
+import time
 from collections.abc import Generator
 
 import pytest
 
 from pytest_mistersmith import factories
+from pytest_mistersmith._report import AUTOUSE_FOR, STARTED_KEY, log_sections, missing_stream_hint
 from pytest_mistersmith.config import CONFIG_KEY, add_options, get_config
-from pytest_mistersmith.factories.server import SERVERS_KEY, USED_KEY, binary_lookup
+from pytest_mistersmith.factories.server import binary_lookup
 
 __all__ = [
     "jetstream",
@@ -26,7 +28,6 @@ __all__ = [
     "swarm",
 ]
 
-_LOG_LINES = 40
 _DOCKER_KEY = pytest.StashKey[str | None]()
 #: The report attribute carrying what the simulator said in a test (it crosses xdist as is).
 _NOTES_ATTR = "mistersmith_notes"
@@ -62,7 +63,9 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:
-    """Skip a test marked ``docker`` where no engine answers (fail with --nats-require-docker)."""
+    """Note when the test starts (its report's logs begin there); skip a test marked ``docker``
+    where no engine answers (fail with --nats-require-docker)."""
+    item.stash[STARTED_KEY] = time.time()
     if item.get_closest_marker("docker") is None:
         return
     config = item.config
@@ -86,7 +89,7 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 def pytest_runtest_makereport(
     item: pytest.Item, call: pytest.CallInfo[None]
 ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
-    """Attach the tail of the log of each server the failing test used to its report.
+    """Attach the log of each server the failing test used, and a hint on a missing stream.
 
     Lines the simulator said meanwhile (an image built on demand) go on the report too, for
     :func:`pytest_terminal_summary` (under xdist, the controller's: reports cross as data).
@@ -99,18 +102,10 @@ def pytest_runtest_makereport(
             setattr(report, _NOTES_ATTR, notes)
     if not report.failed:
         return report
-    started = item.config.stash.get(SERVERS_KEY, [])
-    funcargs = item.funcargs.values() if isinstance(item, pytest.Function) else ()
-    used = [*item.stash.get(USED_KEY, []), *(s for s in started if s in funcargs)]
-    if used:  # then the simulator is loaded already
-        from simulator.servers import BinaryServer, DockerServer, NatsCluster
-
-        for server in dict.fromkeys(used):
-            # an external server's log is someone else's
-            if isinstance(server, BinaryServer | DockerServer | NatsCluster):
-                tail = server.log_tail(_LOG_LINES)
-                if tail:
-                    report.sections.append((f"nats-server log ({server.client_url})", tail))
+    hint = missing_stream_hint(item, call)
+    if hint is not None:
+        report.sections.append(("mistersmith: a stream is missing", hint))
+    report.sections += log_sections(item)
     return report
 
 
@@ -140,6 +135,15 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
                 terminalreporter.write_line(
                     f"  {change.kind} {change.name} drifted ({', '.join(change.fields)}): updated"
                 )
+
+
+@pytest.fixture(autouse=True)
+def _mistersmith_autouse_topology(request: pytest.FixtureRequest) -> None:
+    """With ``mistersmith_autouse_topology``, a test on the session's server gets the topology."""
+    if not request.config.stash[CONFIG_KEY].autouse_topology:
+        return
+    if AUTOUSE_FOR.intersection(request.fixturenames):
+        request.getfixturevalue("mistersmith_topology")
 
 
 # The default fixtures, made by the factories (users make more the same way).

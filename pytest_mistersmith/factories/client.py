@@ -29,11 +29,16 @@ def nats_client_factory(
     *,
     scope: Scope = "function",
     loop_scope: Scope | None = None,
+    drain_timeout: float | None = None,
     **connect_options: object,
 ) -> Callable[..., AsyncIterator[Client]]:
     """A fixture of a nats-py client connected to the server fixture ``server_fixture_name``.
 
-    The client is drained and closed after the test. ``loop_scope`` is pytest-asyncio's
+    The client is drained and closed after the test. The drain waits at most
+    ``drain_timeout`` s (default 2); past it the client is closed and an
+    :class:`~pytest_mistersmith.exceptions.OpenSubscriptionWarning` names the subscriptions the
+    test left open (a pull subscription whose ``fetch()`` timed out keeps nats-py's drain
+    waiting its full 30 s). ``loop_scope`` is pytest-asyncio's
     (default: the fixture's scope); a client wider than the test needs a loop at least as
     wide (see the README's session-scoped client recipe). ``connect_options`` go to
     ``nats.connect``.
@@ -43,6 +48,8 @@ def nats_client_factory(
     async def nats_client_fixture(request: pytest.FixtureRequest) -> AsyncIterator[Client]:
         import nats
 
+        from pytest_mistersmith.factories._drain import DRAIN_TIMEOUT, drain_or_warn
+
         server = request.getfixturevalue(server_fixture_name)
         mark_used(request, server)
         options = {"name": f"pytest {request.node.nodeid}", **connect_options}
@@ -50,10 +57,8 @@ def nats_client_factory(
         try:
             yield client
         finally:
-            if client.is_connected:
-                await client.drain()
-            else:
-                await client.close()
+            bound = DRAIN_TIMEOUT if drain_timeout is None else drain_timeout
+            await drain_or_warn(client, bound, request.fixturename or "the client fixture")
 
     return nats_client_fixture
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import time
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
@@ -38,6 +39,7 @@ if TYPE_CHECKING:
     Server: TypeAlias = BinaryServer | DockerServer | ExternalServer
 
 __all__ = [
+    "READY_KEY",
     "SERVERS_KEY",
     "USED_KEY",
     "before_stop",
@@ -55,6 +57,8 @@ S = TypeVar("S", bound="NatsServer")
 SERVERS_KEY = pytest.StashKey["list[NatsServer]"]()
 #: On a test item: the servers its fixtures used (for its failure report).
 USED_KEY = pytest.StashKey["list[NatsServer]"]()
+#: When each started server (by id) was ready: its log before that is its start-up.
+READY_KEY = pytest.StashKey[dict[int, float]]()
 #: The node of the scope of the fixture serving each started server (by id).
 _SCOPE_NODES = pytest.StashKey[dict[int, pytest.Item | pytest.Collector]]()
 #: Where this session looks for nats-server (the environment read once).
@@ -174,12 +178,14 @@ def serve(request: pytest.FixtureRequest, handle: S) -> Iterator[S]:
     started = request.config.stash.setdefault(SERVERS_KEY, [])
     scopes = request.config.stash.setdefault(_SCOPE_NODES, {})
     started.append(handle)
+    request.config.stash.setdefault(READY_KEY, {})[id(handle)] = time.time()
     scopes[id(handle)] = request.node  # the node of the fixture's scope (session, module...)
     try:
         yield handle
     finally:
         started.remove(handle)
         del scopes[id(handle)]
+        request.config.stash[READY_KEY].pop(id(handle), None)
         handle.stop()
 
 

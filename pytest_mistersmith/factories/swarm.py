@@ -35,7 +35,11 @@ if TYPE_CHECKING:
     #: Who answers the agents' hook requests: the swarm's own responder, yours, or nobody.
     Responder: TypeAlias = HookResponder | Literal["builtin"] | None
 
-__all__ = ["SwarmFn", "SwarmRun", "swarm_factory"]
+__all__ = ["TEST_TIMING", "SwarmFn", "SwarmRun", "fixture_scenario", "swarm_factory"]
+
+#: The fixture's default scenario beats twice as often as ``mistersmith run`` and calls an
+#: agent missed after half the time (1.75 s, the same 3.5 heartbeats): a test waits less.
+TEST_TIMING: dict[str, object] = {"heartbeat_interval": 0.5, "heartbeat_timeout": 1.75}
 
 
 class SwarmFn(Protocol):
@@ -140,6 +144,23 @@ class SwarmRun:
         await self.stop()
 
 
+def fixture_scenario(
+    agents: int | None = None,
+    seed: int | None = None,
+    scenario: Scenario | None = None,
+    **overrides: object,
+) -> Scenario:
+    """The scenario a swarm fixture runs: ``scenario``, else the default one on
+    :data:`TEST_TIMING` for an hour, with ``agents``, ``seed`` and ``overrides`` applied."""
+    from simulator.swarm.scenario import default_scenario, with_overrides
+
+    base = default_scenario(duration=3600.0) if scenario is None else scenario
+    given = {"agents": agents, "seed": seed}
+    changes = {k: v for k, v in given.items() if v is not None}
+    timing = TEST_TIMING if scenario is None else {}
+    return with_overrides(base, **{**timing, **changes, **overrides})
+
+
 def swarm_factory(
     server_fixture_name: str = "nats_server",
     *,
@@ -153,14 +174,13 @@ def swarm_factory(
     The swarm runs on the server fixture ``server_fixture_name``; ``topology_fixture_name``
     (the topology, reset before the test) is requested first, ``None`` to skip it. The
     overrides are :func:`simulator.swarm.scenario.with_overrides`'s (``task_rate=0``,
-    ``failure_rate=0``, ``hook_kind="approve_all"``...). Swarms left running are drained
-    after the test.
+    ``failure_rate=0``, ``hook_kind="approve_all"``...). Without a ``scenario``, the default
+    one runs on test timing (:data:`TEST_TIMING`: a heartbeat every 0.5 s, an agent missed
+    after 1.75 s; override either). Swarms left running are drained after the test.
     """
 
     @pytest_asyncio.fixture(scope=scope, loop_scope=loop_scope or scope)
     async def swarm_fixture(request: pytest.FixtureRequest) -> AsyncIterator[SwarmFn]:
-        from simulator.swarm.scenario import default_scenario, with_overrides
-
         if topology_fixture_name is not None:
             request.getfixturevalue(topology_fixture_name)
         server = request.getfixturevalue(server_fixture_name)
@@ -175,10 +195,7 @@ def swarm_factory(
             dispatcher: bool = True,
             **scenario_overrides: object,
         ) -> SwarmRun:
-            base = default_scenario(duration=3600.0) if scenario is None else scenario
-            given = {"agents": agents, "seed": seed}
-            changes = {k: v for k, v in given.items() if v is not None}
-            chosen = with_overrides(base, **changes, **scenario_overrides)
+            chosen = fixture_scenario(agents, seed, scenario, **scenario_overrides)
             run = SwarmRun(
                 server.client_url,
                 chosen,

@@ -17,7 +17,10 @@ if TYPE_CHECKING:
     from simulator.protocol.topology import Topology
     from simulator.servers import NatsServer
 
-__all__ = ["janitor_for", "janitors", "topology_factory"]
+__all__ = ["TOPOLOGY_USED_KEY", "janitor_for", "janitors", "topology_factory"]
+
+#: On a test item's stash when a topology fixture ran for it (any made by the factory).
+TOPOLOGY_USED_KEY = pytest.StashKey[bool]()
 
 _JANITORS = pytest.StashKey[dict[tuple[str, str], "TopologyJanitor"]]()
 
@@ -84,6 +87,7 @@ def topology_factory(
     def topology_fixture(request: pytest.FixtureRequest) -> Iterator[TopologyState]:
         server = request.getfixturevalue(server_fixture_name)
         mark_used(request, server)
+        request.node.stash[TOPOLOGY_USED_KEY] = True
         janitor = janitor_for(request.config, server, topology, allow_reset=allow_reset)
         yield janitor.reset()
 

@@ -33,13 +33,16 @@ from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
 from pydantic import BaseModel
 
-from pytest_mistersmith._rules import Violation, ViolationKind, rules
+from pytest_mistersmith._rules import Level, Violation, ViolationKind, rules
 from pytest_mistersmith.strategies._invalid import invalid_strategy
 from pytest_mistersmith.strategies._models import check_overrides, instances
+from pytest_mistersmith.strategies._payload import Payload
 from pytest_mistersmith.strategies._subjects import subject_strategy
 from simulator.protocol.models import MODELS
 
 __all__ = [
+    "Level",
+    "Payload",
     "Violation",
     "ViolationKind",
     "invalid_payloads",
@@ -61,7 +64,7 @@ def messages(model: type[M], **overrides: st.SearchStrategy[object]) -> st.Searc
 
 
 def _dump(instance: BaseModel) -> bytes:
-    return instance.model_dump_json(by_alias=True, exclude_none=True).encode("utf-8")
+    return Payload(instance.model_dump_json(by_alias=True, exclude_none=True).encode("utf-8"))
 
 
 def payloads(
@@ -84,21 +87,33 @@ def subjects(template: object, **params: object) -> st.SearchStrategy[str]:
 
 
 def invalid_payloads(
-    model: type[BaseModel], *, kinds: Iterable[ViolationKind | str] | None = None
+    model: type[BaseModel],
+    *,
+    kinds: Iterable[ViolationKind | str] | None = None,
+    level: Level | None = None,
 ) -> st.SearchStrategy[tuple[bytes, Violation]]:
     """Payloads of a message model breaking exactly one rule each, with the rule they break.
 
-    ``kinds`` narrows the rules (``ViolationKind`` members or their values, such as
-    ``"too-large"``); by default every kind the model has is drawn, each as likely.
+    ``level`` keeps the model's rules apart from the transport's: ``"model"`` (the default)
+    draws only payloads the model itself rejects, so "the model rejects every invalid payload"
+    holds; ``"transport"`` only those the model accepts but NATS refuses (too large for the
+    stream or the server); ``"all"`` both. ``kinds`` narrows the rules (``ViolationKind``
+    members or their values, such as ``"enum"``); given alone, it may name any level. Each
+    payload is a :class:`Payload`, whose ``repr`` shows a large one's size, head and tail.
     """
     if not (isinstance(model, type) and MODELS.get(model.__name__) is model):
         raise InvalidArgument(
             f"invalid_payloads() takes a message model, got {model!r}; "
             f"messages: {', '.join(MODELS)}"
         )
+    if level not in (None, "model", "transport", "all"):
+        raise InvalidArgument(
+            f"invalid_payloads(level={level!r}): choose 'model', 'transport' or 'all'"
+        )
     available = tuple(rules(model))
     if kinds is None:
-        return invalid_strategy(model, available)
+        wanted = level or "model"
+        return invalid_strategy(model, tuple(k for k in available if wanted in ("all", k.level)))
     chosen: list[ViolationKind] = []
     for kind in kinds:
         try:
@@ -112,6 +127,11 @@ def invalid_payloads(
             raise InvalidArgument(
                 f"invalid_payloads({model.__name__}): no rule of kind {member.value!r} in "
                 f"{model.__name__}; its kinds: {', '.join(k.value for k in available)}"
+            )
+        if level not in (None, "all", member.level):
+            raise InvalidArgument(
+                f"invalid_payloads(kinds=..., level={level!r}): kind {member.value!r} is "
+                f"{member.level}-level; pass level={member.level!r} or 'all'"
             )
         chosen.append(member)
     if not chosen:

@@ -21,6 +21,7 @@ from pydantic import BaseModel
 from pytest_mistersmith._rules import Rule, Violation, ViolationKind, rules, size_limit
 from pytest_mistersmith.strategies import _bad as bad
 from pytest_mistersmith.strategies._models import SEEDS, instances
+from pytest_mistersmith.strategies._payload import Payload
 
 __all__ = ["invalid_strategy"]
 
@@ -105,7 +106,9 @@ def invalid_strategy(
         rng = Random(draw(SEEDS))
         doc = instance.model_dump(mode="json", by_alias=True, exclude_none=True)
         if rule.kind.whole_payload:
-            return _whole_payload(rule.kind, instance, doc, rng)
-        return _field_payload(rule, doc, rng)
+            payload, violation = _whole_payload(rule.kind, instance, doc, rng)
+        else:
+            payload, violation = _field_payload(rule, doc, rng)
+        return Payload(payload), violation
 
     return draw_invalid()

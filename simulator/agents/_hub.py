@@ -15,7 +15,8 @@ a task each in nats-py; so the swarm holds one wildcard subscription per kind an
   up to ``max_deliver``);
 * ``tasks.*.cancel`` → :meth:`Agent.cancel` of the agent holding the task;
 * heartbeats: one timer per heartbeat interval, spreading the agents over
-  :data:`HEARTBEAT_SLOTS` slots of it (10 ms apart at 1 s; at least 5 ms apart); the lag of
+  :data:`HEARTBEAT_SLOTS` slots of it (10 ms apart at 1 s; at least 5 ms apart), after one
+  announcing round with its slots 5 ms apart (every agent heard at once); the lag of
   each slot's last beat behind the slot's time goes to ``Metrics.heartbeat_late`` (once per
   slot, not per beat: an HDR record per beat costs as much as the publish).
 """
@@ -274,16 +275,29 @@ class AgentHub:
         loop = asyncio.get_running_loop()
         slots = max(1, min(len(members), HEARTBEAT_SLOTS, round(interval / _MIN_TICK)))
         tick = interval / slots
+
+        def beats_of(slot: int) -> list[tuple[str, str, bytes]]:
+            stamp = now().isoformat().replace("+00:00", "Z")
+            return [
+                (agent.agent_id, agent.heartbeat_subject, agent.heartbeat_payload(stamp))
+                for agent in members[slot::slots]
+                if agent.heartbeats and agent.state in LIVE_STATES
+            ]
+
+        # An announcing round first, its slots _MIN_TICK apart: every agent is heard within
+        # slots x 5 ms of the start (0.1 s for 20 agents), not a whole interval later. The
+        # wheel then starts; no agent's beats are ever more than an interval apart.
+        for slot in range(slots):
+            self.slot_due = loop.time()
+            beats = beats_of(slot)
+            if beats:
+                await bus.publish_heartbeats(beats)
+            await asyncio.sleep(min(tick, _MIN_TICK))
         due = loop.time()
         n = 0
         while True:
-            stamp = now().isoformat().replace("+00:00", "Z")
             self.slot_due = due
-            beats = [
-                (agent.agent_id, agent.heartbeat_subject, agent.heartbeat_payload(stamp))
-                for agent in members[n % slots :: slots]
-                if agent.heartbeats and agent.state in LIVE_STATES
-            ]
+            beats = beats_of(n % slots)
             if beats:
                 await bus.publish_heartbeats(beats)
                 # once per slot: its last beat, the latest of the slot

@@ -12,6 +12,7 @@ import os
 import re
 import subprocess
 import time
+from datetime import datetime
 from pathlib import Path
 
 from simulator.errors import ServerNotReadyError, ServerStartError
@@ -20,6 +21,7 @@ from simulator.servers.health import POLL_INTERVAL
 __all__ = [
     "connect_host",
     "default_base_dir",
+    "log_since",
     "log_tail",
     "read_from",
     "start_error",
@@ -87,6 +89,36 @@ def log_tail(path: Path, lines: int) -> str:
     except OSError:
         return ""
     return "\n".join(text.splitlines()[-lines:])
+
+
+#: The local time nats-server writes before each line (``logtime: true``).
+_STAMP = re.compile(rb"^\[\d+\] (\d{4}/\d\d/\d\d \d\d:\d\d:\d\d\.\d{6}) ")
+#: How much of the end of a log :func:`log_since` reads at most.
+_SINCE_BYTES = 4 << 20
+
+
+def log_since(path: Path, since: float) -> list[str]:
+    """The lines of ``path`` logged at or after ``since`` (``time.time()``), from its last 4 MiB.
+
+    nats-server stamps each line with the local time; lines without a stamp (a panic's
+    trace) go with the stamped line before them.
+    """
+    cut = datetime.fromtimestamp(since).strftime("%Y/%m/%d %H:%M:%S.%f").encode()
+    try:
+        with path.open("rb") as handle:
+            handle.seek(0, os.SEEK_END)
+            size = handle.tell()
+            handle.seek(max(0, size - _SINCE_BYTES), os.SEEK_SET)
+            raw = handle.read().splitlines()
+    except OSError:
+        return []
+    if size > _SINCE_BYTES:
+        raw = raw[1:]  # the first may be cut
+    for i, line in enumerate(raw):
+        stamp = _STAMP.match(line)
+        if stamp is not None and stamp.group(1) >= cut:
+            return [each.decode("utf-8", "replace") for each in raw[i:]]
+    return []
 
 
 def read_from(path: Path, offset: int) -> str:

@@ -86,6 +86,10 @@ class NatsServer(abc.ABC):
         """The last ``lines`` lines of the server's log ("" when there is none)."""
         return ""
 
+    def log_since(self, since: float) -> list[str]:
+        """The lines the server logged at or after ``since`` (a ``time.time()``; [] if none)."""
+        return []
+
     def deadline(self, timeout: float | None = None) -> float:
         """The monotonic deadline of a start now: ``timeout`` or ``start_timeout`` from now."""
         return time.monotonic() + (self.start_timeout if timeout is None else timeout)

@@ -28,6 +28,7 @@ from simulator.errors import ServerError, ServerStartError
 from simulator.servers._files import (
     connect_host,
     default_base_dir,
+    log_since,
     log_tail,
     read_from,
     start_error,
@@ -289,6 +290,12 @@ class BinaryServer(NatsServer):
         if self._temp_dir is None and self._last_temp_dir is None:
             return ""
         return log_tail(self.log_path, lines)
+
+    def log_since(self, since: float) -> list[str]:
+        """The lines logged at or after ``since`` (a ``time.time()``), by their time stamps."""
+        if self._temp_dir is None and self._last_temp_dir is None:
+            return []
+        return log_since(self.log_path, since)
 
     def _describe(self) -> str:
         return f"{self._client_url or 'not started'} pid={self.pid} running={self.running}"

@@ -148,6 +148,13 @@ class DockerServer(NatsServer):
         """The last ``lines`` lines of the container's log."""
         return "\n".join(self.logs().splitlines()[-lines:])
 
+    def log_since(self, since: float) -> list[str]:
+        """The lines logged at or after ``since`` (a ``time.time()``): ``docker logs --since``."""
+        if self._id is None:
+            return []
+        result = docker("logs", "--since", f"{since:.6f}", self._id, timeout=30)
+        return (result.stdout + result.stderr).splitlines()
+
     # -- lifecycle ----------------------------------------------------------------------
     def start(self) -> DockerServer:
         """Create and start the container (or start it again after kill); wait until healthy."""

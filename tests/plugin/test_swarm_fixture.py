@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
+import nats
 import pytest
 
 from pytest_mistersmith.factories.swarm import SwarmRun, swarm_factory
@@ -91,3 +93,58 @@ def test_agents_before_the_start_is_a_clear_error() -> None:
     run = SwarmRun("nats://127.0.0.1:1", default_scenario())
     with pytest.raises(RuntimeError, match="async with swarm"):
         run.agents  # noqa: B018
+
+
+@pytest.mark.asyncio
+async def test_every_agent_is_heard_at_once_not_an_interval_later(
+    swarm: SwarmFn, nats_server: Any
+) -> None:
+    """A 60 s heartbeat interval: the wheel's first round still reaches all 20 agents now."""
+    client = await nats.connect(nats_server.client_url)
+    heard: set[str] = set()
+    everyone = asyncio.Event()
+
+    async def beat(msg: Any) -> None:
+        heard.add(msg.subject)
+        if len(heard) == 20:
+            everyone.set()
+
+    try:
+        await client.subscribe("agents.*.heartbeat", cb=beat)
+        await client.flush()
+        async with swarm(agents=20, task_rate=0, heartbeat_interval=60.0):
+            await asyncio.wait_for(everyone.wait(), 20)  # deadline well under the interval
+    finally:
+        await client.close()
+    assert len(heard) == 20
+
+
+def test_the_default_scenario_runs_on_test_timing() -> None:
+    from pytest_mistersmith.factories.swarm import TEST_TIMING, fixture_scenario
+
+    timing = fixture_scenario(agents=4)
+    assert timing.heartbeat_timeout == TEST_TIMING["heartbeat_timeout"] == 1.75
+    assert {g.heartbeat_interval for g in timing.groups} == {0.5}
+    mine = fixture_scenario(agents=4, heartbeat_interval=0.2, heartbeat_timeout=9.0)
+    assert mine.heartbeat_timeout == 9.0
+    assert {g.heartbeat_interval for g in mine.groups} == {0.2}
+    given = fixture_scenario(scenario=default_scenario(agents=2))  # a scenario is kept as is
+    assert given.heartbeat_timeout == default_scenario().heartbeat_timeout == 3.5
+
+
+@pytest.mark.asyncio
+async def test_a_hung_agent_is_reported_on_test_timing(swarm: SwarmFn, nats_server: Any) -> None:
+    client = await nats.connect(nats_server.client_url)
+    try:
+        missed = await client.subscribe("events.agent_missed")
+        await client.flush()
+        async with swarm(agents=3, task_rate=0) as s:
+            await s.wait_idle()
+            hung = s.agents[0]
+            hung.heartbeats = False
+            while True:  # within the 1.75 s of TEST_TIMING plus a check, under a deadline
+                msg = await missed.next_msg(timeout=10)
+                if hung.agent_id.encode() in msg.data:
+                    break
+    finally:
+        await client.close()

@@ -399,3 +399,20 @@ def test_pause_returns_once_every_thread_is_stopped(server: BinaryServer) -> Non
         with pytest.raises(OSError):
             probe_http(server.monitor_url + "/healthz", 0.2)
         server.resume()
+
+
+def test_log_since_keeps_the_lines_from_a_time_on(tmp_path: Path) -> None:
+    from datetime import datetime
+
+    from simulator.servers._files import log_since
+
+    def _line(second: int, level: str, message: str) -> str:
+        return f"[7] 2026/01/01 10:00:{second:02d}.000000 [{level}] {message}"
+
+    log = tmp_path / "nats.log"
+    lines = [_line(1, "INF", "old"), _line(3, "INF", "new"), "panic: trace", _line(4, "ERR", "e")]
+    log.write_text("\n".join(lines) + "\n")
+    at = datetime(2026, 1, 1, 10, 0, 2).timestamp()
+    assert log_since(log, at) == lines[1:]
+    assert log_since(log, at + 10) == []
+    assert log_since(tmp_path / "none.log", at) == []

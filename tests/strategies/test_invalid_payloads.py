@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from typing import Any
+from typing import Any, Literal
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -13,15 +13,23 @@ from hypothesis.errors import InvalidArgument
 from pydantic import BaseModel, ValidationError
 
 from pytest_mistersmith._rules import rules, size_limit
-from pytest_mistersmith.strategies import Violation, ViolationKind, invalid_payloads
+from pytest_mistersmith.strategies import (
+    Payload,
+    Violation,
+    ViolationKind,
+    invalid_payloads,
+    payloads,
+)
 from simulator.protocol import models as m
 from simulator.protocol.models import MODELS
 from simulator.protocol.topology import default_topology
 from tests.corpus import FIELDS
+from tests.examples import ini
 from tests.protocol.test_models import RULE_ERRORS
 from tests.protocol.test_schema_agreement import SPEC_FILES, spec_validator
 
 K = ViolationKind
+pytest_plugins = ["pytester"]
 NAMES = sorted(MODELS)
 
 #: The pydantic error types each kind of violation may produce, and no other: where the error
@@ -224,3 +232,85 @@ def test_bad_arguments_are_refused() -> None:
         invalid_payloads(m.AgentStatus, kinds=[K.SUBJECT])
     with pytest.raises(InvalidArgument, match="at least one kind"):
         invalid_payloads(m.AgentStatus, kinds=[])
+
+
+# -- levels: the model's rules apart from the transport's ------------------------------------
+@MANY
+@given(invalid_payloads(m.TaskAssignment))
+def test_by_default_the_model_rejects_every_invalid_payload(case: tuple[bytes, Violation]) -> None:
+    """The natural property holds: too large (10 MiB the model accepts) is not drawn."""
+    payload, violation = case
+    assert violation.kind.level == "model"
+    assert _errors(m.TaskAssignment, payload), violation
+
+
+@FEW
+@pytest.mark.parametrize("level", ["model", "transport"])
+@pytest.mark.parametrize("name", NAMES)
+@given(data=st.data())
+def test_levels_split_the_kinds(
+    name: str, level: Literal["model", "transport"], data: st.DataObject
+) -> None:
+    payload, violation = data.draw(invalid_payloads(MODELS[name], level=level))
+    assert violation.kind.level == level
+    assert (violation.kind is K.TOO_LARGE) == (level == "transport")
+    _check(name, payload, violation)
+
+
+def test_level_and_kinds_must_agree() -> None:
+    with pytest.raises(
+        InvalidArgument,
+        match="kind 'too-large' is transport-level; pass level='transport' or 'all'",
+    ):
+        invalid_payloads(m.AgentStatus, kinds=["too-large"], level="model")
+    with pytest.raises(InvalidArgument, match="choose 'model', 'transport' or 'all'"):
+        invalid_payloads(m.AgentStatus, level="wire")  # type: ignore[arg-type]
+    invalid_payloads(m.AgentStatus, kinds=["too-large"], level="all")  # accepted
+
+
+# -- a large payload prints short ------------------------------------------------------------
+@FEW
+@given(invalid_payloads(m.TaskResult, level="transport"))
+def test_a_large_payload_prints_its_size_head_and_tail(case: tuple[bytes, Violation]) -> None:
+    payload, _ = case
+    assert isinstance(payload, Payload) and len(payload) > 10 * 2**20
+    shown = repr(payload)
+    assert len(shown) < 300
+    assert shown.startswith(f"Payload({len(payload)} bytes: b'{{\"")
+    assert shown.endswith("xxx\"}')")
+    assert payload == bytes(payload) and payload[:1] == b"{"
+
+
+@FEW
+@given(payloads(m.AgentStatus))
+def test_a_valid_payload_prints_as_bytes_up_to_240_bytes(payload: bytes) -> None:
+    assert isinstance(payload, Payload)
+    if len(payload) <= 240:
+        assert repr(payload) == repr(bytes(payload))
+    else:
+        assert repr(payload).startswith(f"Payload({len(payload)} bytes: b'{{")
+
+
+def test_a_failing_property_on_a_large_payload_prints_it_short(pytester: pytest.Pytester) -> None:
+    pytester.makeini(ini())
+    pytester.makepyfile(
+        test_rejects="""
+from hypothesis import given, settings
+from pytest_mistersmith.strategies import invalid_payloads
+from simulator.protocol.models import TaskAssignment
+
+@settings(max_examples=3, deadline=None, database=None)
+@given(invalid_payloads(TaskAssignment, kinds=["too-large"]))
+def test_the_model_rejects_it(case):
+    payload, violation = case
+    TaskAssignment.model_validate_json(payload)
+    raise AssertionError("accepted")
+"""
+    )
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", timeout=120)
+    result.assert_outcomes(failed=1)
+    out = result.stdout.str()
+    result.stdout.fnmatch_lines(["*case=(Payload(1048* bytes: b'{*' ... b'*xxx\"}'),*"])
+    assert "HypothesisWarning" not in out
+    assert max(len(line) for line in out.splitlines()) < 2000
+    assert len(out) < 50_000

@@ -49,6 +49,8 @@ def _required(model: type[BaseModel]) -> set[str]:
 
 def test_public_surface_is_pinned() -> None:
     assert strategies.__all__ == [
+        "Level",
+        "Payload",
         "Violation",
         "ViolationKind",
         "invalid_payloads",

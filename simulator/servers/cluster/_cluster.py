@@ -134,6 +134,13 @@ class NatsCluster(NatsServer):
             for i, node in enumerate(self._nodes)
         )
 
+    def log_since(self, since: float) -> list[str]:
+        """Every node's lines logged at or after ``since``, each node's under a header."""
+        lines: list[str] = []
+        for i, node in enumerate(self._nodes):
+            lines += [f"--- node {i} ({self.server_names[i]}) ---", *node.log_since(since)]
+        return lines
+
     # -- lifecycle ----------------------------------------------------------------------
     def start(self, index: int | None = None) -> NatsCluster:
         """Start every node (or node ``index`` again, on its ports and store); wait for health.
