@@ -195,3 +195,25 @@ async def test_a_normal_reply_to_a_malformed_request_fails(
             )
     finally:
         await sub.unsubscribe()
+
+
+@pytest.mark.asyncio
+async def test_invalid_payloads_keep_the_narrowed_values(
+    nats_server: BinaryServer, nats_client: Client
+) -> None:
+    """Every command, valid or not, goes to the one agent the contract is narrowed to, but
+    where the invalid payload breaks the subject's own token (then the valid one's is used)."""
+    seen: list[str] = []
+
+    async def record(msg: object) -> None:
+        seen.append(getattr(msg, "subject", ""))
+
+    sub = await nats_client.subscribe("agents.*.commands.*", cb=record)
+    try:
+        async with Responder(nats_server.client_url, "command"):
+            mine = COMMAND_TO_REPLY.narrowed(agent_id=["agent-7"], command_type=["pause"])
+            await check_rejects_invalid(mine, nats_client, examples=20, settings=NO_DB)
+    finally:
+        await sub.unsubscribe()
+    assert len(seen) == 40
+    assert set(seen) == {"agents.agent-7.commands.pause"}
