@@ -118,7 +118,8 @@ class Rejection:
     (``subjects=()``): any body, ``names_field_in`` and ``values`` are then header names
     (:meth:`service_error`). ``required``: a report must come (``count`` of them; silence
     fails); when false, none need come and the case does not wait for one, but one that comes
-    is judged by the same rules.
+    while the case runs (before the valid payload sent after it is answered) is judged by the
+    same rules.
     """
 
     model: type[BaseModel] | None
