@@ -185,7 +185,10 @@ def _judge_answer(
     if not fitting:
         if sent.lenient:
             return None, []
-        wanted = "; ".join(f"{e.model.__name__} on {_where(e, sent)}" for e in sent.expects)
+        due = [f"{e.model.__name__} on {_where(e, sent)}" for e in sent.expects]
+        if sent.rejection is not None:
+            due.append(f"{sent.rejection.describe()} on {_rejection_where(sent.rejection, sent)}")
+        wanted = "; ".join(due)
         what = contract.send.__name__ if sent.label == "sent" else sent.label
         return None, [
             f"an answer to the {what} came on {answer.subject}, where none is due "
