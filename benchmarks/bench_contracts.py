@@ -29,9 +29,8 @@ The goal: the check's own time, ``check`` minus the bare flow of the same round,
 of that with the 10 ms grace (the median over the rounds of each round's ratio): the waiting a
 case did after its answer, gone. What is left is work: hypothesis drawing the payloads (invalid
 ones cost about ten times a valid one, which makes ``rejects`` slower), the judging, one round
-trip to the server per case (a duplicate sent with the answer is caught), and two thread
-hand-offs per case (hypothesis runs in a worker thread, the case on the caller's event loop),
-which a loaded machine's scheduler makes cost milliseconds each.
+trip to the server per case (a duplicate sent with the answer is caught), and the hand-off
+between hypothesis' worker thread and the caller's event loop (about 0.2 ms a case).
 """
 
 from __future__ import annotations
