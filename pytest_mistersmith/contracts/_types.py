@@ -240,12 +240,13 @@ class Contract:
             changed = replace(changed, timeout=timeout)
         return changed
 
-    def narrowed(self, **values: Iterable[str]) -> Contract:
+    def narrowed(self, **values: str | Iterable[str]) -> Contract:
         """This contract sending only these values in these payload fields (wire names), valid
         and invalid payloads alike: ``ASSIGNMENT_TO_RESULT.narrowed(task_type=["analysis"],
-        assigned_agent=["agent-1"])``. Where the channel already narrows a field (hook types,
-        task events), the new values must be among its values. Fields that fill the subject
-        narrow the subjects sent on (``agent_id`` of commands, ``hook_type`` of hooks).
+        assigned_agent=["agent-1"])``; one string is one value. Where the channel already
+        narrows a field (hook types, task events), the new values must be among its values.
+        Fields that fill the subject narrow the subjects sent on (``agent_id`` of commands,
+        ``hook_type`` of hooks).
         """
         merged = dict(self.values)
         fields = set(self.send.model_fields) | {
@@ -254,7 +255,7 @@ class Contract:
             if isinstance(f.validation_alias, str)
         }
         for name, given in values.items():
-            chosen = tuple(dict.fromkeys(given))
+            chosen = (given,) if isinstance(given, str) else tuple(dict.fromkeys(given))
             if name not in fields:
                 raise ValueError(
                     f"contract {self.name!r}: narrowed({name}=...): {self.send.__name__} has no "

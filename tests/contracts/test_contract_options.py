@@ -82,6 +82,7 @@ def test_narrowing_is_checked_and_narrows_what_is_sent() -> None:
         HOOK_EVENT_TO_RESPONSE.narrowed(hook_type=["startup"])
     with pytest.raises(ValueError, match="one or more strings"):
         ASSIGNMENT_TO_RESULT.narrowed(task_type=[])
+    assert ASSIGNMENT_TO_RESULT.narrowed(task_type="analysis").values["task_type"] == ("analysis",)
     narrow = ASSIGNMENT_TO_RESULT.narrowed(task_type=["analysis"], assigned_agent=["a-1", "a-2"])
     assert narrow.values["assigned_agent"] == ("a-1", "a-2")
     seen: set[tuple[str, str]] = set()
