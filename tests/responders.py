@@ -13,7 +13,12 @@ stops serving, as a real one would. ``fault`` picks a broken variant:
 * ``vague-rejection``: reports a rejected payload without naming the field;
 * ``priority-bug``: a malformed result, only for assignments that have a ``priority``;
 * ``late-progress``: a progress line after the final result;
-* ``wrong-subject``: the hook response on another agent's ``cli.responses`` subject.
+* ``wrong-subject``: the hook response on another agent's ``cli.responses`` subject;
+* ``silent-rejection``: says nothing to a malformed request (no service error reply);
+* ``own-agent-id``: answers an assignment with its own ``agent_id``, not the assigned agent's.
+
+A correct responder answers a malformed request with a service error reply (spec-notes 23)
+and reports a rejected assignment or hook event where its ``task_id`` / agent is readable.
 """
 
 from __future__ import annotations
@@ -35,6 +40,7 @@ from pytest_mistersmith.contracts import DISCOVERY_SERVICE, EVENT_ID_HEADER
 from simulator.bus import settle
 from simulator.errors import SubjectError
 from simulator.protocol import subjects
+from simulator.protocol.headers import SERVICE_ERROR, SERVICE_ERROR_CODE
 from simulator.protocol.models import (
     AgentCommand,
     AgentState,
@@ -66,6 +72,8 @@ FAULTS = (
     "priority-bug",
     "late-progress",
     "wrong-subject",
+    "silent-rejection",
+    "own-agent-id",
 )
 
 _LISTEN = {
@@ -157,6 +165,12 @@ class Responder:
             raise error
         return "something is wrong" if self.fault == "vague-rejection" else _fields(error)
 
+    async def _refuse(self, msg: Msg, fields: str) -> None:
+        """Answer a malformed request with a service error reply, unless told to stay silent."""
+        if msg.reply and self.fault != "silent-rejection":
+            headers = {SERVICE_ERROR: f"invalid payload: {fields}", SERVICE_ERROR_CODE: "400"}
+            await self.client.publish(msg.reply, b"", headers=headers)
+
     async def _final(
         self, subject: str, payload: bytes, headers: dict[str, str] | None = None
     ) -> None:
@@ -171,6 +185,8 @@ class Responder:
         except ValidationError as error:
             fields = self._rejected(error)
             task_id = _read(msg.data, "task_id")
+            if self.fault == "silent-rejection":
+                return
             with contextlib.suppress(SubjectError, TypeError):
                 report = {
                     "task_id": task_id,
@@ -184,12 +200,13 @@ class Responder:
                 }
                 await self.client.publish(subjects.task_error(task_id), json.dumps(report).encode())
             return
+        worker = self.agent_id if self.fault == "own-agent-id" else task.assigned_agent
         output = TaskOutput(
             task_info=TaskInfo(type=TaskInfoType.AGENT_ID, value=task.assigned_agent),
             output_line=f"working on {task.task_type}",
             task_status=OutputStatus.RUNNING,
             timestamp=_now(),
-            agent_id=task.assigned_agent,
+            agent_id=worker,
         )
         await self.client.publish(subjects.task_progress(task.task_id), _wire(output))
         if self.fault == "missing-result":
@@ -197,7 +214,7 @@ class Responder:
         task_id = str(uuid.uuid4()) if self.fault == "wrong-correlation" else task.task_id
         done = TaskResult(
             task_id=task_id,
-            agent_id=task.assigned_agent,
+            agent_id=worker,
             status=TaskStatus.COMPLETED,
             timestamp=_now(),
             execution_time_ms=3,
@@ -217,7 +234,7 @@ class Responder:
         try:
             command = AgentCommand.model_validate_json(msg.data)
         except ValidationError as error:
-            self._rejected(error)
+            await self._refuse(msg, self._rejected(error))
             return
         if self.fault == "missing-result":
             return
@@ -242,6 +259,8 @@ class Responder:
             event = HookEvent.model_validate_json(msg.data)
         except ValidationError as error:
             fields = self._rejected(error)
+            if self.fault == "silent-rejection":
+                return
             block = HookResponse(decision=HookDecision.BLOCK, reason=f"invalid HookEvent: {fields}")
             await self.client.publish(
                 subjects.cli_response(agent_id), _wire(block), headers=headers
@@ -264,7 +283,7 @@ class Responder:
         try:
             query = CapabilityQuery.model_validate_json(msg.data)
         except ValidationError as error:
-            self._rejected(error)
+            await self._refuse(msg, self._rejected(error))
             return
         if self.fault == "missing-result":
             return

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import sys
 import time
 from datetime import datetime, timezone
@@ -26,10 +27,11 @@ from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js.client import JetStreamContext
 from pydantic import ValidationError
 
-from simulator.protocol.models import TaskAssignment, TaskResult, TaskStatus
-from simulator.protocol.subjects import task_result
+from simulator.errors import SubjectError
+from simulator.protocol.models import ErrorDetails, TaskAssignment, TaskResult, TaskStatus
+from simulator.protocol.subjects import task_error, task_result
 
-__all__ = ["CONSUMER", "STREAM", "StatusService", "result_for"]
+__all__ = ["CONSUMER", "STREAM", "StatusService", "rejection_for", "result_for"]
 
 STREAM = "task_lifecycle"
 CONSUMER = "task_processor"
@@ -44,6 +46,34 @@ def result_for(assignment: TaskAssignment, agent_id: str, elapsed_ms: int = 0) -
         timestamp=datetime.now(timezone.utc),
         execution_time_ms=elapsed_ms,
         result_data={"task_type": str(assignment.task_type), "answered_by": agent_id},
+    )
+
+
+def rejection_for(data: bytes, error: ValidationError, agent_id: str) -> TaskResult | None:
+    """The failed TaskResult that reports an invalid assignment, naming the broken fields; None
+    when the payload has no readable ``task_id`` to report it under."""
+    try:
+        body = json.loads(data.decode("utf-8"))
+    except ValueError:  # not UTF-8 or not JSON
+        return None
+    task_id = body.get("task_id") if isinstance(body, dict) else None
+    if not isinstance(task_id, str):
+        return None
+    try:
+        task_error(task_id)  # a task id is a UUID: anything else names no task
+    except SubjectError:
+        return None
+    fields = "; ".join(
+        f"{'.'.join(str(p) for p in e['loc']) or '<payload>'}: {e['msg']}" for e in error.errors()
+    )
+    return TaskResult(
+        task_id=task_id,
+        agent_id=agent_id,
+        status=TaskStatus.FAILED,
+        timestamp=datetime.now(timezone.utc),
+        error_details=ErrorDetails(
+            error_code="invalid_assignment", error_message=f"invalid TaskAssignment: {fields}"
+        ),
     )
 
 
@@ -108,7 +138,11 @@ class StatusService:
         started = time.perf_counter()
         try:
             assignment = TaskAssignment.model_validate_json(msg.data)
-        except ValidationError:
+        except ValidationError as error:
+            report = rejection_for(msg.data, error, self.agent_id)
+            if report is not None:
+                payload = report.model_dump_json(by_alias=True, exclude_none=True).encode()
+                await self._js.publish(task_error(report.task_id), payload)
             await msg.term()
             self.rejected += 1
             return None

@@ -9,6 +9,7 @@ from typing import Any
 from nats.js import JetStreamContext
 from status_service import CONSUMER, STREAM, StatusService, result_for
 
+from pytest_mistersmith.contracts import ASSIGNMENT_TO_RESULT, ContractChecker
 from pytest_mistersmith.janitor import TopologyState
 from simulator.protocol import subjects
 from simulator.protocol.models import TaskAssignment, TaskResult, TaskType
@@ -89,3 +90,33 @@ async def test_an_invalid_assignment_is_terminated_unanswered(
         await capture.wait_for(1, timeout=5)
     assert [r.task_id for r in capture.models] == [valid.task_id]
     assert status_service.rejected == 1
+
+
+async def test_a_readable_invalid_assignment_gets_a_failed_result(
+    mistersmith_topology: TopologyState,
+    jetstream: JetStreamContext,
+    nats_capture: Any,
+    status_service: StatusService,
+) -> None:
+    """An assignment with a task id but no assigned agent: a failed TaskResult naming the field."""
+    task_id = str(uuid.uuid4())
+    payload = (
+        f'{{"task_id": "{task_id}", "task_type": "analysis", "timestamp": "2026-01-01T00:00:00Z"}}'
+    )
+    async with nats_capture("tasks.*.error", model=TaskResult) as capture:
+        await jetstream.publish(subjects.task_assignment(TaskType.ANALYSIS), payload.encode())
+        [message] = await capture.wait_for(1, timeout=5)
+    assert message.subject == subjects.task_error(task_id)
+    [report] = capture.models
+    assert str(report.status) == "failed" and report.error_details is not None
+    assert "assigned_agent" in (report.error_details.error_message or "")
+
+
+async def test_the_service_keeps_the_assignment_contract(
+    status_service: StatusService, mistersmith_contracts: ContractChecker
+) -> None:
+    """The contract it serves, as a downstream project checks it: every valid assignment gets
+    exactly one TaskResult (from this service's own agent id: any worker may take it), and
+    every invalid one is reported naming the field, with the valid ones still served."""
+    await mistersmith_contracts.check(ASSIGNMENT_TO_RESULT)
+    await mistersmith_contracts.rejects(ASSIGNMENT_TO_RESULT.with_options(reports_rejections=True))

@@ -16,7 +16,13 @@ and raises :class:`~pytest_mistersmith.exceptions.ContractViolation` naming the 
 payload, what came back (or that nothing did) and the rule broken; the failure replays from
 hypothesis' example database. :func:`check_rejects_invalid` sends invalid payloads and checks
 that valid ones are still served and, where the contract has a :class:`Rejection`, that an
-error report names the broken field. :func:`assert_conforms` checks what a producer sent.
+error report names the broken field: for request-reply contracts a service error reply
+(``Nats-Service-Error``, spec-notes 23), never silence. :func:`assert_conforms` checks what a
+producer sent.
+
+The ready-made contracts check what the spec says; stricter rules are options
+(:meth:`Contract.with_options`: ``same_agent``, ``reports_rejections``) and narrowing the
+payloads is :meth:`Contract.narrowed` (spec-notes 26; the README lists every rule).
 
 The ``mistersmith_contracts`` fixture binds the test's client, its node id and the examples of
 ``--mistersmith-examples`` (ini ``mistersmith_examples``): ``await mistersmith_contracts.check(
@@ -166,7 +172,9 @@ async def check_rejects_invalid(
     """Send invalid payloads, each followed by a valid one, which must still be served.
 
     Where the contract has a :class:`Rejection` and the invalid payload holds what its subject
-    needs, exactly one report must come, naming the broken field. ``kinds`` narrows the
+    needs (a request always has its inbox), its report must come (``required``; silence fails
+    after the timeout) or may come (not required: the case does not wait for it), and one that
+    comes must name the broken field and have the report's values. ``kinds`` narrows the
     violations (default: every kind but ``too-large``, which tests the server's limits, not the
     consumer). Not shrunk: a system under test that crashed stays crashed, so every later
     example would fail too and shrinking would blame the wrong payload; the first failing one
@@ -230,13 +238,45 @@ class ContractChecker:
     examples: int | None = None
     key: str = ""
 
-    async def check(self, contract: Contract, **options: Any) -> None:
-        """:func:`check_contract` with this checker's client, examples and key."""
-        await check_contract(contract, self.client, **self._options(options))
+    async def check(
+        self,
+        contract: Contract,
+        *,
+        examples: int | None = None,
+        timeout: float | None = None,
+        settings: Settings | None = None,
+        reproduce: tuple[str, bytes] | None = None,
+    ) -> None:
+        """:func:`check_contract` with this checker's client, examples (unless given) and key."""
+        await check_contract(
+            contract,
+            self.client,
+            examples=examples if examples is not None else self.examples,
+            timeout=timeout,
+            settings=settings,
+            key=self.key,
+            reproduce=reproduce,
+        )
 
-    async def rejects(self, contract: Contract, **options: Any) -> None:
-        """:func:`check_rejects_invalid` with this checker's client, examples and key."""
-        await check_rejects_invalid(contract, self.client, **self._options(options))
-
-    def _options(self, options: dict[str, Any]) -> dict[str, Any]:
-        return {"examples": self.examples, "key": self.key, **options}
+    async def rejects(
+        self,
+        contract: Contract,
+        *,
+        examples: int | None = None,
+        kinds: Iterable[ViolationKind | str] | None = None,
+        timeout: float | None = None,
+        settings: Settings | None = None,
+        reproduce: tuple[str, bytes] | None = None,
+    ) -> None:
+        """:func:`check_rejects_invalid` with this checker's client, examples (unless given)
+        and key."""
+        await check_rejects_invalid(
+            contract,
+            self.client,
+            examples=examples if examples is not None else self.examples,
+            kinds=kinds,
+            timeout=timeout,
+            settings=settings,
+            key=self.key,
+            reproduce=reproduce,
+        )

@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from pytest_mistersmith.contracts._types import Contract, Count, Expect
+from pytest_mistersmith.contracts._types import Contract, Count, Expect, Rejection
 from simulator.errors import SubjectError
 from simulator.protocol import subjects
 
@@ -61,6 +61,9 @@ class Sent:
     label: str = "sent"
     #: answers to this message need not fit any Expect (an invalid payload, no report due)
     lenient: bool = False
+    #: the report due (or allowed) for this invalid payload, and the field it breaks
+    rejection: Rejection | None = None
+    broken: str | None = None
     answers: list[Answer] = field(default_factory=list)
 
     def keys(self) -> set[str]:
@@ -150,7 +153,10 @@ def _check_fields(
 ) -> list[str]:
     faults = []
     what = f"the {expect.model.__name__}"
-    for answer_field, sent_field in expect.match.items():
+    match = dict(expect.match)
+    if contract.same_agent and contract.agent_field and "agent_id" in expect.model.model_fields:
+        match.setdefault("agent_id", contract.agent_field)
+    for answer_field, sent_field in match.items():
         got, want = lookup(doc, answer_field), lookup(sent.body, sent_field)
         if want is MISSING:
             continue
@@ -179,7 +185,10 @@ def _judge_answer(
     if not fitting:
         if sent.lenient:
             return None, []
-        wanted = "; ".join(f"{e.model.__name__} on {_where(e, sent)}" for e in sent.expects)
+        due = [f"{e.model.__name__} on {_where(e, sent)}" for e in sent.expects]
+        if sent.rejection is not None:
+            due.append(f"{sent.rejection.describe()} on {_rejection_where(sent.rejection, sent)}")
+        wanted = "; ".join(due)
         what = contract.send.__name__ if sent.label == "sent" else sent.label
         return None, [
             f"an answer to the {what} came on {answer.subject}, where none is due "
@@ -204,12 +213,77 @@ def _count_fault(expect: Expect, sent: Sent, got: int, waited: float | None) -> 
     return f"expected {what}, got {got}"
 
 
-def judge(contract: Contract, sent: Sent, waited: float | None) -> list[str]:
-    """The rules the answers to ``sent`` break (``waited``: the timeout, when it ran out)."""
+def _reports(sent: Sent, answer: Answer) -> bool:
+    """Whether ``answer`` came where the rejection report of ``sent`` is due."""
+    rejection = sent.rejection
+    if rejection is None:
+        return False
+    if not rejection.subjects:
+        return answer.subject == sent.inbox
+    return any(sent.awaited.get(t) == answer.subject for t in rejection.subjects)
+
+
+def _rejection_where(rejection: Rejection, sent: Sent) -> str:
+    if not rejection.subjects:
+        return f"the reply inbox {sent.inbox}"
+    return " or ".join(sent.awaited.get(t, t) for t in rejection.subjects)
+
+
+def _judge_report(rejection: Rejection, field: str | None, answer: Answer) -> list[str]:
+    """The rules a report of a rejected payload breaks: its model (or the service error
+    headers), the values it must have, and that it names the broken field."""
+    if rejection.model is None:
+        headers = answer.headers or {}
+        fields: Mapping[str, Any] = headers
+        if not any(n in headers for n in rejection.names_field_in):
+            return [
+                f"the reply to the invalid request on {answer.subject} is no service error: no "
+                f"{' or '.join(rejection.names_field_in)} header (a malformed request is "
+                f"answered at once with one naming the field, spec-notes 23): {show(answer.data)}"
+            ]
+        what = "error reply"
+    else:
+        try:
+            rejection.model.model_validate_json(answer.data)
+        except ValidationError as error:
+            name = rejection.model.__name__
+            return [f"the report {name} on {answer.subject} does not fit {name}: "
+                    f"{describe_errors(error)}"]  # fmt: skip
+        fields = _loads(answer.data) if isinstance(_loads(answer.data), dict) else {}
+        what = "report"
+    faults = [
+        f"the {what}'s {k} is {_shown(lookup(fields, k))}, not {v!r}"
+        for k, v in rejection.values.items()
+        if lookup(fields, k) != v
+    ]
+    if field is not None:
+        texts = [lookup(fields, n) for n in rejection.names_field_in]
+        if not any(isinstance(t, str) and field in t for t in texts):
+            got = ", ".join(repr(t) if isinstance(t, str) else "nothing" for t in texts)
+            where = " or ".join(rejection.names_field_in)
+            faults.append(f"the {what} does not name the field {field!r} in {where} (got {got})")
+    return faults
+
+
+def _shown(value: Any) -> str:
+    return "missing" if value is MISSING else repr(value)
+
+
+def judge(
+    contract: Contract, sent: Sent, waited: float | None, *, nobody: bool = False
+) -> list[str]:
+    """The rules the answers to ``sent`` break (``waited``: the timeout, when it ran out;
+    ``nobody``: the server said no one subscribes, so no rejection report is due)."""
     faults: list[str] = []
     counts: dict[int, int] = {}
+    reports = 0
     final: Expect | None = None
+    rejection = sent.rejection
     for answer in sent.answers:
+        if rejection is not None and _reports(sent, answer):
+            reports += 1
+            faults += _judge_report(rejection, sent.broken, answer)
+            continue
         expect, problems = _judge_answer(contract, sent, answer)
         if final is not None and expect is not final:  # a second final answer is a count fault
             faults.append(
@@ -224,11 +298,26 @@ def judge(contract: Contract, sent: Sent, waited: float | None) -> list[str]:
         got = counts.get(id(expect), 0)
         if not expect.count.admits(got):
             faults.append(_count_fault(expect, sent, got, waited))
+    due = rejection is not None and (reports or (rejection.required and not nobody))
+    if rejection is not None and due and not rejection.count.admits(reports):
+        where = _rejection_where(rejection, sent)
+        what = f"{rejection.count} {rejection.describe()} on {where}"
+        if reports == 0:
+            within = f" within {waited:g} s" if waited is not None else ""
+            faults.append(f"expected {what}, got none{within} (silence)")
+        else:
+            faults.append(f"expected {what}, got {reports}")
     return faults
 
 
 def satisfied(sent: Sent) -> bool:
-    """Whether every answer ``sent`` awaits with a bounded count has come."""
+    """Whether every answer ``sent`` awaits with a bounded count has come (a rejection
+    report that is not required is not awaited)."""
+    rejection = sent.rejection
+    if rejection is not None and rejection.required:
+        if rejection.count.max is None:
+            return False
+        return sum(_reports(sent, a) for a in sent.answers) >= rejection.count.max
     bounded = [e for e in sent.expects if e.count.max is not None]
     if not sent.expects:
         return True

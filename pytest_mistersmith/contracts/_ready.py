@@ -7,24 +7,41 @@ published on (``answers``). The models, subjects, request pattern and the payloa
 channel takes all come from the catalogue; what a contract adds is the flow's correlation:
 which ids are fresh per case, which answer fields must match the sent ones, how many answers.
 
+Every rule below is checked by default unless marked *option*; spec-notes 26 says which
+rules the spec supports and why the others are options (:meth:`Contract.with_options`).
+
 * Assignment to result (``task_assignment``, stored; ``task_queue`` and 2.1's
   ``task_queue_base``, core queue groups): zero or more TaskOutput lines on
   ``tasks.{task_id}.progress``, then exactly one TaskResult on ``tasks.{task_id}.result`` or
-  ``.error`` (ERRATA 15), its ``agent_id`` the assignment's ``assigned_agent``. A rejected
-  assignment whose ``task_id`` is readable is reported by a failed TaskResult on
-  ``tasks.{task_id}.error`` whose ``error_details.error_message`` names the field.
-* Command to reply (``agent_commands``, 2.1's ``agent_commands_base``): core request; one
-  CommandReply (an AgentStatus, optionally saying what the command did) of the same agent.
+  ``.error`` (ERRATA 15) with the assignment's ``task_id``, nothing after it. *Option*
+  ``same_agent`` (default off): the outputs' and the result's ``agent_id`` is the
+  assignment's ``assigned_agent`` (any worker of a work queue may take it). *Option*
+  ``reports_rejections`` (default off): a rejected assignment whose ``task_id`` is readable
+  is reported by a failed TaskResult on ``tasks.{task_id}.error`` whose
+  ``error_details.error_message`` names the field; off, such a report may come and is judged
+  by the same rules.
+* Command to reply (``agent_commands``, 2.1's ``agent_commands_base``): core request; exactly
+  one CommandReply (an AgentStatus, optionally saying what the command did) on the inbox;
+  ``same_agent`` (default on): its ``agent_id`` is the command's (the subject addresses that
+  agent). A malformed command gets a service error reply (``reports_rejections``, default
+  on).
 * Hook event to response (``cli_hook``, and ``cli_startup`` for the startup hook): the event
   with a ``Mistersmith-Event-Id`` header; exactly one HookResponse on
   ``cli.responses.{agent_id}`` with the same header (ERRATA 10). A rejected event is answered
-  by ``decision: block`` with a ``reason`` naming the field (ERRATA 16).
+  by ``decision: block`` with a ``reason`` naming the field (ERRATA 16;
+  ``reports_rejections``, default on).
 * 2.1 hook request (``agent_hook``): core request on ``agent.{agent_id}.pre|post|error``; one
-  HookResponse on the inbox (ERRATA 17).
+  HookResponse on the inbox (ERRATA 17); a malformed event gets a service error reply
+  (``reports_rejections``, default on).
 * Capability query to responses (``system_discovery``, service ``capabilities``): core
   request; every responder answers with a CapabilityResponse whose ``query_id`` matches and
   which offers every capability asked. Zero or more responders, unless
-  :func:`capability_contract` is told how many there are.
+  :func:`capability_contract` is told how many there are; a malformed query gets a service
+  error reply from each (at least one, unless the server says nobody subscribes;
+  ``reports_rejections``, default on).
+
+A service error reply (spec-notes 23) is any body with the headers ``Nats-Service-Error``,
+naming the broken field, and ``Nats-Service-Error-Code: 400``.
 """
 
 from __future__ import annotations
@@ -36,6 +53,7 @@ from pytest_mistersmith.contracts._types import (
     ANY,
     EVENT_ID_HEADER,
     ONE,
+    SOME,
     Contract,
     Count,
     Expect,
@@ -91,9 +109,12 @@ def flow_contract(
     header: str | None = None,
     rejection: Rejection | None = None,
     timeout: float = 2.0,
+    agent_field: str | None = None,
+    same_agent: bool = False,
 ) -> Contract:
     """The contract of the flow that starts on channel ``start``: its model, subject, pattern
-    and payload values from the catalogue; ``expect`` built with the channel's answers."""
+    and payload values from the catalogue; ``expect`` built with the channel's answers.
+    ``agent_field`` and ``same_agent``: see :class:`Contract`."""
     chan = channel(start)
     request = chan.pattern is Pattern.REQUEST
     return Contract(
@@ -109,6 +130,8 @@ def flow_contract(
         rejection=rejection,
         timeout=timeout,
         values=chan.values,
+        agent_field=agent_field,
+        same_agent=same_agent,
     )
 
 
@@ -118,9 +141,9 @@ def _task_flow(name: str, start: str) -> Contract:
         name,
         start,
         (
-            _answer(chan, ("task_progress",), ANY, {"agent_id": "assigned_agent"}),
-            _answer(chan, ("task_result", "task_error"), ONE,
-                    {"task_id": "task_id", "agent_id": "assigned_agent"}, terminal=True),
+            _answer(chan, ("task_progress",), ANY),
+            _answer(chan, ("task_result", "task_error"), ONE, {"task_id": "task_id"},
+                    terminal=True),
         ),
         fresh=("task_id",),
         rejection=Rejection(
@@ -128,7 +151,9 @@ def _task_flow(name: str, start: str) -> Contract:
             ("task_error",),
             ("error_details.error_message",),
             {"status": "failed"},
+            required=False,
         ),
+        agent_field="assigned_agent",
     )  # fmt: skip
 
 
@@ -147,8 +172,11 @@ def _command_flow(name: str, start: str) -> Contract:
     return flow_contract(
         name,
         start,
-        (_answer(chan, (), ONE, {"agent_id": "agent_id"}, terminal=True),),
+        (_answer(chan, (), ONE, terminal=True),),
         fresh=("command_id",),
+        rejection=Rejection.service_error(),
+        agent_field="agent_id",
+        same_agent=True,
     )
 
 
@@ -181,6 +209,7 @@ HOOK_REQUEST_TO_REPLY = flow_contract(
     "2.1 hook request to reply",
     "agent_hook",
     (_answer(channel("agent_hook"), (), ONE, terminal=True),),
+    rejection=Rejection.service_error(),
 )
 """A HookEvent by core request on ``agent.{agent_id}.pre|post|error`` -> one HookResponse."""
 
@@ -212,7 +241,10 @@ def capability_contract(responders: int | None = None, timeout: float | None = N
         name += f" ({responders} responder{'s' if responders != 1 else ''})"
     chan = channel("system_discovery")
     expect = _answer(chan, (), count, {"query_id": "query_id"}, rules=(_offers_what_was_asked,))
-    return flow_contract(name, chan.name, (expect,), fresh=("query_id",), timeout=wait)
+    rejection = Rejection.service_error(SOME if responders is None else count)
+    return flow_contract(
+        name, chan.name, (expect,), fresh=("query_id",), rejection=rejection, timeout=wait
+    )
 
 
 CAPABILITY_QUERY_TO_RESPONSES = capability_contract()

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import json
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
@@ -42,6 +43,7 @@ from pydantic import ValidationError
 
 from simulator.agents.behaviour import policy_decision
 from simulator.bus import Bus, now
+from simulator.errors import SubjectError
 from simulator.protocol import subjects
 from simulator.protocol.headers import HOOK_EVENT_ID
 from simulator.protocol.models import (
@@ -243,14 +245,15 @@ class HookResponder:
     async def _refuse(self, parsed: subjects.ParsedSubject, msg: Msg) -> None:
         """Answer a malformed hook event at once, naming the broken field: a 2.1 request with
         the services error headers (spec-notes 23), a 12.1 event with ``decision: block`` on
-        ``cli.responses.{agent_id}`` when the subject names the agent (ERRATA 16)."""
+        ``cli.responses.{agent_id}`` when the subject names the agent, or else (``cli.startup``)
+        the payload's readable ``agent_id`` does (ERRATA 16)."""
         assert self._bus is not None
         why = f"{msg.subject}: {problem(HookEvent, msg.data) or 'not a valid HookEvent'}"
         if parsed.name == "agent_hook":
             if msg.reply:
                 await self._bus.reply_error(msg.reply, why)
             return
-        agent = parsed.params.get("agent_id")
+        agent = parsed.params.get("agent_id") or _readable_agent(msg.data)
         if agent is not None:
             answer = HookResponse(decision=HookDecision.BLOCK, reason=why)
             headers = {HOOK_EVENT_HEADER: (msg.headers or {}).get(HOOK_EVENT_HEADER, "")}
@@ -264,3 +267,19 @@ class HookResponder:
         if inspect.isawaitable(answer):
             return await answer
         return answer
+
+
+def _readable_agent(data: bytes) -> str | None:
+    """The ``agent_id`` of a malformed event's payload, when it is a valid subject token."""
+    try:
+        body = json.loads(data.decode("utf-8"))
+    except ValueError:
+        return None
+    agent = body.get("agent_id") if isinstance(body, dict) else None
+    if not isinstance(agent, str):
+        return None
+    try:
+        subjects.cli_response(agent)
+    except SubjectError:
+        return None
+    return agent
