@@ -163,7 +163,6 @@ class Metrics:
         self.stopped = None
         self._window.clear()
         self.timeline.restart()
-        self.timeline.origin = self.started
 
     def end(self) -> None:
         """Mark the end of the run (elapsed time stops here)."""
