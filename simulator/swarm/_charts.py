@@ -184,7 +184,7 @@ CHARTS = (
 )
 
 
-def _shade_faults(report: Report, axes: Sequence[Axes], prefix: str) -> None:
+def _shade_faults(report: Report, axes: Sequence[Axes]) -> None:
     for i, fault in enumerate(report.get("faults") or []):
         for j, ax in enumerate(axes):
             ax.axvspan(
@@ -193,7 +193,7 @@ def _shade_faults(report: Report, axes: Sequence[Axes], prefix: str) -> None:
                 color="#d62728" if fault.get("verdict") == "fail" else "#ff7f0e",
                 alpha=0.15,
                 lw=0,
-                gid=f"{prefix}-fault-{i}-{j}",
+                gid=f"fault-{i}-{j}",  # _svg prefixes every id with the figure's
             )
         axes[0].annotate(
             str(fault["name"]),
@@ -230,7 +230,7 @@ def render_row(chart: Chart, reports: Sequence[Report], labels: Sequence[str]) -
             )
             chart.draw(report, axes)
             prefix = f"{chart.key}-{label}"
-            _shade_faults(report, axes, prefix)
+            _shade_faults(report, axes)
             axes[-1].set_xlim(0, end)
             axes[-1].set_xlabel("seconds since the run began")
             figures.append((figure, axes, prefix))
