@@ -89,17 +89,21 @@ class Timeline:
         self._states: Counter[str] = Counter()
         self._live: dict[str, Any] = {}
         self._live_index = -1
+        self._until = float("-inf")
 
     # --- recording (called by Metrics) ---------------------------------------------------------
 
     def _bucket(self) -> _Bucket:
-        index = max(int((self._clock() - self.origin) // self.width), 0)
+        now = self._clock()
+        if now < self._until:  # still the live bucket (the clock never goes back)
+            return self._buckets[self._live_index]
+        index = max(int((now - self.origin) // self.width), 0)
         while index >= MAX_BUCKETS:
             self._coarsen()
             index //= 2
-        if index != self._live_index:
-            self._flush()
-            self._live_index = index
+        self._flush()
+        self._live_index = index
+        self._until = self.origin + (index + 1) * self.width
         while len(self._buckets) <= index:
             self._buckets.append(_Bucket())
         return self._buckets[index]
@@ -117,6 +121,7 @@ class Timeline:
     def _coarsen(self) -> None:
         self._flush()
         self._live_index = -1
+        self._until = float("-inf")
         merged: list[_Bucket] = []
         for i in range(0, len(self._buckets), 2):
             bucket = self._buckets[i]
@@ -171,6 +176,7 @@ class Timeline:
         """Count from now: what came before (a swarm's start-up) folds into the first bucket."""
         self._flush()
         self._live_index = -1
+        self._until = float("-inf")
         first = _Bucket()
         for bucket in self._buckets:
             first.absorb(bucket)
@@ -185,6 +191,7 @@ class Timeline:
         self._flush()
         other._flush()
         self._live_index = -1
+        self._until = float("-inf")
         theirs = [_copy(b) for b in other._buckets]
         width = other.width
         while width < self.width:
