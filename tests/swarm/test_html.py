@@ -189,3 +189,16 @@ def test_a_corrupt_file_is_one_line_naming_it(tmp_path: Path) -> None:
     path.write_text('{"report_version": 1, "elapsed', encoding="utf-8")
     with pytest.raises(ConfigError, match=r"run\.json: not a JSON report"):
         load_report(path)
+
+
+def test_workers_are_drawn_one_line_each(report: dict[str, Any]) -> None:
+    workers = {
+        name: {"timeline": synthetic_report(30, seed=seed)["timeline"]}
+        for name, seed in (("worker-a", 3), ("worker-b", 4))
+    }
+    page = render_html([("run.json", {**report, "workers": workers})])
+    figure = re.search(r'data-chart="workers" data-run="0">(.*?)</figure>', page, re.S)
+    assert figure is not None
+    assert "worker-a" in figure.group(1) and "worker-b" in figure.group(1)
+    assert "no workers" not in figure.group(1)
+    assert "one process: no workers" in render_html([("run.json", report)])
