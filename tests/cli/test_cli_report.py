@@ -60,3 +60,17 @@ def test_an_older_report_is_one_line_naming_file_and_key(
 def test_html_is_required(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["report", "run.json"]) == 2
     assert "--html" in capsys.readouterr().err
+
+
+def test_run_html_without_matplotlib_says_so_before_running(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "matplotlib" else real(name)
+    )
+    assert main(["run", "--duration", "1", "--html", str(tmp_path / "x.html")]) == 2
+    err = capsys.readouterr().err
+    assert err == "mistersmith: --html: needs matplotlib: pip install 'pytest-mistersmith[html]'\n"
