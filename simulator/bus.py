@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timezone
 
@@ -40,6 +41,7 @@ MSG_ID_HEADER = "Nats-Msg-Id"
 Handler = Callable[[Msg], Awaitable[None]]
 BeatListener = Callable[[list[str]], None]
 Payload = BaseModel | bytes
+_logger = logging.getLogger("nats.aio.client")
 
 
 async def settle(client: Client, timeout: int = 5) -> None:
@@ -64,6 +66,20 @@ def dump(payload: Payload) -> bytes:
 def now() -> datetime:
     """The current time, timezone-aware UTC (what every timestamp is made of)."""
     return datetime.now(timezone.utc)
+
+
+def _error_callback(metrics: Metrics) -> Callable[[Exception], Awaitable[None]]:
+    """nats-py's asynchronous errors: a permissions violation is counted (the server refused
+    a publish or subscribe and the connection goes on); the rest are logged as nats-py does."""
+
+    async def on_error(exc: Exception) -> None:
+        text = " ".join(str(exc).split())
+        if "permissions violation" in text.lower():
+            metrics.denied(text)
+        else:
+            _logger.error("nats: encountered error", exc_info=exc)
+
+    return on_error
 
 
 class Bus:
@@ -93,12 +109,17 @@ class Bus:
 
         The bus closes the connections it made in :meth:`close`.
         """
-        client = await nats.connect(url, name=name, max_reconnect_attempts=2)
+        on_error = _error_callback(metrics)
+        client = await nats.connect(url, name=name, max_reconnect_attempts=2, error_cb=on_error)
         beats = None
         if heartbeats:
             try:
                 beats = await nats.connect(
-                    url, name=f"{name}-heartbeats", max_reconnect_attempts=2, no_echo=True
+                    url,
+                    name=f"{name}-heartbeats",
+                    max_reconnect_attempts=2,
+                    no_echo=True,
+                    error_cb=on_error,
                 )
             except BaseException:
                 await client.close()
@@ -114,7 +135,7 @@ class Bus:
         publish = self.beats.publish
         for _, subject, payload in beats:
             await publish(subject, payload)
-        self.metrics.published["agent_heartbeat"] += len(beats)
+        self.metrics.message("agent_heartbeat", len(beats))
         if self._listeners:
             ids = [agent_id for agent_id, _, _ in beats]
             for listener in self._listeners:

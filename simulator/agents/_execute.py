@@ -121,6 +121,7 @@ async def execute(agent: TaskHost, running: Running) -> Outcome:
     if a.deadline is not None:
         deadline = loop.time() + (a.deadline - now()).total_seconds()
     started = loop.time()
+    rt.metrics.task_started()
 
     event, event_id = hook_event(
         agent, HookType.PRE_TASK, a.task_id, tool_name=plan.tool_name, tool_input=plan.tool_input

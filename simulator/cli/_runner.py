@@ -24,7 +24,7 @@ from simulator.protocol import topology as topo
 from simulator.servers.backend import Backend
 from simulator.signals import StopSignals
 from simulator.swarm.metrics import Metrics
-from simulator.swarm.report import LiveView, progress_line, summary, write_json
+from simulator.swarm.report import LiveView, build_report, progress_line, summary, write_json
 from simulator.swarm.scenario import Scenario
 
 __all__ = ["RunOptions", "apply_missing", "run"]
@@ -44,6 +44,7 @@ class RunOptions:
     backend: Backend = "binary"
     url: str | None = None
     report: Path | None = None
+    html: Path | None = None
     server_bin: str | None = None
     image: str | None = None
 
@@ -263,9 +264,10 @@ def run(options: RunOptions, console: Console) -> int:
         if failure is None:
             console.print("interrupted before the swarm started")
         console.print(summary(metrics))
+        server_info = target.info if target is not None else None
+        report = None
         if options.report is not None:
-            server_info = target.info if target is not None else None
-            write_json(
+            report = write_json(
                 options.report,
                 metrics,
                 options.scenario,
@@ -273,6 +275,16 @@ def run(options: RunOptions, console: Console) -> int:
                 interrupted=interrupted,
             )
             console.print(f"report written to {escape(str(options.report))}")
+        if options.html is not None:
+            from simulator.swarm.html import write_html
+
+            if report is None:
+                report = build_report(
+                    metrics, options.scenario, server=server_info, interrupted=interrupted
+                )
+            label = options.report.name if options.report is not None else "this run"
+            write_html(options.html, [(label, report)])
+            console.print(f"HTML report written to {escape(str(options.html))}")
     if failure:
         console.print(f"[bold red]{escape(failure)}[/]")
         return 1

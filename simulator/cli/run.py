@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib.util
 from pathlib import Path
 
 from rich.console import Console
@@ -24,11 +25,14 @@ def _run(args: argparse.Namespace, console: Console) -> int:
     scenario = with_overrides(scenario, **{k: v for k, v in given.items() if v is not None})
     if args.image is not None and args.backend != "docker":
         raise ConfigError("--image: only used with --backend docker")
+    if args.html is not None and importlib.util.find_spec("matplotlib") is None:
+        raise ConfigError("--html: needs matplotlib: pip install 'pytest-mistersmith[html]'")
     options = RunOptions(
         scenario,
         backend=args.backend,
         url=args.url,
         report=args.report,
+        html=args.html,
         server_bin=args.server_bin,
         image=args.image,
     )
@@ -42,7 +46,8 @@ def add(commands: Subparsers) -> None:
         description="Run a swarm of simulated agents (heartbeats, status, tasks, hooks) on the "
         "embedded nats-server with the topology applied (or on --url, creating only what is "
         "missing), with a live view; then print a summary and, with --report, write a JSON "
-        "report. With no options: 5 agents for 30 s. Ctrl-C drains the swarm and still reports.",
+        "report, with --html an HTML one. With no options: 5 agents for 30 s. Ctrl-C drains the "
+        "swarm and still reports.",
     )
     parser.add_argument("--agents", type=positive_int, metavar="N", help="agents (default: 5)")
     parser.add_argument(
@@ -64,6 +69,13 @@ def add(commands: Subparsers) -> None:
         "--scenario", type=Path, default=None, metavar="FILE", help="scenario YAML (options win)"
     )
     parser.add_argument("--report", type=Path, default=None, metavar="FILE", help="JSON report")
+    parser.add_argument(
+        "--html",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="a self-contained HTML report with timelines (needs the html extra)",
+    )
     parser.add_argument(
         "--server-bin",
         default=None,

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
-from hdrh.histogram import HdrHistogram  # type: ignore[import-untyped]
+from simulator.swarm.timeline import Timeline, new_histogram
 
 if TYPE_CHECKING:
     from pydantic import JsonValue
@@ -31,16 +31,20 @@ class Latency:
     """An HDR histogram of latencies in milliseconds (1 µs to 1 h, 3 significant figures)."""
 
     def __init__(self) -> None:
-        self._histogram = HdrHistogram(1, _HIGHEST_US, 3)
+        self._histogram = new_histogram()
         self._clamped = 0
 
-    def record(self, ms: float) -> None:
-        """Record one latency of ``ms`` milliseconds (negative: 0; above one hour: one hour)."""
+    def record(self, ms: float) -> int:
+        """Record one latency of ``ms`` milliseconds (negative: 0; above one hour: one hour).
+
+        Returns the value recorded, in microseconds.
+        """
         us = int(ms * 1000.0)
         if us < 0 or us > _HIGHEST_US:
             self._clamped += 1
             us = min(max(us, 0), _HIGHEST_US)
         self._histogram.record_value(us)
+        return us
 
     @property
     def count(self) -> int:
@@ -99,35 +103,57 @@ class Metrics:
     started: float = field(default_factory=time.monotonic)
     started_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
     stopped: float | None = None
+    #: Tasks agents started working on.
+    tasks_started: int = 0
+    #: Permissions violations the server reported (publishes or subscribes it refused).
+    permission_denied: int = 0
+    #: The same events per time bucket (see :mod:`simulator.swarm.timeline`).
+    timeline: Timeline = field(default_factory=Timeline, repr=False)
     _window: deque[tuple[float, dict[str, int]]] = field(default_factory=deque, repr=False)
 
     # --- called by the agents, the dispatcher, the hook responder (keep these signatures) ----
 
-    def message(self, family: str) -> None:
-        """One message published on a subject of ``family`` (e.g. ``agent_heartbeat``)."""
-        self.published[family] += 1
+    def message(self, family: str, count: int = 1) -> None:
+        """``count`` messages published on subjects of ``family`` (e.g. ``agent_heartbeat``)."""
+        self.published[family] += count
+        self.timeline.message(family, count)
 
     def agent_state(self, agent_id: str, state: str) -> None:
         """An agent published a new lifecycle state."""
+        self.timeline.state(self.states.get(agent_id), state)
         self.states[agent_id] = state
+
+    def task_started(self) -> None:
+        """An agent started working on a task."""
+        self.tasks_started += 1
+        self.timeline.task_started()
 
     def task_finished(self, status: str, latency_ms: float) -> None:
         """A task ended with ``status``, ``latency_ms`` after its assignment."""
         self.tasks[status] += 1
-        self.task_latency.record(latency_ms)
+        self.timeline.task_finished(status)
+        self.timeline.latency("task", self.task_latency.record(latency_ms))
 
     def hook_answered(self, decision: str, rtt_ms: float) -> None:
         """A hook event got ``decision`` after ``rtt_ms`` (``timeout`` when none came)."""
         self.hook_decisions[decision] += 1
-        self.hook_rtt.record(rtt_ms)
+        self.timeline.hook(decision)
+        self.timeline.latency("hook_rtt", self.hook_rtt.record(rtt_ms))
 
     def heartbeat_late(self, lag_ms: float) -> None:
         """A heartbeat went out ``lag_ms`` after its scheduled time."""
-        self.heartbeat_lag.record(lag_ms)
+        self.timeline.latency("heartbeat_lag", self.heartbeat_lag.record(lag_ms))
+
+    def denied(self, message: str) -> None:
+        """The server refused a publish or a subscribe (``Permissions Violation ...``)."""
+        self.permission_denied += 1
+        self.timeline.permission_denied()
+        self.error("permissions", message)
 
     def error(self, where: str, message: str) -> None:
         """Something went wrong that the run survived."""
         self.error_counts[where] += 1
+        self.timeline.error(where)
         if len(self.errors) < ERRORS_KEPT:
             self.errors.append(f"{where}: {message}")
 
@@ -139,6 +165,7 @@ class Metrics:
         self.started_at = datetime.now(timezone.utc)
         self.stopped = None
         self._window.clear()
+        self.timeline.restart()
 
     def end(self) -> None:
         """Mark the end of the run (elapsed time stops here)."""
@@ -194,6 +221,7 @@ class Metrics:
             },
             "agents": {"total": len(self.states), "by_state": self.state_counts()},
             "tasks": {
+                "started": self.tasks_started,
                 "finished": sum(self.tasks.values()),
                 "by_status": dict(sorted(self.tasks.items())),
                 "latency_ms": self.task_latency.to_dict(),
@@ -209,5 +237,7 @@ class Metrics:
                 "by_place": dict(sorted(self.error_counts.items())),
                 "first": list(self.errors),
             },
+            "permission_denied": self.permission_denied,
+            "timeline": self.timeline.to_dict(),
         }
         return result

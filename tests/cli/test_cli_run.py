@@ -21,6 +21,8 @@ from simulator.protocol import channels
 from simulator.protocol import topology as topo
 from simulator.servers import BinaryServer, for_topology
 from tests.cli_runs import RUN_TIMEOUT, run_env, running
+from tests.swarm.test_html import external_references
+from tests.swarm.test_timeline import assert_adds_up
 
 SIGNAL_TIMEOUT = 60.0
 
@@ -42,10 +44,9 @@ def _report(path: Path) -> dict[str, Any]:
 
 
 def test_a_short_run_writes_a_report_with_counts(tmp_path: Path) -> None:
-    report = tmp_path / "report.json"
-    done = _run(
-        ["--agents", "3", "--duration", "3", "--seed", "1", "--report", str(report)], tmp_path
-    )
+    report, html = tmp_path / "report.json", tmp_path / "report.html"
+    args = ["--agents", "3", "--duration", "3", "--seed", "1", "--report", str(report)]
+    done = _run([*args, "--html", str(html)], tmp_path)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "running 3 agents" in done.stdout
     assert "Summary:" in done.stdout
@@ -64,6 +65,12 @@ def test_a_short_run_writes_a_report_with_counts(tmp_path: Path) -> None:
     assert data["tasks"]["latency_ms"]["count"] == data["tasks"]["finished"]
     assert data["hooks"]["answered"] > 0
     assert data["errors"]["total"] == 0, data["errors"]
+    assert_adds_up(data)  # the time series of a real run add up to its totals
+    assert data["timeline"]["bucket_s"] == 1.0 and data["timeline"]["buckets"] >= 3
+    page = html.read_text(encoding="utf-8")
+    assert f"HTML report written to {html}" in done.stdout
+    assert external_references(page) == []
+    assert f'data-key="messages.total">{data["messages"]["total"]:,}<' in page
 
 
 def test_a_cluster_run_says_it_runs_on_every_node(tmp_path: Path) -> None:
