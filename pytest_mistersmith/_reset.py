@@ -23,10 +23,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from nats.aio.client import Client
 from nats.js.api import Base, ConsumerInfo, StreamInfo
@@ -41,6 +42,8 @@ _INFO = "$JS.API.INFO"
 _STREAM_LIST = "$JS.API.STREAM.LIST"
 _CONSUMER_LIST = "$JS.API.CONSUMER.LIST"
 _CONSUMER_RESET = "$JS.API.CONSUMER.RESET"
+
+_Plan = Literal["keep", "rewind", "recreate", "create"]
 
 
 @dataclass(frozen=True)
@@ -145,7 +148,7 @@ class _Reset:
                     await js.add_stream(config)
                     known = {}
                 changed = True
-            if info.state.messages:
+            if info.state.messages and known is None:  # (a stream made again is empty)
                 await js.purge_stream(name)
                 changed = True
             if not changed and before is not None and name in before.streams:
@@ -156,40 +159,69 @@ class _Reset:
                 for c in self.topology.consumers_of(name):
                     self.consumers[c.name] = before.consumers[c.name]  # type: ignore[union-attr]
                 return
-            ours = self.topology.consumers_of(name)
-            if known is None and (ours or info.state.consumer_count):
+            if known is None and (self.topology.consumers_of(name) or info.state.consumer_count):
                 listed = await _listing(
                     self.nc, f"{_CONSUMER_LIST}.{name}", "consumers", self.timeout
                 )
                 known = {str(c["name"]): ConsumerInfo.from_response(c) for c in listed}
         found = known or {}
-        wanted = {c.name for c in self.topology.consumers_of(name)}
-        extra = [n for n in found if n not in wanted] if self.owned else []
         ours = self.topology.consumers_of(name)
-        final, renewed, _ = await asyncio.gather(
-            js.stream_info(name) if changed or info is None else _done(info),
-            asyncio.gather(*(self.consumer(c, found.get(c.name)) for c in ours)),
-            asyncio.gather(*(js.delete_consumer(name, n) for n in extra)),
+        wanted = {c.name for c in ours}
+        extra = [n for n in found if n not in wanted] if self.owned else []
+        plans = [self.plan(c, found.get(c.name)) for c in ours]
+
+        async def work() -> list[ConsumerInfo]:
+            renewed, _ = await asyncio.gather(
+                asyncio.gather(
+                    *(
+                        self.consumer(c, p, found.get(c.name))
+                        for c, p in zip(ours, plans, strict=True)
+                    )
+                ),
+                asyncio.gather(*(js.delete_consumer(name, n) for n in extra)),
+            )
+            return list(renewed)
+
+        if changed or info is None:
+            final, renewed = await asyncio.gather(js.stream_info(name), work())
+        else:
+            final, renewed = info, await work()
+        # Asked at the same time as the consumers' creations and deletions (and a cluster's
+        # stream leader learns of those late): the count they leave, as the server will say.
+        count = len(ours) + (0 if self.owned else len([n for n in found if n not in wanted]))
+        self.streams[name] = dataclasses.replace(
+            final, state=dataclasses.replace(final.state, consumer_count=count)
         )
-        self.streams[name] = final
         self.consumers.update({c.name: i for c, i in zip(ours, renewed, strict=True)})
 
-    async def consumer(self, consumer: Consumer, info: ConsumerInfo | None) -> ConsumerInfo:
-        """One consumer as a fresh one: kept, rewound, or deleted and created again."""
+    def plan(self, consumer: Consumer, info: ConsumerInfo | None) -> _Plan:
+        """What one consumer needs to be as a fresh one."""
+        if info is None:
+            return "create"
+        remembered = (self.before.consumer_configs if self.before else {}).get(consumer.name)
+        if drift(consumer.config, info.config) or (
+            remembered is not None and config_key(info.config) != remembered
+        ):
+            return "recreate"
+        if fresh(info):
+            return "keep"
+        return "rewind" if self._rewind_supported() else "recreate"
+
+    async def consumer(
+        self, consumer: Consumer, plan: _Plan, info: ConsumerInfo | None
+    ) -> ConsumerInfo:
+        """Carry out ``plan`` for one consumer; its info afterwards."""
         js = self.js
-        if info is not None:
-            remembered = (self.before.consumer_configs if self.before else {}).get(consumer.name)
-            same = not drift(consumer.config, info.config) and (
-                remembered is None or config_key(info.config) == remembered
+        if plan == "keep":
+            assert info is not None
+            return info
+        if plan == "rewind":  # ADR-60: back to the start, same consumer
+            subject = f"{_CONSUMER_RESET}.{consumer.stream}.{consumer.name}"
+            rewound: ConsumerInfo = ConsumerInfo.from_response(
+                await _api(self.nc, subject, None, self.timeout)
             )
-            if same and fresh(info):
-                return info
-            if same and self._rewind_supported():
-                subject = f"{_CONSUMER_RESET}.{consumer.stream}.{consumer.name}"
-                rewound: ConsumerInfo = ConsumerInfo.from_response(
-                    await _api(self.nc, subject, None, self.timeout)
-                )
-                return rewound
+            return rewound
+        if plan == "recreate":
             with contextlib.suppress(NotFoundError):
                 await js.delete_consumer(consumer.stream, consumer.name)
         created: ConsumerInfo = await js.add_consumer(consumer.stream, consumer.config)
@@ -228,11 +260,6 @@ class _Reset:
                 c.name: config_key(self.consumers[c.name].config) for c in self.topology.consumers
             },
         )
-
-
-async def _done(info: StreamInfo | None) -> StreamInfo:
-    assert info is not None
-    return info
 
 
 async def reset(
