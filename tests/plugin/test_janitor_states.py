@@ -26,7 +26,7 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, rule, run_state_machine_as_test
 from nats.aio.client import Client
-from nats.js.api import Base, ConsumerConfig, ConsumerInfo, StreamConfig, StreamInfo
+from nats.js.api import AckPolicy, Base, ConsumerConfig, ConsumerInfo, StreamConfig, StreamInfo
 
 from pytest_mistersmith import factories
 from pytest_mistersmith.janitor import TopologyJanitor, TopologyState
@@ -293,7 +293,7 @@ class ResetMachine(RuleBasedStateMachine):
 
     @rule(stream=st.sampled_from(sorted(STORED)))
     def add_foreign_consumer(self, stream: str) -> None:
-        config = ConsumerConfig(durable_name=EXTRA_CONSUMER, ack_policy="explicit")
+        config = ConsumerConfig(durable_name=EXTRA_CONSUMER, ack_policy=AckPolicy.EXPLICIT)
         with contextlib.suppress(nats.errors.Error):
             self.run(self.js.add_consumer(stream, config))
 
