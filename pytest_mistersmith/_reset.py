@@ -134,9 +134,12 @@ class _Reset:
         known: dict[str, ConsumerInfo] | None = None  # None: list them
         changed = False
         if info is None:
-            await js.add_stream(config)
-            known, changed = {}, True
-        else:
+            made = await js.add_stream(config)
+            if made.did_create is False:  # listed as missing (a cluster's leader was late)
+                info = made
+            else:
+                known, changed = {}, True
+        if info is not None:
             remembered = before.stream_configs.get(name) if before else None
             if drift(config, info.config) or (
                 remembered is not None and config_key(info.config) != remembered

@@ -161,11 +161,12 @@ class TopologyJanitor:
         """Undo what the last test changed, learned in as few API requests as the server allows."""
         js = await self._manager()
         assert self._nc is not None
+        before, self._snapshot = self._snapshot, None  # a reset that fails forgets
         snapshot = await reset(
             self._nc,
             js,
             self.topology,
-            self._snapshot,
+            before,
             owned=self.owned,
             trust_counter=self.owned and not self.clustered,
             timeout=self.timeout,
