@@ -118,7 +118,7 @@ class TopologyJanitor:
         return self.applied
 
     def reset(self) -> TopologyState:
-        """Purge every stream and recreate every consumer (on someone else's server: if allowed)."""
+        """Undo what the last test changed (on someone else's server: only if allowed)."""
         if not self.owned and not self.allow_reset:
             raise ResetRefusedError(
                 f"refusing to purge the streams of {self.client_url}: it is a server someone else "
