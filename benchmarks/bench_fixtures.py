@@ -26,6 +26,10 @@ anchor, measured in the same run:
   times, the JetStream API requests each reset made, counted by a second connection
   subscribed to ``$JS.API.>`` (its copies cost the server a little in every run).
   Goals: nothing to undo at most 3 requests, one stream and one consumer at most 8.
+- **per test, in pytest**: two pytest runs in a subprocess, ``--per-test-runs`` times (default
+  3, the order alternating): 300 tests that take ``mistersmith_topology`` and touch nothing,
+  and 300 that take only ``nats_server``; the difference of their times over 300 is what the
+  fixture costs each test (the reset, its thread hop, pytest's fixture machinery).
 - **testcontainers NatsContainer** (for comparison): ``NatsContainer(jetstream=True).start()``
   and a connect, only where ``docker info`` answers.
 """
@@ -332,6 +336,58 @@ def _check_reset(state: TopologyState, topology: topo.Topology) -> None:
         assert info.delivered is None or info.delivered.consumer_seq == 0, consumer.name
 
 
+# -- the fixture, per test, in a pytest run ----------------------------------------------------
+PER_TEST = 300
+"""Tests in each of the two pytest runs of the per-test row."""
+_PER_TEST_INI = """\
+[pytest]
+asyncio_mode = strict
+asyncio_default_fixture_loop_scope = function
+"""
+_PER_TEST_FILE = """\
+import pytest
+
+
+@pytest.mark.parametrize("i", range({count}))
+def test_one(i, {fixture}):
+    pass
+"""
+
+
+def _pytest_seconds(directory: Path, name: str) -> float:
+    argv = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", name]
+    t0 = time.perf_counter()
+    result = subprocess.run(argv, cwd=directory, capture_output=True, check=False)
+    elapsed = time.perf_counter() - t0
+    if result.returncode != 0:
+        tail = result.stdout.decode(errors="replace")[-2000:]
+        raise RuntimeError(f"pytest {name} exited with {result.returncode}: {tail}")
+    return elapsed
+
+
+def bench_per_test(runs: int) -> Row:
+    """A pytest run of PER_TEST tests that take ``mistersmith_topology`` and touch nothing,
+    minus one of PER_TEST tests that take only ``nats_server``, over PER_TEST."""
+    row = Row(
+        f"per test: `mistersmith_topology` touching nothing ({PER_TEST} tests, minus "
+        f"{PER_TEST} with `nats_server` only)",
+        anchor=ROUND_TRIP,
+    )
+    with tempfile.TemporaryDirectory(prefix="bench-per-test-") as temp:
+        directory = Path(temp)
+        (directory / "pytest.ini").write_text(_PER_TEST_INI)
+        for name, fixture in (
+            ("test_bare.py", "nats_server"),
+            ("test_topo.py", "mistersmith_topology"),
+        ):
+            (directory / name).write_text(_PER_TEST_FILE.format(count=PER_TEST, fixture=fixture))
+        for run in range(runs):
+            order = ["test_bare.py", "test_topo.py"][:: 1 if run % 2 else -1]
+            took = {name: _pytest_seconds(directory, name) for name in order}
+            row.samples.append((took["test_topo.py"] - took["test_bare.py"]) / PER_TEST)
+    return row
+
+
 # -- a bare nats-server -js, for comparison -----------------------------------------------------
 def _wait_ports(process: subprocess.Popen[bytes], ports_dir: Path, deadline: float) -> str:
     while time.monotonic() < deadline:
@@ -565,6 +621,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--no-docker", action="store_true", help="skip the testcontainers row even with Docker"
     )
+    parser.add_argument(
+        "--per-test-runs",
+        type=int,
+        default=3,
+        help=f"pairs of pytest runs ({PER_TEST} tests each) for the per-test row (default 3)",
+    )
     args = parser.parse_args(argv)
     if args.runs < 1:
         parser.error("--runs must be at least 1")
@@ -585,6 +647,7 @@ def main(argv: list[str] | None = None) -> int:
         ("bare nats-server", lambda: [bench_bare(loop, runs, binary, base)]),
         ("topology start", lambda: bench_topology_start(loop, runs, binary, base)),
         ("reset", lambda: bench_reset(loop, runs, binary, topology, base)),
+        ("per test in pytest", lambda: [bench_per_test(args.per_test_runs)]),
     ]
     if args.no_docker:
         skipped = Row(
