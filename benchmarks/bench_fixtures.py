@@ -28,8 +28,9 @@ anchor, measured in the same run:
   Goals: nothing to undo at most 3 requests, one stream and one consumer at most 8.
 - **per test, in pytest**: two pytest runs in a subprocess, ``--per-test-runs`` times (default
   3, the order alternating): 300 tests that take ``mistersmith_topology`` and touch nothing,
-  and 300 that take only ``nats_server``; the difference of their times over 300 is what the
-  fixture costs each test (the reset, its thread hop, pytest's fixture machinery).
+  and 300 that take only ``nats_server``, each test's setup timed by a conftest hook; the
+  difference of the two runs' medians is what the fixture costs each test (the reset, its
+  thread hop, pytest's fixture machinery).
 - **testcontainers NatsContainer** (for comparison): ``NatsContainer(jetstream=True).start()``
   and a connect, only where ``docker info`` answers.
 """
@@ -352,39 +353,65 @@ import pytest
 def test_one(i, {fixture}):
     pass
 """
+#: Times each test's setup (where the fixtures run) and writes them to $BENCH_SETUP_TIMES.
+_PER_TEST_CONFTEST = """\
+import json
+import os
+import time
+
+import pytest
+
+_times = []
 
 
-def _pytest_seconds(directory: Path, name: str) -> float:
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_setup(item):
+    started = time.perf_counter()
+    try:
+        return (yield)
+    finally:
+        _times.append(time.perf_counter() - started)
+
+
+def pytest_sessionfinish(session):
+    with open(os.environ["BENCH_SETUP_TIMES"], "w") as out:
+        json.dump(_times, out)
+"""
+
+
+def _setup_times(directory: Path, name: str) -> list[float]:
+    """Each test's setup time in a pytest run of ``name``, the first (the server's start) left
+    out."""
+    out = directory / f"{name}.times.json"
     argv = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", name]
-    t0 = time.perf_counter()
-    result = subprocess.run(argv, cwd=directory, capture_output=True, check=False)
-    elapsed = time.perf_counter() - t0
+    env = {**os.environ, "BENCH_SETUP_TIMES": str(out)}
+    result = subprocess.run(argv, cwd=directory, capture_output=True, check=False, env=env)
     if result.returncode != 0:
         tail = result.stdout.decode(errors="replace")[-2000:]
         raise RuntimeError(f"pytest {name} exited with {result.returncode}: {tail}")
-    return elapsed
+    times: list[float] = json.loads(out.read_text())
+    return times[1:]
 
 
 def bench_per_test(runs: int) -> Row:
-    """A pytest run of PER_TEST tests that take ``mistersmith_topology`` and touch nothing,
-    minus one of PER_TEST tests that take only ``nats_server``, over PER_TEST."""
+    """Per test, the setup of one taking ``mistersmith_topology`` and touching nothing minus
+    the setup of one taking only ``nats_server`` (medians of each pytest run's tests)."""
     row = Row(
-        f"per test: `mistersmith_topology` touching nothing ({PER_TEST} tests, minus "
-        f"{PER_TEST} with `nats_server` only)",
+        f"per test: `mistersmith_topology` touching nothing, minus `nats_server` only "
+        f"(setup, medians of {PER_TEST} tests)",
         anchor=ROUND_TRIP,
     )
     with tempfile.TemporaryDirectory(prefix="bench-per-test-") as temp:
         directory = Path(temp)
         (directory / "pytest.ini").write_text(_PER_TEST_INI)
-        for name, fixture in (
-            ("test_bare.py", "nats_server"),
-            ("test_topo.py", "mistersmith_topology"),
-        ):
+        (directory / "conftest.py").write_text(_PER_TEST_CONFTEST)
+        files = {"test_bare.py": "nats_server", "test_topo.py": "mistersmith_topology"}
+        for name, fixture in files.items():
             (directory / name).write_text(_PER_TEST_FILE.format(count=PER_TEST, fixture=fixture))
         for run in range(runs):
-            order = ["test_bare.py", "test_topo.py"][:: 1 if run % 2 else -1]
-            took = {name: _pytest_seconds(directory, name) for name in order}
-            row.samples.append((took["test_topo.py"] - took["test_bare.py"]) / PER_TEST)
+            order = list(files)[:: 1 if run % 2 else -1]
+            took = {name: statistics.median(_setup_times(directory, name)) for name in order}
+            row.samples.append(took["test_topo.py"] - took["test_bare.py"])
     return row
 
 
