@@ -43,6 +43,9 @@ _STREAM_LIST = "$JS.API.STREAM.LIST"
 _CONSUMER_LIST = "$JS.API.CONSUMER.LIST"
 _CONSUMER_RESET = "$JS.API.CONSUMER.RESET"
 
+_POLL = 0.002
+_SETTLE = 2.0  # seconds a kept consumer may take to show a purge
+
 _Plan = Literal["keep", "rewind", "recreate", "create"]
 
 
@@ -132,7 +135,7 @@ class _Reset:
         js, config = self.js, self.topology.stream(name)
         before = self.before
         known: dict[str, ConsumerInfo] | None = None  # None: list them
-        changed = False
+        changed = purged = False
         if info is None:
             made = await js.add_stream(config)
             if made.did_create is False:  # listed as missing (a cluster's leader was late)
@@ -151,9 +154,8 @@ class _Reset:
                     await js.add_stream(config)
                     known = {}
                 changed = True
-            if info.state.messages and known is None:  # (a stream made again is empty)
-                await js.purge_stream(name)
-                changed = True
+            purged = bool(info.state.messages) and known is None  # (one made again is empty)
+            changed = changed or purged
             if not changed and before is not None and name in before.streams:
                 changed = _state_key(info) != _state_key(before.streams[name])
             look = look or changed
@@ -162,11 +164,15 @@ class _Reset:
                 for c in self.topology.consumers_of(name):
                     self.consumers[c.name] = before.consumers[c.name]  # type: ignore[union-attr]
                 return
-            if known is None and (self.topology.consumers_of(name) or info.state.consumer_count):
-                listed = await _listing(
-                    self.nc, f"{_CONSUMER_LIST}.{name}", "consumers", self.timeout
-                )
-                known = {str(c["name"]): ConsumerInfo.from_response(c) for c in listed}
+            listing = known is None and bool(
+                self.topology.consumers_of(name) or info.state.consumer_count
+            )
+            # Listed while the purge runs: a purge changes no consumer's plan (one that
+            # delivered is rewound either way), only the infos of those kept (asked again).
+            _, known = await asyncio.gather(
+                js.purge_stream(name) if purged else _nothing(),
+                self._consumers(name) if listing else _known(known),
+            )
         found = known or {}
         ours = self.topology.consumers_of(name)
         wanted = {c.name for c in ours}
@@ -185,10 +191,21 @@ class _Reset:
             )
             return list(renewed)
 
-        if changed or info is None:
-            final, renewed = await asyncio.gather(js.stream_info(name), work())
-        else:
-            final, renewed = info, await work()
+        async def final_info() -> StreamInfo:
+            return await js.stream_info(name) if changed or info is None else info
+
+        kept = purged and "keep" in plans
+        final, renewed, again = await asyncio.gather(
+            final_info(), work(), self._consumers(name) if kept else _no_consumers()
+        )
+        if kept:
+            keep = [c.name for c, p in zip(ours, plans, strict=True) if p == "keep"]
+            assert info is not None
+            again = await self._settled(name, keep, info.state.last_seq, again)
+            renewed = [
+                again.get(c.name, i) if p == "keep" else i
+                for c, p, i in zip(ours, plans, renewed, strict=True)
+            ]
         # Asked at the same time as the consumers' creations and deletions (and a cluster's
         # stream leader learns of those late): the count they leave, as the server will say.
         count = len(ours) + (0 if self.owned else len([n for n in found if n not in wanted]))
@@ -196,6 +213,30 @@ class _Reset:
             final, state=dataclasses.replace(final.state, consumer_count=count)
         )
         self.consumers.update({c.name: i for c, i in zip(ours, renewed, strict=True)})
+
+    async def _settled(
+        self, stream: str, names: list[str], last_seq: int, infos: dict[str, ConsumerInfo]
+    ) -> dict[str, ConsumerInfo]:
+        """The infos of consumers kept through a purge, once they show it: a cluster's
+        consumer leader applies a purge after the stream leader answered (one node at once)."""
+
+        def behind(info: ConsumerInfo | None) -> bool:
+            if info is None:
+                return False
+            delivered = info.delivered.stream_seq if info.delivered else last_seq
+            return bool(info.num_pending) or (delivered or 0) < last_seq
+
+        deadline = asyncio.get_running_loop().time() + min(self.timeout, _SETTLE)
+        while any(behind(infos.get(n)) for n in names):
+            if asyncio.get_running_loop().time() >= deadline:
+                break  # the infos as they are; the next reset looks again
+            await asyncio.sleep(_POLL)
+            infos = await self._consumers(stream)
+        return infos
+
+    async def _consumers(self, stream: str) -> dict[str, ConsumerInfo]:
+        listed = await _listing(self.nc, f"{_CONSUMER_LIST}.{stream}", "consumers", self.timeout)
+        return {str(c["name"]): ConsumerInfo.from_response(c) for c in listed}
 
     def plan(self, consumer: Consumer, info: ConsumerInfo | None) -> _Plan:
         """What one consumer needs to be as a fresh one."""
@@ -263,6 +304,18 @@ class _Reset:
                 c.name: config_key(self.consumers[c.name].config) for c in self.topology.consumers
             },
         )
+
+
+async def _nothing() -> None:
+    return None
+
+
+async def _no_consumers() -> dict[str, ConsumerInfo]:
+    return {}
+
+
+async def _known(known: dict[str, ConsumerInfo] | None) -> dict[str, ConsumerInfo] | None:
+    return known
 
 
 async def reset(
