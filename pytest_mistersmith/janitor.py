@@ -2,15 +2,15 @@
 
 A :class:`TopologyJanitor` owns one connection to one server on a background event loop
 (so it serves sync fixtures under any pytest-asyncio loop scope): it applies the topology
-once and, before each test, purges the streams and deletes and recreates the consumers,
-all concurrently. On a server that someone else runs the reset is refused unless allowed.
+once and, before each test, learns what the last test changed and undoes only that (purges
+the streams that hold messages; rewinds, recreates or deletes the consumers that moved; see
+``_reset``), concurrently. On a server that someone else runs the reset is refused unless
+allowed.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import json
 import threading
 from collections.abc import Coroutine, Mapping
 from dataclasses import dataclass, field
@@ -19,18 +19,15 @@ from typing import Any, TypeVar
 import nats
 from nats.aio.client import Client
 from nats.js.api import ConsumerInfo, StreamInfo
-from nats.js.errors import NotFoundError
 from nats.js.manager import JetStreamManager
 
+from pytest_mistersmith._reset import Snapshot, reset
 from pytest_mistersmith.exceptions import ResetRefusedError
-from simulator.protocol.topology import ApplyReport, Consumer, Topology, apply, drift
+from simulator.protocol.topology import ApplyReport, Topology, apply
 
 __all__ = ["TopologyJanitor", "TopologyState"]
 
 T = TypeVar("T")
-
-_STREAM_NAMES = "$JS.API.STREAM.NAMES"
-_CONSUMER_RESET = "$JS.API.CONSUMER.RESET"
 
 
 @dataclass(frozen=True)
@@ -61,14 +58,6 @@ class _LoopThread:
         self.loop.close()
 
 
-def _untouched(info: ConsumerInfo) -> bool:
-    """Whether a consumer never delivered anything (nothing to reset)."""
-    delivered, acked = info.delivered, info.ack_floor
-    return (delivered is None or delivered.consumer_seq == 0) and (
-        acked is None or acked.consumer_seq == 0
-    )
-
-
 class TopologyJanitor:
     """Applies a topology to one server once, and resets its JetStream state per test."""
 
@@ -81,6 +70,7 @@ class TopologyJanitor:
         allow_reset: bool = False,
         notes: tuple[str, ...] = (),
         timeout: float = 10.0,
+        clustered: bool = False,
     ) -> None:
         self.client_url = client_url
         self.topology = topology
@@ -88,6 +78,9 @@ class TopologyJanitor:
         self.allow_reset = allow_reset
         self.notes = notes
         self.timeout = timeout
+        #: A cluster's nodes share their API request counts late: the reset cannot rely on them.
+        self.clustered = clustered
+        self._snapshot: Snapshot | None = None
         self.applied: ApplyReport | None = None
         self._runner = _LoopThread(f"mistersmith-janitor {client_url}")
         self._nc: Client | None = None
@@ -107,6 +100,7 @@ class TopologyJanitor:
                 error_cb=self._on_error,
             )
             self._js = self._nc.jsm()
+            self._snapshot = None  # a new connection (or server): learn everything again
         return self._js
 
     async def _on_error(self, exc: Exception) -> None:
@@ -116,13 +110,15 @@ class TopologyJanitor:
         """Create or update every stream and consumer (idempotent); the report lists drift."""
 
         async def run() -> ApplyReport:
-            return await apply(await self._manager(), self.topology)
+            js = await self._manager()
+            self._snapshot = None
+            return await apply(js, self.topology)
 
         self.applied = self._runner.run(run(), self.timeout)
         return self.applied
 
     def reset(self) -> TopologyState:
-        """Purge every stream and recreate every consumer (on someone else's server: if allowed)."""
+        """Undo what the last test changed (on someone else's server: only if allowed)."""
         if not self.owned and not self.allow_reset:
             raise ResetRefusedError(
                 f"refusing to purge the streams of {self.client_url}: it is a server someone else "
@@ -162,60 +158,21 @@ class TopologyJanitor:
         )
 
     async def _reset(self) -> TopologyState:
-        """Two concurrent rounds: purge, look and list; then infos, consumer resets, deletions."""
+        """Undo what the last test changed, learned in as few API requests as the server allows."""
         js = await self._manager()
         assert self._nc is not None
-        nc = self._nc
-        ours = [str(s.name) for s in self.topology.streams]
-
-        async def purge(name: str) -> None:
-            try:
-                await js.purge_stream(name)
-            except NotFoundError:  # the test deleted it: bring it back
-                await js.add_stream(self.topology.stream(name))
-
-        async def look(consumer: Consumer) -> ConsumerInfo | None:
-            try:
-                info: ConsumerInfo = await js.consumer_info(consumer.stream, consumer.name)
-            except NotFoundError:
-                return None
-            return info
-
-        async def foreign() -> set[str]:
-            if not self.owned:
-                return set()
-            reply = await nc.request(_STREAM_NAMES, b"{}", timeout=self.timeout)
-            return set(json.loads(reply.data).get("streams") or ()) - set(ours)
-
-        async def renew(consumer: Consumer, info: ConsumerInfo | None) -> ConsumerInfo:
-            if info is not None and not drift(consumer.config, info.config):
-                if _untouched(info):
-                    fresh: ConsumerInfo = await js.consumer_info(consumer.stream, consumer.name)
-                    return fresh  # its num_pending after the purge
-                if nc.connected_server_version.minor >= 14 or nc.connected_server_version.major > 2:
-                    # ADR-60 (nats-server 2.14): back to the start, same consumer. The server
-                    # does not answer for a missing consumer: hence the look first.
-                    subject = f"{_CONSUMER_RESET}.{consumer.stream}.{consumer.name}"
-                    reply = await nc.request(subject, b"", timeout=self.timeout)
-                    reset: ConsumerInfo = ConsumerInfo.from_response(json.loads(reply.data))
-                    return reset
-            with contextlib.suppress(NotFoundError):
-                await js.delete_consumer(consumer.stream, consumer.name)
-            created: ConsumerInfo = await js.add_consumer(consumer.stream, consumer.config)
-            return created
-
-        consumers = self.topology.consumers
-        _, infos, extra = await asyncio.gather(
-            asyncio.gather(*(purge(name) for name in ours)),
-            asyncio.gather(*(look(c) for c in consumers)),
-            foreign(),
+        before, self._snapshot = self._snapshot, None  # a reset that fails forgets
+        snapshot = await reset(
+            self._nc,
+            js,
+            self.topology,
+            before,
+            owned=self.owned,
+            trust_counter=self.owned and not self.clustered,
+            timeout=self.timeout,
         )
-        streams, renewed, _ = await asyncio.gather(
-            asyncio.gather(*(js.stream_info(name) for name in ours)),
-            asyncio.gather(*(renew(c, i) for c, i in zip(consumers, infos, strict=True))),
-            asyncio.gather(*(js.delete_stream(name) for name in extra)),
-        )
-        return self._make_state(list(streams), list(renewed))
+        self._snapshot = snapshot
+        return self._make_state(list(snapshot.streams.values()), list(snapshot.consumers.values()))
 
     def close(self) -> None:
         """Close the connection and stop the background loop (once; later calls do nothing)."""

@@ -182,3 +182,15 @@ async def test_reset_recreates_a_consumer_the_test_deleted(
     found = await js.consumer_info(alerting.stream, alerting.name)
     assert drift(alerting.config, found.config) == ()
     assert set(state.consumers) == {c.name for c in topology.consumers}
+
+
+@pytest.mark.asyncio
+async def test_reset_deletes_a_consumer_the_test_added_on_a_stream_of_the_topology(
+    janitor: TopologyJanitor, janitor_client: Client, topology: Topology
+) -> None:
+    js = janitor_client.jetstream()
+    await js.add_consumer("task_lifecycle", ConsumerConfig(durable_name="scratch_reader"))
+    state = await reset(janitor)
+    names = {c.name for c in await js.consumers_info("task_lifecycle")}
+    assert names == {c.name for c in topology.consumers_of("task_lifecycle")}
+    assert state.streams["task_lifecycle"].state.consumer_count == len(names)

@@ -378,3 +378,23 @@ def test_missing_and_empty_files(tmp_path: Path) -> None:
     with pytest.raises(TopologyError, match="cannot read"):
         load(tmp_path / "absent.yaml")
     assert "empty" in _one_line_error(tmp_path, "")
+
+
+def test_a_file_is_read_once_and_again_when_it_changes(tmp_path: Path) -> None:
+    path = tmp_path / "t.yaml"
+    path.write_text(_MINIMAL.format(max_age="60"))
+    first, second = load(path), load(path)
+    assert first == second and first is not second  # a copy each: configs are mutable
+    assert first.streams[0] is not second.streams[0]
+    first.streams[0].max_age = 1.0
+    assert load(path).streams[0].max_age == 60.0  # a caller's change stays its own
+    path.write_text(_MINIMAL.format(max_age="90"))  # same size, maybe the same mtime
+    assert load(path).streams[0].max_age == 90.0
+    path.unlink()
+    with pytest.raises(TopologyError, match="cannot read"):
+        load(path)
+
+
+def test_default_topology_is_the_same_each_call() -> None:
+    assert default_topology() == default_topology()
+    assert default_topology() is not default_topology()

@@ -6,7 +6,9 @@ Private: use :func:`simulator.protocol.topology.load`. Every error is one line,
 
 from __future__ import annotations
 
+import copy
 import re
+import threading
 from collections.abc import Callable, Collection, Mapping
 from decimal import Decimal
 from enum import Enum
@@ -57,6 +59,11 @@ _NAME_RE = re.compile(r"\A[A-Za-z0-9_-]+\Z")
 
 _Parse = Callable[["NodeReader", yaml.Node, str], Any]
 
+#: libyaml's parser where PyYAML was built with it (about 15 times faster), else PyYAML's own.
+_Loader: type[yaml.SafeLoader] | type[yaml.CSafeLoader] = getattr(
+    yaml, "CSafeLoader", yaml.SafeLoader
+)
+
 
 def _flat(text: object) -> str:
     return " ".join(str(text).split())
@@ -68,7 +75,7 @@ class NodeReader:
     Public through :mod:`simulator.protocol.topology`: scenario files are read with it too.
     """
 
-    def __init__(self, source: str, loader: yaml.SafeLoader) -> None:
+    def __init__(self, source: str, loader: yaml.SafeLoader | yaml.CSafeLoader) -> None:
         self.source = source
         self.loader = loader
         self.unit_ns = 10**9
@@ -344,7 +351,7 @@ def _build(reader: NodeReader, root: yaml.Node) -> Topology:
 
 def loads(text: str, source: str = "<topology>") -> Topology:
     """Parse topology YAML ``text``; ``source`` names it in error messages."""
-    loader = yaml.SafeLoader(text)
+    loader = _Loader(text)
     try:
         root = loader.get_single_node()
         if root is None:
@@ -361,10 +368,27 @@ def loads(text: str, source: str = "<topology>") -> Topology:
         loader.dispose()
 
 
+_CACHE: dict[tuple[str, str], Topology] = {}
+_CACHE_LOCK = threading.Lock()
+
+
 def load(path: str | Path) -> Topology:
-    """Read the topology file at ``path``."""
+    """Read the topology file at ``path``.
+
+    Parsed once per file and text (reading it again costs microseconds, parsing it
+    milliseconds): each call returns a copy of its own (nats-py's configurations are mutable).
+    """
     try:
         text = Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise TopologyError(f"{path}: cannot read the topology file: {_flat(exc)}") from None
-    return loads(text, str(path))
+    key = (str(path), text)
+    with _CACHE_LOCK:
+        topology = _CACHE.get(key)
+    if topology is None:
+        topology = loads(text, str(path))
+        with _CACHE_LOCK:
+            if len(_CACHE) >= 64:  # files a long session wrote and rewrote: start again
+                _CACHE.clear()
+            _CACHE[key] = topology
+    return copy.deepcopy(topology)
