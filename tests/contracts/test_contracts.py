@@ -38,6 +38,7 @@ from pytest_mistersmith.exceptions import MisterSmithError
 from pytest_mistersmith.strategies import ViolationKind
 from simulator.protocol.models import AgentStatus, TaskAssignment, TaskResult
 from simulator.servers import BinaryServer
+from tests.pins import assert_pinned
 from tests.responders import Responder
 from tests.strategies.test_invalid_payloads import KIND_ERRORS
 
@@ -54,39 +55,17 @@ QUICK = 0.3  # seconds: the timeout of checks that must fail by a missing answer
 
 
 def test_public_names() -> None:
-    assert sorted(contracts.__all__) == sorted(
-        [
-            "ANY",
-            "ASSIGNMENT_TO_RESULT",
-            "CAPABILITY_QUERY_TO_RESPONSES",
-            "CI_PROFILE",
-            "COMMAND_21_TO_REPLY",
-            "COMMAND_TO_REPLY",
-            "DISCOVERY_SERVICE",
-            "EVENT_ID_HEADER",
-            "HOOK_EVENT_TO_RESPONSE",
-            "HOOK_REQUEST_TO_REPLY",
-            "ONE",
-            "QUEUED_21_TO_RESULT",
-            "QUEUED_TO_RESULT",
-            "READY_MADE",
-            "SOME",
-            "STARTUP_TO_RESPONSE",
-            "Contract",
-            "ContractChecker",
-            "ContractViolation",
-            "Count",
-            "Expect",
-            "Rejection",
-            "Reply",
-            "assert_conforms",
-            "capability_contract",
-            "check_contract",
-            "check_rejects_invalid",
-            "flow_contract",
-        ]
+    assert_pinned(
+        contracts,
+        """
+        ANY ASSIGNMENT_TO_RESULT CAPABILITY_QUERY_TO_RESPONSES CI_PROFILE COMMAND_21_TO_REPLY
+        COMMAND_TO_REPLY DISCOVERY_SERVICE EVENT_ID_HEADER HOOK_EVENT_TO_RESPONSE
+        HOOK_REQUEST_TO_REPLY ONE QUEUED_21_TO_RESULT QUEUED_TO_RESULT READY_MADE SOME
+        STARTUP_TO_RESPONSE Contract ContractChecker ContractViolation Count Expect Rejection
+        Reply assert_conforms capability_contract check_contract check_rejects_invalid
+        flow_contract
+        """,
     )
-    assert all(hasattr(contracts, name) for name in contracts.__all__)
 
 
 def test_counts_read_as_words() -> None:

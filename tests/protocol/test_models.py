@@ -36,6 +36,7 @@ from simulator.protocol.models import (
 )
 from simulator.protocol.models import types as _model_types
 from tests.corpus import INVALID, VALID, Invalid, Valid
+from tests.pins import assert_pinned
 
 # The pydantic error types that may report each rule of the corpus.
 RULE_ERRORS: dict[str, set[str]] = {
@@ -309,64 +310,17 @@ def test_task_assignment_accepts_enum_members() -> None:
 
 
 def test_public_surface_is_pinned() -> None:
-    assert sorted(models.__all__) == sorted(
-        [
-            "JSON_SCHEMA_DIALECT",
-            "MODELS",
-            "NESTED",
-            "OURS",
-            "SPEC",
-            "AgentCommand",
-            "AgentEvent",
-            "AgentLog",
-            "AgentMetric",
-            "AgentState",
-            "AgentStatus",
-            "AuditRecord",
-            "Availability",
-            "CapabilityQuery",
-            "CapabilityResponse",
-            "CommandMetadata",
-            "CommandReply",
-            "CommandType",
-            "ConfigChange",
-            "ControlMessage",
-            "ErrorDetails",
-            "ExecutionMetrics",
-            "HealthReport",
-            "HealthStatus",
-            "HookDecision",
-            "HookEvent",
-            "HookResponse",
-            "HookTriggered",
-            "HookType",
-            "OutputStatus",
-            "ResourceRequirements",
-            "ResourceUsage",
-            "ResultNotification",
-            "SessionInfo",
-            "Severity",
-            "StatusUpdate",
-            "SystemAlert",
-            "SystemEvent",
-            "SystemMetrics",
-            "TaskAssignment",
-            "TaskCancel",
-            "TaskEvent",
-            "TaskInfo",
-            "TaskInfoType",
-            "TaskOutput",
-            "TaskRequirements",
-            "TaskResult",
-            "TaskStatus",
-            "TaskType",
-            "WireModel",
-            "WorkflowKind",
-            "WorkflowMessage",
-            "export_schemas",
-            "json_schemas",
-            "make",
-            "problem",
-        ]
+    assert_pinned(
+        models,
+        """
+        JSON_SCHEMA_DIALECT MODELS NESTED OURS SPEC AgentCommand AgentEvent AgentLog
+        AgentMetric AgentState AgentStatus AuditRecord Availability CapabilityQuery
+        CapabilityResponse CommandMetadata CommandReply CommandType ConfigChange
+        ControlMessage ErrorDetails ExecutionMetrics HealthReport HealthStatus HookDecision
+        HookEvent HookResponse HookTriggered HookType OutputStatus ResourceRequirements
+        ResourceUsage ResultNotification SessionInfo Severity StatusUpdate SystemAlert
+        SystemEvent SystemMetrics TaskAssignment TaskCancel TaskEvent TaskInfo TaskInfoType
+        TaskOutput TaskRequirements TaskResult TaskStatus TaskType WireModel WorkflowKind
+        WorkflowMessage export_schemas json_schemas make problem
+        """,
     )
-    assert all(hasattr(models, name) for name in models.__all__)

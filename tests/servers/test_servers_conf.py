@@ -26,44 +26,21 @@ from simulator.servers import (
     render,
 )
 from simulator.servers.health import read_info
+from tests.pins import assert_pinned
 
 MiB = 1024 * 1024
 
 
 def test_public_names_are_pinned() -> None:
-    assert sorted(servers.__all__) == sorted(
-        [
-            "DEFAULT_MAX_PAYLOAD",
-            "ENV_VAR",
-            "HEALTHZ",
-            "HEALTHZ_JS",
-            "MIN_VERSION",
-            "Backend",
-            "BinaryLookup",
-            "BinaryServer",
-            "ClusterBackend",
-            "ClusterConfig",
-            "DockerServer",
-            "ExternalServer",
-            "LogLevel",
-            "NatsCluster",
-            "NatsServer",
-            "NatsServerBinary",
-            "ServerBackend",
-            "ServerConfig",
-            "Started",
-            "binary_version",
-            "build_image",
-            "default_image",
-            "docker_available",
-            "find_nats_server",
-            "for_topology",
-            "get_json",
-            "render",
-            "start",
-            "wait_healthy",
-            "wait_info",
-        ]
+    assert_pinned(
+        servers,
+        """
+        DEFAULT_MAX_PAYLOAD ENV_VAR HEALTHZ HEALTHZ_JS MIN_VERSION Backend BinaryLookup
+        BinaryServer ClusterBackend ClusterConfig DockerServer ExternalServer LogLevel
+        NatsCluster NatsServer NatsServerBinary ServerBackend ServerConfig Started
+        binary_version build_image default_image docker_available find_nats_server
+        for_topology get_json render start wait_healthy wait_info
+        """,
     )
 
 

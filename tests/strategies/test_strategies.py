@@ -24,6 +24,7 @@ from pytest_mistersmith.strategies._models import ALL_MODELS
 from simulator.protocol import models as m
 from simulator.protocol.models import MODELS, json_schemas
 from simulator.protocol.subjects import TEMPLATES, Template, parse, template
+from tests.pins import assert_pinned
 from tests.protocol.test_schema_agreement import SPEC_FILES, spec_validator
 
 QUICK = settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -48,16 +49,12 @@ def _required(model: type[BaseModel]) -> set[str]:
 
 
 def test_public_surface_is_pinned() -> None:
-    assert strategies.__all__ == [
-        "Level",
-        "Payload",
-        "Violation",
-        "ViolationKind",
-        "invalid_payloads",
-        "messages",
-        "payloads",
-        "subjects",
-    ]
+    assert_pinned(
+        strategies,
+        """
+        Level Payload Violation ViolationKind invalid_payloads messages payloads subjects
+        """,
+    )
 
 
 def test_every_model_of_the_protocol_has_a_strategy() -> None:
