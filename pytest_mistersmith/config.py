@@ -41,6 +41,9 @@ Scope = Literal["session", "package", "module", "class", "function"]
 
 BACKENDS: Final[tuple[Backend, ...]] = ("binary", "docker", "external")
 LOG_LEVELS: Final[tuple[LogLevel, ...]] = ("info", "debug", "trace")
+#: :data:`simulator.servers.security.AUTHS` and ``TLS_MODES``, spelled out for the same reason.
+AUTHS: Final[tuple[str, ...]] = ("none", "token", "password", "nkey", "jwt")
+TLS_MODES: Final[tuple[str, ...]] = ("off", "tls", "mtls")
 
 T = TypeVar("T")
 
@@ -132,6 +135,24 @@ _OPTIONS: Final = (
         LOG_LEVELS,
     ),
     _Option(
+        "nats_auth",
+        "How clients of the servers we start authenticate: none, token, password, nkey (one "
+        "user per identity, permissions from the channel catalogue) or jwt (operator, account, "
+        "user JWTs). nats_client connects as admin; nats_client_factory(identity=...) as "
+        "another. Binary backend only so far.",
+        "string",
+        "none",
+        AUTHS,
+    ),
+    _Option(
+        "nats_tls",
+        "TLS of the servers we start: off, tls (a server certificate from a CA made for the "
+        "session) or mtls (clients need a certificate too; it names the identity).",
+        "string",
+        "off",
+        TLS_MODES,
+    ),
+    _Option(
         "mistersmith_autouse_topology",
         "Give every test that uses the session's server (nats_server, nats_client, jetstream, "
         "nats_capture, mistersmith_contracts, swarm) the mistersmith_topology fixture, as if "
@@ -165,6 +186,9 @@ class MisterSmithConfig:
     examples: int | None = None
     #: Whether tests on the session's server get ``mistersmith_topology`` without asking.
     autouse_topology: bool = False
+    #: The security profile of the servers we start (``none``/``off``: open).
+    auth: str = "none"
+    tls: str = "off"
 
 
 #: Where the validated configuration lives on ``pytest.Config.stash``.
@@ -228,6 +252,12 @@ def get_config(config: pytest.Config) -> MisterSmithConfig:
             "--nats-backend external needs the server's URL: give --nats-url nats://HOST:PORT "
             "(ini nats_url)"
         )
+    if (raw["nats_auth"], raw["nats_tls"]) != ("none", "off") and backend != "binary":
+        raise pytest.UsageError(
+            f"--nats-auth {raw['nats_auth']} / --nats-tls {raw['nats_tls']} (ini nats_auth, "
+            f"nats_tls) secure the binary backend only so far, not --nats-backend {backend}; "
+            "use --nats-backend binary or leave the server open"
+        )
     return MisterSmithConfig(
         backend=backend,
         server_bin=raw["nats_server_bin"],
@@ -239,6 +269,8 @@ def get_config(config: pytest.Config) -> MisterSmithConfig:
         log_level=raw["nats_log_level"],
         examples=_examples(raw["mistersmith_examples"]),
         autouse_topology=bool(raw["mistersmith_autouse_topology"]),
+        auth=raw["nats_auth"],
+        tls=raw["nats_tls"],
     )
 
 

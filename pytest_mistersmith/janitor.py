@@ -71,8 +71,11 @@ class TopologyJanitor:
         notes: tuple[str, ...] = (),
         timeout: float = 10.0,
         clustered: bool = False,
+        connect_options: Mapping[str, object] | None = None,
     ) -> None:
         self.client_url = client_url
+        #: Credentials and TLS of a secured server (its admin's), for ``nats.connect``.
+        self.connect_options = dict(connect_options or {})
         self.topology = topology
         self.owned = owned
         self.allow_reset = allow_reset
@@ -98,6 +101,7 @@ class TopologyJanitor:
                 name="mistersmith-janitor",
                 allow_reconnect=False,
                 error_cb=self._on_error,
+                **self.connect_options,
             )
             self._js = self._nc.jsm()
             self._snapshot = None  # a new connection (or server): learn everything again

@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime, timezone
 
 import nats
@@ -103,14 +103,24 @@ class Bus:
 
     @classmethod
     async def connect(
-        cls, url: str, metrics: Metrics, *, name: str = "mistersmith", heartbeats: bool = False
+        cls,
+        url: str,
+        metrics: Metrics,
+        *,
+        name: str = "mistersmith",
+        heartbeats: bool = False,
+        options: Mapping[str, object] | None = None,
     ) -> Bus:
         """Connect to ``url`` (and, with ``heartbeats``, a ``no_echo`` heartbeat connection).
 
-        The bus closes the connections it made in :meth:`close`.
+        ``options`` go to ``nats.connect`` (a secured server's credentials and TLS). The bus
+        closes the connections it made in :meth:`close`.
         """
         on_error = _error_callback(metrics)
-        client = await nats.connect(url, name=name, max_reconnect_attempts=2, error_cb=on_error)
+        extra = dict(options or {})
+        client = await nats.connect(
+            url, name=name, max_reconnect_attempts=2, error_cb=on_error, **extra
+        )
         beats = None
         if heartbeats:
             try:
@@ -120,6 +130,7 @@ class Bus:
                     max_reconnect_attempts=2,
                     no_echo=True,
                     error_cb=on_error,
+                    **extra,
                 )
             except BaseException:
                 await client.close()

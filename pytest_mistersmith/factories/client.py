@@ -30,6 +30,7 @@ def nats_client_factory(
     scope: Scope = "function",
     loop_scope: Scope | None = None,
     drain_timeout: float | None = None,
+    identity: str = "admin",
     **connect_options: object,
 ) -> Callable[..., AsyncIterator[Client]]:
     """A fixture of a nats-py client connected to the server fixture ``server_fixture_name``.
@@ -40,20 +41,26 @@ def nats_client_factory(
     test left open (a pull subscription whose ``fetch()`` timed out keeps nats-py's drain
     waiting its full 30 s). ``loop_scope`` is pytest-asyncio's
     (default: the fixture's scope); a client wider than the test needs a loop at least as
-    wide (see the README's session-scoped client recipe). ``connect_options`` go to
-    ``nats.connect``.
+    wide (see the README's session-scoped client recipe). On a secured server
+    (``--nats-auth``, ``--nats-tls``) the client connects as ``identity`` (``admin``: no
+    restriction; a role or ``agent:<id>``: that identity's permissions). ``connect_options``
+    go to ``nats.connect`` (and win). A client the server refuses fails the test with one
+    line naming the server, the identity and the reason.
     """
 
     @pytest_asyncio.fixture(scope=scope, loop_scope=loop_scope or scope)
     async def nats_client_fixture(request: pytest.FixtureRequest) -> AsyncIterator[Client]:
-        import nats
 
         from pytest_mistersmith.factories._drain import DRAIN_TIMEOUT, drain_or_warn
 
         server = request.getfixturevalue(server_fixture_name)
         mark_used(request, server)
-        options = {"name": f"pytest {request.node.nodeid}", **connect_options}
-        client = await nats.connect(server.client_url, **options)
+        options = {
+            "name": f"pytest {request.node.nodeid}",
+            **server.connect_options(identity),
+            **connect_options,
+        }
+        client = await connect_or_fail(server.client_url, identity, options)
         try:
             yield client
         finally:
@@ -61,6 +68,26 @@ def nats_client_factory(
             await drain_or_warn(client, bound, request.fixturename or "the client fixture")
 
     return nats_client_fixture
+
+
+async def connect_or_fail(url: str, identity: str, options: dict[str, object]) -> Client:
+    """``nats.connect``; a refusal (credentials, TLS) fails the test in one line."""
+    import ssl
+
+    import nats
+    from nats.errors import Error as NatsError
+
+    # nats-py retries a refused first connection for minutes unless reconnecting is off;
+    # once connected, reconnecting is what the options say (nats-py reads them then)
+    first = {**options, "allow_reconnect": False}
+    try:
+        client = await nats.connect(url, **first)
+    except (NatsError, ssl.SSLError, OSError, ValueError, TypeError) as exc:
+        # TypeError/ValueError: nats-py's reading of credentials that are not credentials
+        reason = " ".join(str(exc).split()) or type(exc).__name__
+        pytest.fail(f"cannot connect to {url} as {identity}: {reason}", pytrace=False)
+    client.options["allow_reconnect"] = options.get("allow_reconnect", True)
+    return client
 
 
 def jetstream_factory(

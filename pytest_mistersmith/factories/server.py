@@ -34,6 +34,7 @@ if TYPE_CHECKING:
         LogLevel,
         NatsServer,
     )
+    from simulator.servers.security import Security
 
     #: What ``nats_server_factory``'s fixtures give: a server of one of the three backends.
     Server: TypeAlias = BinaryServer | DockerServer | ExternalServer
@@ -129,9 +130,19 @@ def start_server(
         log_level=pick(log_level, cfg.log_level),
         overrides=overrides,
         keep_data=pick(keep_data, cfg.keep_data),
+        security=_security(cfg) if backend == "binary" else None,
     ).server
     assert isinstance(server, (BinaryServer, DockerServer, ExternalServer))
     return server
+
+
+def _security(cfg: MisterSmithConfig) -> Security | None:
+    """The session's security profile (--nats-auth, --nats-tls), or None when open."""
+    if (cfg.auth, cfg.tls) == ("none", "off"):
+        return None
+    from simulator.servers.security import Security
+
+    return Security(cfg.auth, cfg.tls)  # type: ignore[arg-type]  # validated by get_config
 
 
 def nats_server_factory(

@@ -11,7 +11,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Literal, Protocol
 
@@ -67,10 +67,12 @@ class SwarmRun:
         hook_responder: Responder = "builtin",
         dispatcher: bool = True,
         monitor: bool = True,
+        connect_options: Mapping[str, object] | None = None,
     ) -> None:
         from simulator.swarm.metrics import Metrics
 
         self.client_url = client_url
+        self._connect_options = dict(connect_options or {})
         self.scenario = scenario
         self.metrics: Metrics = Metrics()
         self._hook_responder: Responder = hook_responder
@@ -117,6 +119,7 @@ class SwarmRun:
             hook_responder=self._hook_responder,
             dispatcher=self._dispatcher,
             monitor=self._monitor,
+            connect_options=self._connect_options,
         )
         await self._swarm.start()
         self.metrics.begin()
@@ -201,6 +204,7 @@ def swarm_factory(
                 chosen,
                 hook_responder=hook_responder,
                 dispatcher=dispatcher,
+                connect_options=server.connect_options(),  # the admin's, on a secured server
             )
             runs.append(run)
             return run

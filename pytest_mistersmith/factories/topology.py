@@ -59,6 +59,7 @@ def janitor_for(
             allow_reset=pick(allow_reset, config.stash[CONFIG_KEY].allow_reset),
             notes=tuple(notes),
             clustered=cluster_size > 1,
+            connect_options=server.connect_options(),
         )
         config.add_cleanup(janitor.close)  # idempotent: before_stop's call comes first
         before_stop(config, server, janitor.close)  # it holds a connection to the server

@@ -47,8 +47,20 @@ class NatsServer(abc.ABC):
 
     def connect_options(self, identity: str = "admin") -> dict[str, object]:
         """Keyword arguments of ``nats.connect`` for ``identity`` (``admin``, a role,
-        ``agent:<id>``): credentials, TLS context, inbox prefix; ``{}`` on an open server."""
-        return {} if self.material is None else self.material.connect_options(identity)
+        ``agent:<id>``): credentials, TLS context, inbox prefix; ``{}`` on an open server.
+
+        An identity the server does not know yet gets credentials now (and the server reloads
+        its configuration when it must, see :meth:`reload_credentials`).
+        """
+        if self.material is None:
+            return {}
+        if self.material.add(identity):
+            self.reload_credentials()
+        return self.material.connect_options(identity)
+
+    def reload_credentials(self) -> None:
+        """Make the running server read credentials added since it started."""
+        raise ServerError(f"{type(self).__name__} cannot add credentials while it runs")
 
     @property
     def credentials_dir(self) -> Path | None:

@@ -250,6 +250,10 @@ class BinaryServer(NatsServer):
         else:
             self._control("ldm")
 
+    def reload_credentials(self) -> None:
+        """Rewrite the config with the identities added since the start, and reload it."""
+        self.reload()
+
     def reload(self, config: ServerConfig | None = None, timeout: float | None = None) -> None:
         """Rewrite the config (``config`` or the current one) and reload it (SIGHUP).
 

@@ -25,10 +25,12 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal, get_args
+from typing import TYPE_CHECKING, Literal, get_args
 
 from simulator.errors import ConfigError
-from simulator.protocol.permissions import Identity, identities, identity, inbox_prefix
+
+if TYPE_CHECKING:
+    from simulator.protocol.permissions import Identity
 
 __all__ = ["AUTHS", "TLS_MODES", "Auth", "Material", "Security", "TlsMode", "make_material"]
 
@@ -53,6 +55,8 @@ class Security:
             raise ConfigError(f"auth: {self.auth!r} is not one of {', '.join(AUTHS)}")
         if self.tls not in TLS_MODES:
             raise ConfigError(f"tls: {self.tls!r} is not one of {', '.join(TLS_MODES)}")
+        from simulator.protocol.permissions import identity
+
         for agent in self.agents:
             identity(f"agent:{agent}")  # ConfigError naming a bad id
 
@@ -63,6 +67,8 @@ class Security:
 
     def identities(self) -> tuple[Identity, ...]:
         """``admin``, every role, and one identity per agent."""
+        from simulator.protocol.permissions import identities
+
         return identities(self.agents)
 
     def __str__(self) -> str:
@@ -106,9 +112,26 @@ class Material:
     server_key: Path | None = None
     secrets: dict[str, _Secret] = field(default_factory=dict)
     operator: _Operator | None = None
+    #: The trustme CA, kept to issue client certificates for identities added later.
+    ca_issuer: object = None
+
+    def add(self, name: str | Identity) -> bool:
+        """Give ``name`` credentials too (``agent:<id>`` not known at the start); True when
+        the server must reload its configuration to know it (every auth but ``jwt``)."""
+        from simulator.protocol.permissions import identity
+
+        who = identity(name) if isinstance(name, str) else name
+        if who.name in self.secrets:
+            return False
+        self.secrets[who.name] = _secret_for(
+            self.security, who, self.directory, self.ca_issuer, self.operator
+        )
+        return self.security.tls == "mtls" or self.security.auth in ("password", "nkey")
 
     def identity(self, name: str | Identity) -> Identity:
         """The identity called ``name``; ConfigError naming the known ones if it has none."""
+        from simulator.protocol.permissions import identity
+
         who = identity(name) if isinstance(name, str) else name
         if who.name not in self.secrets:
             known = ", ".join(self.secrets)
@@ -120,13 +143,13 @@ class Material:
 
     def users(self) -> list[dict[str, object]]:
         """The account's ``users`` entries: one per identity, with its permissions."""
-        from simulator.protocol.permissions import permissions
+        from simulator.protocol.permissions import identity, permissions
 
         if self.security.auth in ("none", "token", "jwt") and self.security.tls != "mtls":
             return []
         entries: list[dict[str, object]] = []
-        for who in self.security.identities():
-            secret = self.secrets[who.name]
+        for name, secret in self.secrets.items():
+            who = identity(name)
             entry: dict[str, object]
             if self.security.tls == "mtls":
                 entry = {"user": _mail(who)}
@@ -183,6 +206,8 @@ class Material:
 
     def connect_options(self, name: str | Identity = "admin") -> dict[str, object]:
         """Keyword arguments of ``nats.connect`` for ``name``: credentials, TLS, inbox prefix."""
+        from simulator.protocol.permissions import inbox_prefix
+
         who = self.identity(name)
         secret = self.secrets[who.name]
         options: dict[str, object] = {"inbox_prefix": inbox_prefix(who)}
@@ -242,7 +267,7 @@ def make_material(
     made: dict[str, _Secret] = {}
     for who in security.identities():
         made[who.name] = _secret_for(security, who, directory, ca, operator)
-    return Material(security, directory, token, ca_path, cert_path, key_path, made, operator)
+    return Material(security, directory, token, ca_path, cert_path, key_path, made, operator, ca)
 
 
 def _make_operator(jetstream: dict[str, int]) -> _Operator:

@@ -26,7 +26,7 @@ import asyncio
 import contextlib
 import json
 from collections import Counter
-from collections.abc import Coroutine, Iterable
+from collections.abc import Coroutine, Iterable, Mapping
 from typing import Any, Literal
 
 from simulator.agents import TASK_CONSUMER, AgentHub, Runtime
@@ -63,8 +63,11 @@ class Swarm:
         dispatcher: bool = True,
         monitor: bool = True,
         task_consumer: str | None = TASK_CONSUMER,
+        connect_options: Mapping[str, object] | None = None,
     ) -> None:
         self.client_url = client_url
+        #: ``nats.connect`` keywords of a secured server (one identity for the whole swarm).
+        self.connect_options = dict(connect_options or {})
         self.scenario = scenario
         self.metrics = metrics if metrics is not None else Metrics()
         self.agents: list[Agent] = []
@@ -94,7 +97,11 @@ class Swarm:
         """Connect; start the responder, the monitor, the agents and the dispatcher."""
         sc = self.scenario
         bus = self.bus = await Bus.connect(
-            self.client_url, self.metrics, name="mistersmith-swarm", heartbeats=True
+            self.client_url,
+            self.metrics,
+            name="mistersmith-swarm",
+            heartbeats=True,
+            options=self.connect_options,
         )
         choice = self._responder_choice
         if choice == "builtin":

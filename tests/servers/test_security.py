@@ -159,9 +159,9 @@ async def test_an_agent_pulls_its_tasks_from_the_work_queue(with_users: BinarySe
     assert errors == []
 
 
-def test_an_unknown_identity_says_which_exist(with_users: BinaryServer) -> None:
-    with pytest.raises(ConfigError, match=r"agent:a9.*known: admin"):
-        with_users.connect_options("agent:a9")
+def test_an_identity_that_is_no_role_says_which_exist(with_users: BinaryServer) -> None:
+    with pytest.raises(ConfigError, match=r"identity 'root' is not one of: admin, agent:<id>"):
+        with_users.connect_options("root")
 
 
 @pytest.fixture(scope="module")
@@ -225,3 +225,21 @@ async def test_an_expired_or_revoked_jwt_is_refused(
     server.reload()
     exc = await refused(server.client_url, **server.connect_options("agent:a2"))
     assert "Authorization Violation" in str(exc) or "revoked" in str(exc).lower()
+
+
+@pytest.mark.asyncio
+async def test_an_agent_unknown_at_the_start_gets_credentials_on_demand(
+    with_users: BinaryServer,
+) -> None:
+    errors: list[str] = []
+    a9 = await connect(with_users, "agent:a9", errors)
+    try:
+        await a9.publish(subjects.agent_heartbeat("a9"), b"{}")
+        await a9.publish(subjects.agent_heartbeat("a2"), b"{}")
+        await a9.flush()
+        deadline = asyncio.get_running_loop().time() + 5
+        while not errors and asyncio.get_running_loop().time() < deadline:
+            await asyncio.sleep(0.01)
+    finally:
+        await a9.close()
+    assert errors == ['nats: permissions violation for publish to "agents.a2.heartbeat"']
