@@ -86,10 +86,7 @@ class Loaded:
 
     def close(self) -> None:
         """Close the page's tab."""
-        self._browser.call("Target.closeTarget", {"targetId": self._session_target()})
-
-    def _session_target(self) -> str:
-        return self._browser.targets[self._session]
+        self._browser.call("Target.closeTarget", {"targetId": self._browser.targets[self._session]})
 
 
 class Browser:

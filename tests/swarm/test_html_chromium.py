@@ -95,10 +95,6 @@ def _page(tmp: Path, runs: list[tuple[str, dict[str, Any]]]) -> Path:
     return write_html(tmp / "page.html", runs)
 
 
-def _open(chromium: Browser, path: Path) -> Loaded:
-    return chromium.load(path)
-
-
 def assert_loads_cleanly(page: Loaded) -> None:
     """No console error, no exception, no request but the page's own."""
     assert page.errors == [], page.errors
@@ -179,7 +175,7 @@ def test_a_real_run_renders_clean_drawn_and_true(
     chromium: Browser, real_run: tuple[dict[str, Any], Path]
 ) -> None:
     report, html = real_run
-    page = _open(chromium, html)
+    page = chromium.load(html)
     assert_loads_cleanly(page)
     assert_every_chart_drawn(page, runs=1)
     assert_not_blank(page.screenshot())
@@ -193,7 +189,7 @@ def test_a_real_run_renders_clean_drawn_and_true(
 
 def test_faults_and_workers_are_drawn(chromium: Browser, tmp_path: Path) -> None:
     report = synthetic_report(60, faults=FAULTS, workers=WORKERS)
-    page = _open(chromium, _page(tmp_path, [("run.json", report)]))
+    page = chromium.load(_page(tmp_path, [("run.json", report)]))
     assert_loads_cleanly(page)
     figures = assert_every_chart_drawn(page, runs=1)
     shades = page.evaluate(_SHADES)
@@ -215,7 +211,7 @@ def test_two_runs_side_by_side(
 ) -> None:
     before, _ = real_run
     after = synthetic_report(30, faults=FAULTS[:1])
-    page = _open(chromium, _page(tmp_path, [("before.json", before), ("after.json", after)]))
+    page = chromium.load(_page(tmp_path, [("before.json", before), ("after.json", after)]))
     assert_loads_cleanly(page)
     assert_every_chart_drawn(page, runs=2)
     assert_not_blank(page.screenshot())
@@ -259,7 +255,7 @@ def test_a_console_error_or_a_request_is_caught(
     caught: str,
 ) -> None:
     _, text = good_page
-    page = _open(chromium, _broken(tmp_path, text.replace("</body>", f"{addition}</body>")))
+    page = chromium.load(_broken(tmp_path, text.replace("</body>", f"{addition}</body>")))
     with pytest.raises(AssertionError, match=caught.replace(".", r"\.")):
         assert_loads_cleanly(page)
     page.close()
@@ -276,20 +272,20 @@ def test_an_undrawn_or_missing_chart_is_caught(
         + '<svg xmlns="http://www.w3.org/2000/svg"></svg>'
         + text[text.index("</svg>", svg) + len("</svg>") :]
     )
-    page = _open(chromium, _broken(tmp_path, emptied))
+    page = chromium.load(_broken(tmp_path, emptied))
     with pytest.raises(AssertionError, match="hooks of run 0"):
         assert_every_chart_drawn(page, runs=1)
     page.close()
     end = text.index("</section>", text.index('<section data-chart="errors"'))
     removed = text[: text.index('<section data-chart="errors"')] + text[end + len("</section>") :]
-    page = _open(chromium, _broken(tmp_path, removed))
+    page = chromium.load(_broken(tmp_path, removed))
     with pytest.raises(AssertionError, match="'hooks', '0'\\), \\('workers'"):
         assert_every_chart_drawn(page, runs=1)
     page.close()
 
 
 def test_a_blank_page_is_caught(chromium: Browser, tmp_path: Path) -> None:
-    page = _open(chromium, _broken(tmp_path, "<!DOCTYPE html><html><body></body></html>"))
+    page = chromium.load(_broken(tmp_path, "<!DOCTYPE html><html><body></body></html>"))
     with pytest.raises(AssertionError, match="colours"):
         assert_not_blank(page.screenshot())
     page.close()
@@ -302,7 +298,7 @@ def test_a_wrong_number_is_caught(
     total = f'data-key="messages.total">{report["messages"]["total"]:,}<'
     assert total in text
     wrong = text.replace(total, f'data-key="messages.total">{report["messages"]["total"] + 1:,}<')
-    page = _open(chromium, _broken(tmp_path, wrong))
+    page = chromium.load(_broken(tmp_path, wrong))
     (cells,) = page.evaluate(_CELLS)
     with pytest.raises(AssertionError, match=r"messages\.total"):
         assert_numbers_are_the_reports(cells, report)
