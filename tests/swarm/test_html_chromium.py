@@ -2,7 +2,10 @@
 
 Each page is written to a file and opened in Debian's ``chromium`` (``.ci/run`` installs it),
 driven over the DevTools protocol on a pipe (:mod:`tests.chromium`: no port, no client library,
-the network made unreachable so a stray request fails on the machine). A page passes when
+the network made unreachable so a stray request fails on the machine). The protocol, rather
+than one-shot ``--dump-dom`` / ``--screenshot`` runs with ``--enable-logging`` scraped for
+console lines: its events say which request and which error, typed, whatever the log format of
+the version, and one browser loads the page once for every check. A page passes when
 
 - it loads with no console error, uncaught exception or browser-logged error, and requests
   nothing but itself (every ``Network.requestWillBeSent`` is recorded);
