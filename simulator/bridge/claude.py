@@ -90,6 +90,11 @@ _TOKEN_OK = re.compile(rf"\A[A-Za-z0-9_-]{{1,{AGENT_ID_MAX_LENGTH}}}\Z")
 class BridgeError(Exception):
     """A hook the bridge cannot carry: bad input, no server, no or a malformed answer."""
 
+    def __init__(self, message: str, event_name: str = "") -> None:
+        super().__init__(message)
+        #: The Claude Code event it was, when known (the failure answer's form depends on it).
+        self.event_name = event_name
+
 
 class ClaudeInput(BaseModel):
     """The JSON object Claude Code gives a hook (extra, event-specific fields are kept)."""
@@ -166,7 +171,7 @@ def parse_input(raw: bytes) -> ClaudeInput:
     except ValidationError as error:
         first = error.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or "stdin"
-        raise BridgeError(f"{name} input: {where}: {first['msg']}") from None
+        raise BridgeError(f"{name} input: {where}: {first['msg']}", name) from None
 
 
 def agent_id_for(given: str | None, session_id: str) -> str:

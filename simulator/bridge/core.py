@@ -70,6 +70,7 @@ class HookBridge:
         self._client: Client | None = None
         self._subs: dict[str, Subscription] = {}
         self._pending: dict[str, asyncio.Future[bytes]] = {}
+        self._connecting = asyncio.Lock()
 
     async def connect(self) -> None:
         """Open the connection: two quick attempts, then :class:`BridgeError` naming the URL and
@@ -79,6 +80,9 @@ class HookBridge:
         async def keep(error: Exception) -> None:
             errors.append(error)
 
+        if self._client is not None and not self._client.is_closed:
+            await self._client.close()
+        self._subs.clear()
         try:
             self._client = await nats.connect(
                 self.config.url,
@@ -127,6 +131,7 @@ class HookBridge:
             )
             event = response = None
         except BridgeError as error:
+            name = name or error.event_name
             answer, event, response = (
                 failure_answer(name, str(error), self.config.on_failure),
                 None,
@@ -151,8 +156,9 @@ class HookBridge:
             return Answer(0, {}, event_name=name), None, None
         agent_id = agent_id_for(self.config.agent_id, claude.session_id)
         event = hook_event(claude, agent_id, datetime.now(timezone.utc))
-        if self._client is None or not self._client.is_connected:
-            await self.connect()
+        async with self._connecting:  # one connection, however many hooks arrive at once
+            if self._client is None or not self._client.is_connected:
+                await self.connect()
         if name in ANNOUNCED:
             await self._announce(event, agent_id)
             return Answer(0, {}, event_name=name), event, None
