@@ -1,6 +1,7 @@
 """The ``mistersmith`` command: one module per command (``topology``, ``schemas``, ``server``,
-``run``, ``image``, ``asyncapi``, ``permissions``, ``hook`` in ``bridge``), each with an
-``add(commands)`` that builds its parser and sets its handler ``(args, console) -> exit code``.
+``run``, ``image``, ``asyncapi``, ``permissions``, ``hook`` and ``hook-responder`` in
+``bridge``), each with an ``add(commands)`` that builds its parser and sets its handler
+``(args, console) -> exit code``.
 The commands are thin: they parse, call the packages, and print. A
 :class:`~simulator.errors.MisterSmithError` prints one line to stderr and exits 2.
 """
@@ -37,6 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
     asyncapi.add(commands)
     permissions.add(commands)
     bridge.add(commands)
+    bridge.add_responder(commands)
     return parser
 
 

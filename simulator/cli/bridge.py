@@ -19,7 +19,7 @@ from rich.markup import escape
 
 from simulator.cli._common import Subparsers, number, positive_int
 
-__all__ = ["add"]
+__all__ = ["add", "add_responder"]
 
 _DEFAULT_URL = "nats://127.0.0.1:4222"
 _DEFAULT_TIMEOUT = 5.0
@@ -198,3 +198,72 @@ def add(commands: Subparsers) -> None:
     )
     _bridge_options(install, record=False)
     install.set_defaults(handler=_install)
+
+
+def _responder(args: argparse.Namespace, console: Console) -> int:
+    from simulator.agents.hooks import HookResponder
+    from simulator.bridge.responder import modify_rule, service_policy
+    from simulator.errors import MisterSmithError
+    from simulator.swarm.scenario import HookPolicy
+
+    try:
+        rules = [modify_rule(text) for text in args.modify]
+    except ValueError as error:
+        raise MisterSmithError(str(error)) from None
+    decide = service_policy(args.block_tool, args.block_rate, rules, args.seed)
+
+    async def serve() -> None:
+        responder = HookResponder(args.url, HookPolicy(), args.seed, decide=decide)
+        stopping = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stopping.set)
+        await responder.start()
+        print(f"answering hooks on {args.url}", flush=True)
+        try:
+            await stopping.wait()
+        finally:
+            await responder.stop()
+            counts = ", ".join(f"{k} {v}" for k, v in sorted(responder.answered.items()))
+            console.print(f"answered: {counts or 'nothing'}")
+
+    asyncio.run(serve())
+    return 0
+
+
+def add_responder(commands: Subparsers) -> None:
+    """``mistersmith hook-responder``: the built-in hook responder as a service."""
+    parser = commands.add_parser(
+        "hook-responder", help="answer hook events on NATS by a policy (both dialects)"
+    )
+    parser.add_argument("--url", default=_DEFAULT_URL, metavar="URL", help="NATS URL")
+    parser.add_argument(
+        "--block-tool",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="block pre_task events of this tool (repeatable)",
+    )
+    parser.add_argument(
+        "--block-rate",
+        type=number(float, 0, above=False),
+        default=0.0,
+        metavar="R",
+        help="block this share of the other pre_task events (seeded)",
+    )
+    parser.add_argument(
+        "--modify",
+        action="append",
+        default=[],
+        metavar="TOOL:KEY=VALUE",
+        help="approve with modifications {KEY: VALUE} (VALUE as JSON, else text;"
+        " TOOL '*' for every tool; repeatable)",
+    )
+    parser.add_argument(
+        "--seed",
+        type=number(int, 0, above=False),
+        default=0,
+        metavar="K",
+        help="seed of --block-rate",
+    )
+    parser.set_defaults(handler=_responder)
