@@ -112,3 +112,28 @@ async def test_allow_on_failure_when_asked() -> None:
     config = BridgeConfig(url="nats://127.0.0.1:1", timeout=1.0, on_failure="allow")
     with HookServer(config) as server:
         assert await asyncio.to_thread(post, server.url, PRE) == (200, {})
+
+
+async def test_hook_serve_command(
+    nats_server: BinaryServer, mistersmith_topology: TopologyState
+) -> None:
+    """``mistersmith hook serve`` prints its URL, answers, and stops on SIGTERM."""
+    import signal
+    import sys
+
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "simulator", "hook", "serve", "--url", nats_server.client_url,
+        "--timeout", "0.5",
+        stdout=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    assert process.stdout is not None
+    try:
+        url = (await asyncio.wait_for(process.stdout.readline(), 60)).decode().strip()
+        assert url.startswith("http://127.0.0.1:") and url.endswith("/hook")
+        status, body = await asyncio.to_thread(post, url, PRE)  # nobody answers: denied
+        assert status == 200
+        assert body["hookSpecificOutput"]["permissionDecision"] == "deny"
+    finally:
+        process.send_signal(signal.SIGTERM)
+        await asyncio.wait_for(process.communicate(), 30)
+    assert process.returncode == 0

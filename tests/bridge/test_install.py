@@ -52,3 +52,17 @@ def test_install_refuses_a_broken_file(tmp_path: Path, capsys: object) -> None:
     settings.write_text("{not json")
     assert main(["hook", "install", "--settings", str(settings)]) == 2
     assert settings.read_text() == "{not json"
+
+
+def test_the_examples_are_what_install_writes() -> None:
+    from simulator.bridge import hook_command, settings_hooks
+
+    examples = Path(__file__).resolve().parents[2] / "examples" / "claude_code"
+    command = hook_command("nats://127.0.0.1:4222", 5, "deny")
+    written = json.loads((examples / "settings.json").read_text())
+    assert written == {"hooks": settings_hooks(command, 5)}
+    http = json.loads((examples / "settings.http.json").read_text())
+    assert set(http["hooks"]) == set(written["hooks"])
+    for entries in http["hooks"].values():
+        (handler,) = entries[0]["hooks"]
+        assert handler["type"] == "http" and handler["url"].startswith("http://127.0.0.1:")
