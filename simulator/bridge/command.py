@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import BinaryIO, TextIO
 
@@ -17,7 +18,7 @@ from simulator.bridge.claude import Answer, failure_answer
 from simulator.bridge.core import BridgeConfig, HookBridge
 from simulator.bridge.record import Recorder
 
-__all__ = ["answer_hook", "run_hook"]
+__all__ = ["answer_hook", "main", "run_hook"]
 
 
 async def answer_hook(raw: bytes, config: BridgeConfig, record: Path | None = None) -> Answer:
@@ -57,3 +58,21 @@ def run_hook(
     if text:
         print(text, file=out)
     return answer.exit_code
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``mistersmith-hook``: the ``command`` hook without the rest of the ``mistersmith``
+    command (fewer imports per call: Claude Code starts one process per hook).
+
+    A usage error exits 2 (argparse's own code), which Claude Code takes as a block.
+    """
+    import argparse
+
+    from simulator.bridge.options import add_options, bridge_config
+
+    parser = argparse.ArgumentParser(
+        prog="mistersmith-hook", description="The Claude Code command hook bridge (stdin JSON)."
+    )
+    add_options(parser)
+    args = parser.parse_args(argv)
+    return run_hook(bridge_config(args), record=getattr(args, "record", None))

@@ -105,6 +105,8 @@ class HookServer:
 def _handler(server: HookServer) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        #: One segment per answer: no Nagle wait for the delayed ACK (40 ms a request).
+        disable_nagle_algorithm = True
 
         def _send(self, status: int, body: object) -> None:
             data = json.dumps(body, separators=(",", ":")).encode()

@@ -22,9 +22,12 @@ __all__ = ["hook_command", "install", "settings_hooks"]
 _TOOL_EVENTS = frozenset({"PreToolUse", "PostToolUse", "PostToolUseFailure"})
 
 
-def hook_command(url: str, timeout: float, on_failure: str, program: str = "mistersmith") -> str:
-    """The command line Claude Code runs for each hook."""
-    parts = [program, "hook", "--url", url, "--timeout", f"{timeout:g}"]
+def hook_command(
+    url: str, timeout: float, on_failure: str, program: str = "mistersmith-hook"
+) -> str:
+    """The command line Claude Code runs for each hook (``mistersmith-hook``: ``mistersmith
+    hook`` with fewer imports, for a process per hook)."""
+    parts = [program, "--url", url, "--timeout", f"{timeout:g}"]
     if on_failure != "deny":
         parts += ["--on-failure", on_failure]
     return shlex.join(parts)

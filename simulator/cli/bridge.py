@@ -17,40 +17,23 @@ from pathlib import Path
 from rich.console import Console
 from rich.markup import escape
 
+from simulator.bridge.options import DEFAULT_TIMEOUT, DEFAULT_URL, add_options, bridge_config
 from simulator.cli._common import Subparsers, number, positive_int
 
 __all__ = ["add", "add_responder"]
 
-_DEFAULT_URL = "nats://127.0.0.1:4222"
-_DEFAULT_TIMEOUT = 5.0
-
-
-def _config(args: argparse.Namespace) -> object:
-    from simulator.bridge import BridgeConfig
-
-    return BridgeConfig(
-        url=getattr(args, "url", _DEFAULT_URL),
-        timeout=getattr(args, "timeout", _DEFAULT_TIMEOUT),
-        on_failure=getattr(args, "on_failure", "deny"),
-        agent_id=getattr(args, "agent_id", None),
-        dialect=getattr(args, "dialect", "12.1"),
-    )
-
 
 def _hook(args: argparse.Namespace, console: Console) -> int:
     from simulator.bridge.command import run_hook
-    from simulator.bridge.core import BridgeConfig
 
-    config = _config(args)
-    assert isinstance(config, BridgeConfig)
+    config = bridge_config(args)
     return run_hook(config, record=getattr(args, "record", None))
 
 
 def _serve(args: argparse.Namespace, console: Console) -> int:
-    from simulator.bridge import BridgeConfig, HookServer, Recorder
+    from simulator.bridge import HookServer, Recorder
 
-    config = _config(args)
-    assert isinstance(config, BridgeConfig)
+    config = bridge_config(args)
     host, _, port = args.listen.rpartition(":")
     record = getattr(args, "record", None)
     recorder = Recorder(record) if record is not None else None
@@ -67,10 +50,9 @@ def _serve(args: argparse.Namespace, console: Console) -> int:
 
 
 def _replay(args: argparse.Namespace, console: Console) -> int:
-    from simulator.bridge import BridgeConfig, HookBridge, read_records, replay
+    from simulator.bridge import HookBridge, read_records, replay
 
-    config = _config(args)
-    assert isinstance(config, BridgeConfig)
+    config = bridge_config(args)
     records = list(read_records(args.file))
 
     async def go() -> list[int]:
@@ -93,9 +75,9 @@ def _replay(args: argparse.Namespace, console: Console) -> int:
 def _install(args: argparse.Namespace, console: Console) -> int:
     from simulator.bridge import hook_command, install
 
-    timeout = getattr(args, "timeout", _DEFAULT_TIMEOUT)
+    timeout = getattr(args, "timeout", DEFAULT_TIMEOUT)
     command = hook_command(
-        getattr(args, "url", _DEFAULT_URL), timeout, getattr(args, "on_failure", "deny")
+        getattr(args, "url", DEFAULT_URL), timeout, getattr(args, "on_failure", "deny")
     )
     try:
         changes = install(args.settings, command, timeout)
@@ -108,61 +90,15 @@ def _install(args: argparse.Namespace, console: Console) -> int:
     return 0
 
 
-def _bridge_options(parser: argparse.ArgumentParser, *, record: bool = True) -> None:
-    # SUPPRESS: an action's parser does not reset what `hook` itself was given.
-    s = argparse.SUPPRESS
-    parser.add_argument(
-        "--url",
-        default=s,
-        metavar="URL",
-        help=f"NATS URL (default {_DEFAULT_URL}; "
-        "credentials as nats://user:password@host or nats://token@host)",
-    )
-    parser.add_argument(
-        "--timeout",
-        default=s,
-        type=number(float, 0, above=True),
-        metavar="S",
-        help=f"seconds to wait for the answer (default {_DEFAULT_TIMEOUT:g}; "
-        "keep it under Claude Code's hook timeout)",
-    )
-    parser.add_argument(
-        "--on-failure",
-        default=s,
-        choices=("deny", "allow"),
-        help="what a failure answers (default deny: fail closed)",
-    )
-    parser.add_argument(
-        "--agent-id",
-        default=s,
-        metavar="ID",
-        help="the agent id (default: the session id, made a subject token)",
-    )
-    parser.add_argument(
-        "--dialect",
-        default=s,
-        choices=("12.1", "2.1"),
-        help="hook subjects (default 12.1; spec-notes 17)",
-    )
-    if record:
-        parser.add_argument(
-            "--record",
-            default=s,
-            type=Path,
-            metavar="FILE",
-            help="append every hook and its answer to FILE (JSONL)",
-        )
-
-
 def add(commands: Subparsers) -> None:
     parser = commands.add_parser(
         "hook", help="the Claude Code hook bridge (command hook; serve, replay, install)"
     )
-    _bridge_options(parser)
+    add_options(parser)
     parser.set_defaults(handler=_hook)
     actions = parser.add_subparsers(dest="action", required=False, metavar="ACTION")
     serve = actions.add_parser("serve", help="the bridge as an HTTP service for http hooks")
-    _bridge_options(serve)
+    add_options(serve)
     serve.add_argument(
         "--listen",
         default="127.0.0.1:0",
@@ -172,7 +108,7 @@ def add(commands: Subparsers) -> None:
     serve.set_defaults(handler=_serve)
     replay = actions.add_parser("replay", help="feed a recorded JSONL file back through the bridge")
     replay.add_argument("file", type=Path, metavar="FILE")
-    _bridge_options(replay, record=False)
+    add_options(replay, record=False)
     replay.add_argument(
         "--speed",
         type=number(float, 0, above=False),
@@ -196,7 +132,7 @@ def add(commands: Subparsers) -> None:
         metavar="FILE",
         help="default .claude/settings.json",
     )
-    _bridge_options(install, record=False)
+    add_options(install, record=False)
     install.set_defaults(handler=_install)
 
 
@@ -236,7 +172,7 @@ def add_responder(commands: Subparsers) -> None:
     parser = commands.add_parser(
         "hook-responder", help="answer hook events on NATS by a policy (both dialects)"
     )
-    parser.add_argument("--url", default=_DEFAULT_URL, metavar="URL", help="NATS URL")
+    parser.add_argument("--url", default=DEFAULT_URL, metavar="URL", help="NATS URL")
     parser.add_argument(
         "--block-tool",
         action="append",

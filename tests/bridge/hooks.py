@@ -39,11 +39,22 @@ def policy(event: HookEvent) -> HookResponse:
     return HookResponse(decision=HookDecision.APPROVE, reason="fine")
 
 
-async def run_hook(url: str, stdin: bytes | dict[str, Any], *args: str) -> tuple[int, str, str]:
-    """``mistersmith hook --url URL ARGS`` fed ``stdin``: exit code, stdout, stderr."""
+#: ``mistersmith hook`` and the lean ``mistersmith-hook`` (its module, as the script runs it).
+ENTRIES = {
+    "mistersmith hook": ("-m", "simulator", "hook"),
+    "mistersmith-hook": ("-c", "import sys; from simulator.bridge.command import main; "
+                         "sys.exit(main())"),
+}  # fmt: skip
+
+
+async def run_hook(
+    url: str, stdin: bytes | dict[str, Any], *args: str, entry: str = "mistersmith-hook"
+) -> tuple[int, str, str]:
+    """``ENTRY --url URL ARGS`` fed ``stdin``, as Claude Code runs it: exit code, stdout,
+    stderr."""
     data = stdin if isinstance(stdin, bytes) else json.dumps(stdin).encode()
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "simulator", "hook", "--url", url, *args,
+        sys.executable, *ENTRIES[entry], "--url", url, *args,
         stdin=asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,

@@ -20,7 +20,7 @@ from simulator.protocol.headers import HOOK_EVENT_ID
 from simulator.protocol.models import HookEvent, HookType
 from simulator.servers import BinaryServer
 from simulator.swarm.scenario import HookPolicy
-from tests.bridge.hooks import policy, run_hook, sample, tool
+from tests.bridge.hooks import ENTRIES, policy, run_hook, sample, tool
 
 pytestmark = pytest.mark.asyncio
 
@@ -101,6 +101,24 @@ async def test_answers(
     code, out, err = await run_hook(nats_server.client_url, stdin)
     assert (code, err) == (0, "")
     assert json.loads(out) == expected
+
+
+@pytest.mark.parametrize("entry", sorted(ENTRIES))
+async def test_both_entry_points(
+    nats_server: BinaryServer, responder: HookResponder, entry: str
+) -> None:
+    code, out, _ = await run_hook(nats_server.client_url, PRE, entry=entry)
+    assert code == 0
+    assert json.loads(out)["hookSpecificOutput"]["permissionDecision"] == "deny"
+    code, out, err = await run_hook("nats://127.0.0.1:1", PRE, "--timeout", "1", entry=entry)
+    assert (code, out) == (2, "") and "cannot reach NATS" in err
+
+
+@pytest.mark.parametrize("entry", sorted(ENTRIES))
+async def test_a_usage_error_blocks(entry: str) -> None:
+    code, out, err = await run_hook("nats://127.0.0.1:1", PRE, "--timeout", "-1", entry=entry)
+    assert (code, out) == (2, "")
+    assert "--timeout" in err
 
 
 async def test_the_event_on_the_wire(nats_server: BinaryServer, responder: HookResponder) -> None:

@@ -35,7 +35,7 @@ def test_install_keeps_every_other_key(tmp_path: Path, capsys: object) -> None:
     (ours,) = pre[1]["hooks"]
     assert ours == {
         "type": "command",
-        "command": "mistersmith hook --url nats://127.0.0.1:4222 --timeout 5",
+        "command": "mistersmith-hook --url nats://127.0.0.1:4222 --timeout 5",
         "timeout": 10,
     }
     assert set(merged["hooks"]) == {
