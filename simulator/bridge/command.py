@@ -9,6 +9,7 @@ lets the tool call through (spec-notes 30).
 from __future__ import annotations
 
 import asyncio
+import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -46,6 +47,8 @@ def run_hook(
     """Run the ``command`` hook on ``stdin``; write the answer; return the exit code (0 or 2)."""
     out = sys.stdout if stdout is None else stdout
     err = sys.stderr if stderr is None else stderr
+    # One line on stderr: asyncio's own warnings (TLS teardown) would add more.
+    logging.getLogger("asyncio").setLevel(logging.CRITICAL)
     try:
         source = sys.stdin.buffer if stdin is None else stdin
         raw = source.read(config.max_input + 1)

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import asyncio
 import math
+import ssl
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Literal
 
 import nats
@@ -59,6 +61,47 @@ class BridgeConfig:
     dialect: Dialect = "12.1"
     #: The largest hook input read, in bytes (a larger one is a failure, not a truncation).
     max_input: int = 1 << 20
+    #: Credentials (files, read at connect): a user with a password, an nkey seed, a token.
+    user: str | None = None
+    password_file: Path | None = None
+    nkey_seed: Path | None = None
+    token_file: Path | None = None
+    #: TLS: the CA to trust, and a client certificate and key for mtls.
+    tls_ca: Path | None = None
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    tls_hostname: str | None = None
+    #: The inbox prefix a secured identity may use (``_INBOX.<user>``; 2.1's requests need it).
+    inbox_prefix: str | None = None
+
+    def connect_options(self) -> dict[str, object]:
+        """Keyword arguments of ``nats.connect`` for the credentials and TLS above;
+        :class:`BridgeError` names the option whose file cannot be read."""
+        options: dict[str, object] = {}
+        if self.user is not None:
+            options["user"] = self.user
+        if self.password_file is not None:
+            options["password"] = _read("--password-file", self.password_file)
+        if self.token_file is not None:
+            options["token"] = _read("--token-file", self.token_file)
+        if self.nkey_seed is not None:
+            options["nkeys_seed_str"] = _read("--nkey-seed", self.nkey_seed)
+        if self.inbox_prefix is not None:
+            options["inbox_prefix"] = self.inbox_prefix
+        if self.tls_ca is not None or self.tls_cert is not None:
+            try:
+                context = ssl.create_default_context(
+                    cafile=None if self.tls_ca is None else str(self.tls_ca)
+                )
+                if self.tls_cert is not None:
+                    key = None if self.tls_key is None else str(self.tls_key)
+                    context.load_cert_chain(str(self.tls_cert), key)
+            except (OSError, ssl.SSLError) as error:
+                raise BridgeError(f"--tls-ca/--tls-cert/--tls-key: {error}") from None
+            options["tls"] = context
+            if self.tls_hostname is not None:
+                options["tls_hostname"] = self.tls_hostname
+        return options
 
 
 class HookBridge:
@@ -71,6 +114,7 @@ class HookBridge:
         self._subs: dict[str, Subscription] = {}
         self._pending: dict[str, asyncio.Future[bytes]] = {}
         self._connecting = asyncio.Lock()
+        self._phase = ""
 
     async def connect(self) -> None:
         """Open the connection: two quick attempts, then :class:`BridgeError` naming the URL and
@@ -83,9 +127,11 @@ class HookBridge:
         if self._client is not None and not self._client.is_closed:
             await self._client.close()
         self._subs.clear()
+        options = self.config.connect_options()
         try:
             self._client = await nats.connect(
                 self.config.url,
+                **options,
                 name="mistersmith-bridge",
                 connect_timeout=max(0.1, min(self.config.timeout, 2.0)),
                 max_reconnect_attempts=1,
@@ -126,9 +172,13 @@ class HookBridge:
                 self._carry(claude), self.config.timeout
             )
         except asyncio.TimeoutError:
-            answer = failure_answer(
-                name, f"no hook answer within {self.config.timeout:g} s", self.config.on_failure
+            within = f"within {self.config.timeout:g} s"
+            cause = (
+                f"cannot reach NATS at {self.config.url} {within} (connecting)"
+                if self._phase == "connecting"
+                else f"no hook answer {within}"
             )
+            answer = failure_answer(name, cause, self.config.on_failure)
             event = response = None
         except BridgeError as error:
             name = name or error.event_name
@@ -158,7 +208,9 @@ class HookBridge:
         event = hook_event(claude, agent_id, datetime.now(timezone.utc))
         async with self._connecting:  # one connection, however many hooks arrive at once
             if self._client is None or not self._client.is_connected:
+                self._phase = "connecting"  # left as it is if the deadline cancels the connect
                 await self.connect()
+                self._phase = "connected"
         if name in ANNOUNCED:
             await self._announce(event, agent_id)
             return Answer(0, {}, event_name=name), event, None
@@ -222,6 +274,13 @@ class HookBridge:
         if msg.headers and SERVICE_ERROR in msg.headers:
             raise BridgeError(f"{subject}: the hook service refused: {msg.headers[SERVICE_ERROR]}")
         return _response(msg.data, subject)
+
+
+def _read(option: str, path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8").strip()
+    except OSError as error:
+        raise BridgeError(f"{option} {path}: {error.strerror or error}") from None
 
 
 def _dump(event: HookEvent) -> bytes:
