@@ -72,3 +72,27 @@ def test_agent_ids() -> None:
         agent_id_for("a b", "s")
     with pytest.raises(BridgeError, match="session_id is empty"):
         agent_id_for(None, "")
+
+
+def test_continue_with_modifications_allows_the_modified_input() -> None:
+    specific = answer(decision="continue", modifications={"timeout": 5})["hookSpecificOutput"]
+    assert specific["permissionDecision"] == "allow"
+    assert specific["updatedInput"] == {**sample("PreToolUse")["tool_input"], "timeout": 5}
+
+
+def test_the_events_fields() -> None:
+    from simulator.bridge.claude import hook_event
+    from simulator.bus import now
+
+    def event(name: str, **changes: object) -> dict[str, object]:
+        claude = parse_input(json.dumps(sample(name, **changes)).encode())
+        return hook_event(claude, "a1", now()).model_dump(mode="json", exclude_none=True)
+
+    start = event("SessionStart")
+    assert start["hook_type"] == "startup"
+    assert start["session_info"]["model"] == "claude-sonnet-4-5"
+    assert start["tool_input"] == {"source": "startup", "model": "claude-sonnet-4-5"}
+    assert event("PostToolUse", tool_response="3 files")["tool_response"] == {"output": "3 files"}
+    changed = event("FileChanged")
+    assert changed["tool_input"] == {"file_path": "/home/dev/demo/.env", "event": "change"}
+    assert event("PreToolUse")["session_info"]["model"] == "unknown"
