@@ -35,6 +35,10 @@ def _serve(args: argparse.Namespace, console: Console) -> int:
 
     config = bridge_config(args)
     host, _, port = args.listen.rpartition(":")
+    if not port.isdigit() or int(port) > 65535:
+        from simulator.errors import MisterSmithError
+
+        raise MisterSmithError(f"--listen {args.listen!r}: expected HOST:PORT (PORT 0: any)")
     record = getattr(args, "record", None)
     recorder = Recorder(record) if record is not None else None
     stop = threading.Event()

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from simulator.cli import main
 
 EXISTING = {
@@ -66,3 +68,8 @@ def test_the_examples_are_what_install_writes() -> None:
     for entries in http["hooks"].values():
         (handler,) = entries[0]["hooks"]
         assert handler["type"] == "http" and handler["url"].startswith("http://127.0.0.1:")
+
+
+def test_serve_refuses_a_bad_listen_address(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["hook", "serve", "--listen", "localhost"]) == 2
+    assert "--listen 'localhost': expected HOST:PORT" in capsys.readouterr().err
