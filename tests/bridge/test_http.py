@@ -137,3 +137,23 @@ async def test_hook_serve_command(
         process.send_signal(signal.SIGTERM)
         await asyncio.wait_for(process.communicate(), 30)
     assert process.returncode == 0
+
+
+async def test_concurrent_hooks_each_get_their_own_answer(
+    hook_server: HookServer, responder: HookResponder
+) -> None:
+    tools = ["Read", "Bash", "Edit"] * 8
+    documents = [
+        {**tool(PRE, name, file_path=f"/f{k}"), "session_id": f"s{k % 3}"}
+        for k, name in enumerate(tools)
+    ]
+    answers = await asyncio.gather(
+        *(asyncio.to_thread(post, hook_server.url, d) for d in documents)
+    )
+    for name, (status, body) in zip(tools, answers, strict=True):
+        assert status == 200
+        decision = body["hookSpecificOutput"]["permissionDecision"]
+        assert decision == ("deny" if name == "Bash" else "allow"), (name, body)
+        if name == "Edit":
+            assert body["hookSpecificOutput"]["updatedInput"]["replace_all"] is False
+    assert len(responder.events) == len(tools)
