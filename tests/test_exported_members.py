@@ -12,6 +12,7 @@ PACKAGES = [
     "simulator.protocol",
     "simulator.servers",
     "simulator.agents",
+    "simulator.bridge",
     "pytest_mistersmith",
     "pytest_mistersmith.factories",
 ]

@@ -1,8 +1,8 @@
 """The ``mistersmith`` command: one module per command (``topology``, ``schemas``, ``server``,
-``run``, ``report``, ``image``, ``asyncapi``, ``permissions``), each with an ``add(commands)``
-that builds its parser and sets its handler ``(args, console) -> exit code``. The commands are
-thin: they parse, call the packages, and print. A :class:`~simulator.errors.MisterSmithError`
-prints one line to stderr and exits 2.
+``run``, ``report``, ``image``, ``asyncapi``, ``permissions``, ``hook`` and ``hook-responder``
+in ``bridge``), each with an ``add(commands)`` that builds its parser and sets its handler
+``(args, console) -> exit code``. The commands are thin: they parse, call the packages, and
+print. A :class:`~simulator.errors.MisterSmithError` prints one line to stderr and exits 2.
 """
 
 from __future__ import annotations
@@ -15,7 +15,17 @@ from collections.abc import Sequence
 from rich.console import Console
 
 from simulator import __version__
-from simulator.cli import asyncapi, image, permissions, report, run, schemas, server, topology
+from simulator.cli import (
+    asyncapi,
+    bridge,
+    image,
+    permissions,
+    report,
+    run,
+    schemas,
+    server,
+    topology,
+)
 from simulator.cli._common import Handler
 from simulator.errors import MisterSmithError
 
@@ -37,6 +47,8 @@ def build_parser() -> argparse.ArgumentParser:
     image.add(commands)
     asyncapi.add(commands)
     permissions.add(commands)
+    bridge.add(commands)
+    bridge.add_responder(commands)
     return parser
 
 

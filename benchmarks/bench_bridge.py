@@ -1,0 +1,147 @@
+"""Benchmark of the Claude Code hook bridge: one PreToolUse decision, round trip.
+
+Run as a script: ``python benchmarks/bench_bridge.py [--runs N] [--serve-runs N]``. One
+embedded server with the topology applied and the simulator's HookResponder answering in this
+process. Rows, each after one warm-up that is not counted (median, p99 nearest rank):
+
+- **python -c "import nats"**: the interpreter and nats-py, started as a process; the floor
+  of any Python command hook.
+- **mistersmith hook** (``python -m simulator hook``): a new process per decision, as Claude
+  Code runs a ``command`` hook. Goal: median at most 1.5x the row above.
+- **mistersmith-hook**: the same through the lean entry point (no ``mistersmith`` command
+  line, no rich), what ``hook install`` writes into Claude Code's settings.
+- **bare nats-py request-reply**: one core request on an unstored subject, answered in-process.
+- **hook serve** (:class:`~simulator.bridge.HookServer`): one POST per decision over a kept-
+  alive HTTP connection. Goal: p99 under 5 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import http.client
+import json
+import os
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import nats
+from rich.console import Console
+from rich.table import Table
+
+from simulator.agents.hooks import HookResponder
+from simulator.bridge import BridgeConfig, HookServer
+from simulator.servers import start
+from simulator.swarm.scenario import HookPolicy
+
+PRE = Path(__file__).resolve().parents[1] / "tests" / "data" / "claude_hooks" / "PreToolUse.json"
+
+
+def _stats(samples: list[float]) -> tuple[float, float]:
+    ordered = sorted(samples)
+    p99 = ordered[min(len(ordered) - 1, max(0, round(0.99 * len(ordered)) - 1))]
+    return statistics.median(ordered), p99
+
+
+def _timed(fn: Callable[[], object], runs: int) -> list[float]:
+    fn()  # warm-up
+    out = []
+    for _ in range(runs):
+        t = time.perf_counter()
+        fn()
+        out.append((time.perf_counter() - t) * 1000)
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=20, help="process rows (default 20)")
+    parser.add_argument("--serve-runs", type=int, default=1000, help="in-process rows")
+    args = parser.parse_args(argv)
+    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    stdin = PRE.read_bytes()
+    started = start("binary", apply=True)
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    rows: list[tuple[str, list[float]]] = []
+    with started.server as server:
+        url = server.client_url
+        thread.start()
+
+        def run(coro: object) -> object:
+            return asyncio.run_coroutine_threadsafe(coro, loop).result(60)  # type: ignore[arg-type]
+
+        responder = HookResponder(url, HookPolicy(kind="approve_all"), seed=0)
+        run(responder.start())
+        client = run(nats.connect(url))
+
+        async def echo() -> None:
+            async def answer(msg: object) -> None:
+                await msg.respond(b"{}")  # type: ignore[attr-defined]
+
+            await client.subscribe("bench.echo", cb=answer)  # type: ignore[attr-defined]
+            await client.flush()  # type: ignore[attr-defined]
+
+        run(echo())
+
+        def import_nats() -> None:
+            subprocess.run([sys.executable, "-c", "import nats"], check=True)
+
+        def hook() -> None:
+            done = subprocess.run(
+                [sys.executable, "-m", "simulator", "hook", "--url", url],
+                input=stdin, capture_output=True, check=False,
+            )  # fmt: skip
+            assert done.returncode == 0 and b"allow" in done.stdout, done
+
+        rows.append(('python -c "import nats" (process)', _timed(import_nats, args.runs)))
+        rows.append(("mistersmith hook (process per decision)", _timed(hook, args.runs)))
+        script = Path(sys.executable).with_name("mistersmith-hook")
+
+        def lean_hook() -> None:
+            done = subprocess.run(
+                [str(script), "--url", url], input=stdin, capture_output=True, check=False
+            )
+            assert done.returncode == 0 and b"allow" in done.stdout, done
+
+        rows.append(("mistersmith-hook (process per decision)", _timed(lean_hook, args.runs)))
+
+        def bare() -> None:
+            run(client.request("bench.echo", b"{}", timeout=5))  # type: ignore[attr-defined]
+
+        rows.append(("bare nats-py request-reply", _timed(bare, args.serve_runs)))
+        with HookServer(BridgeConfig(url=url)) as hooks:
+            host, port = hooks.url.split("//")[1].split("/")[0].split(":")
+            connection = http.client.HTTPConnection(host, int(port), timeout=10)
+
+            def post() -> None:
+                connection.request("POST", "/hook", body=stdin,
+                                   headers={"Content-Type": "application/json"})  # fmt: skip
+                body = json.loads(connection.getresponse().read())
+                assert body["hookSpecificOutput"]["permissionDecision"] == "allow", body
+
+            rows.append(("hook serve (POST per decision)", _timed(post, args.serve_runs)))
+            connection.close()
+        run(responder.stop())
+        run(client.close())  # type: ignore[attr-defined]
+    loop.call_soon_threadsafe(loop.stop)
+    thread.join(5)
+    base = {0: statistics.median(rows[0][1]), 3: statistics.median(rows[3][1])}
+    table = Table(title=f"Hook bridge round trip (load average {load}, 1/5/15 min at start)")
+    for column in ("row", "runs", "median ms", "p99 ms", "median ratio"):
+        table.add_column(column, justify="left" if column == "row" else "right")
+    for index, (name, samples) in enumerate(rows):
+        median, p99 = _stats(samples)
+        ratio = median / base[0 if index < 3 else 3]
+        table.add_row(name, str(len(samples)), f"{median:.2f}", f"{p99:.2f}", f"{ratio:.2f}x")
+    Console().print(table)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

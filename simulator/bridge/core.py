@@ -1,0 +1,295 @@
+"""The bridge itself: one Claude Code hook input in, the spec's hook flow over NATS, one answer out.
+
+:class:`HookBridge` holds one NATS connection (the ``command`` hook makes one per call, ``hook
+serve`` one for its life). :meth:`HookBridge.handle` never raises: whatever goes wrong (stdin,
+agent id, no server, no answer within the timeout, a malformed answer, anything else) becomes
+:func:`~simulator.bridge.claude.failure_answer` with the cause, because Claude Code lets a tool
+call through when a hook crashes or times out (spec-notes 27).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import ssl
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Literal
+
+import nats
+from nats.aio.client import Client
+from nats.aio.msg import Msg
+from nats.aio.subscription import Subscription
+from pydantic import ValidationError
+
+from simulator.bridge.claude import (
+    ANNOUNCED,
+    ASKED,
+    Answer,
+    BridgeError,
+    ClaudeInput,
+    OnFailure,
+    agent_id_for,
+    claude_answer,
+    failure_answer,
+    hook_event,
+    parse_input,
+)
+from simulator.bridge.record import Recorder
+from simulator.protocol import channels
+from simulator.protocol.headers import HOOK_EVENT_ID, SERVICE_ERROR
+from simulator.protocol.models import HookDecision, HookEvent, HookResponse, HookType, problem
+
+__all__ = ["BridgeConfig", "HookBridge"]
+
+Dialect = Literal["12.1", "2.1"]
+_STAGES = {HookType.PRE_TASK: "pre", HookType.POST_TASK: "post", HookType.ON_ERROR: "error"}
+
+
+@dataclass(frozen=True)
+class BridgeConfig:
+    """How the bridge reaches the hook service and what it does when it cannot."""
+
+    url: str = "nats://127.0.0.1:4222"
+    #: Seconds to wait for the answer (keep it under Claude Code's own hook timeout).
+    timeout: float = 5.0
+    on_failure: OnFailure = "deny"
+    #: ``--agent-id``; ``None``: the session id, made a subject token.
+    agent_id: str | None = None
+    dialect: Dialect = "12.1"
+    #: The largest hook input read, in bytes (a larger one is a failure, not a truncation).
+    max_input: int = 1 << 20
+    #: Credentials (files, read at connect): a user with a password, an nkey seed, a token.
+    user: str | None = None
+    password_file: Path | None = None
+    nkey_seed: Path | None = None
+    token_file: Path | None = None
+    #: TLS: the CA to trust, and a client certificate and key for mtls.
+    tls_ca: Path | None = None
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    tls_hostname: str | None = None
+    #: The inbox prefix a secured identity may use (``_INBOX.<user>``; 2.1's requests need it).
+    inbox_prefix: str | None = None
+
+    def connect_options(self) -> dict[str, object]:
+        """Keyword arguments of ``nats.connect`` for the credentials and TLS above;
+        :class:`BridgeError` names the option whose file cannot be read."""
+        options: dict[str, object] = {}
+        if self.user is not None:
+            options["user"] = self.user
+        if self.password_file is not None:
+            options["password"] = _read("--password-file", self.password_file)
+        if self.token_file is not None:
+            options["token"] = _read("--token-file", self.token_file)
+        if self.nkey_seed is not None:
+            options["nkeys_seed_str"] = _read("--nkey-seed", self.nkey_seed)
+        if self.inbox_prefix is not None:
+            options["inbox_prefix"] = self.inbox_prefix
+        if self.tls_ca is not None or self.tls_cert is not None:
+            try:
+                context = ssl.create_default_context(
+                    cafile=None if self.tls_ca is None else str(self.tls_ca)
+                )
+                if self.tls_cert is not None:
+                    key = None if self.tls_key is None else str(self.tls_key)
+                    context.load_cert_chain(str(self.tls_cert), key)
+            except (OSError, ssl.SSLError) as error:
+                raise BridgeError(f"--tls-ca/--tls-cert/--tls-key: {error}") from None
+            options["tls"] = context
+            if self.tls_hostname is not None:
+                options["tls_hostname"] = self.tls_hostname
+        return options
+
+
+class HookBridge:
+    """Carries Claude Code hook inputs to the hook service over NATS and maps the answers."""
+
+    def __init__(self, config: BridgeConfig, recorder: Recorder | None = None) -> None:
+        self.config = config
+        self.recorder = recorder
+        self._client: Client | None = None
+        self._subs: dict[str, Subscription] = {}
+        self._pending: dict[str, asyncio.Future[bytes]] = {}
+        self._connecting = asyncio.Lock()
+        self._phase = ""
+
+    async def connect(self) -> None:
+        """Open the connection: two quick attempts, then :class:`BridgeError` naming the URL and
+        the cause (nats-py's own error reports are kept off stderr)."""
+        errors: list[Exception] = []
+
+        async def keep(error: Exception) -> None:
+            errors.append(error)
+
+        if self._client is not None and not self._client.is_closed:
+            await self._client.close()
+        self._subs.clear()
+        options = self.config.connect_options()
+        try:
+            self._client = await nats.connect(
+                self.config.url,
+                **options,
+                name="mistersmith-bridge",
+                connect_timeout=max(0.1, min(self.config.timeout, 2.0)),
+                max_reconnect_attempts=1,
+                reconnect_time_wait=0.05,
+                error_cb=keep,
+            )
+        except Exception as error:
+            cause = errors[-1] if errors else error
+            raise BridgeError(f"cannot reach NATS at {self.config.url} ({cause})") from None
+
+    async def close(self) -> None:
+        """Close the connection if open."""
+        client, self._client = self._client, None
+        self._subs.clear()
+        if client is not None and not client.is_closed:
+            await client.close()
+
+    @property
+    def _flush_timeout(self) -> int:
+        return max(1, math.ceil(self.config.timeout))
+
+    @property
+    def connected(self) -> bool:
+        """Whether the NATS connection is up."""
+        return self._client is not None and self._client.is_connected
+
+    async def handle(self, raw: bytes) -> Answer:
+        """The answer to one hook input; every failure becomes the configured failure answer."""
+        name = ""
+        try:
+            if len(raw) > self.config.max_input:
+                raise BridgeError(
+                    f"hook input of {len(raw)} bytes exceeds the limit of {self.config.max_input}"
+                )
+            claude = parse_input(raw)
+            name = claude.hook_event_name
+            answer, event, response = await asyncio.wait_for(
+                self._carry(claude), self.config.timeout
+            )
+        except asyncio.TimeoutError:
+            within = f"within {self.config.timeout:g} s"
+            cause = (
+                f"cannot reach NATS at {self.config.url} {within} (connecting)"
+                if self._phase == "connecting"
+                else f"no hook answer {within}"
+            )
+            answer = failure_answer(name, cause, self.config.on_failure)
+            event = response = None
+        except BridgeError as error:
+            name = name or error.event_name
+            answer, event, response = (
+                failure_answer(name, str(error), self.config.on_failure),
+                None,
+                None,
+            )
+        except Exception as error:  # fail closed on anything: a crash lets the call through
+            cause = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
+            answer, event, response = (
+                failure_answer(name, cause, self.config.on_failure),
+                None,
+                None,
+            )
+        if self.recorder is not None:
+            self.recorder.write(raw, event, response, answer)
+        return answer
+
+    async def _carry(
+        self, claude: ClaudeInput
+    ) -> tuple[Answer, HookEvent | None, HookResponse | None]:
+        name = claude.hook_event_name
+        if name not in ASKED and name not in ANNOUNCED:
+            return Answer(0, {}, event_name=name), None, None
+        agent_id = agent_id_for(self.config.agent_id, claude.session_id)
+        event = hook_event(claude, agent_id, datetime.now(timezone.utc))
+        async with self._connecting:  # one connection, however many hooks arrive at once
+            if self._client is None or not self._client.is_connected:
+                self._phase = "connecting"  # left as it is if the deadline cancels the connect
+                await self.connect()
+                self._phase = "connected"
+        if name in ANNOUNCED:
+            await self._announce(event, agent_id)
+            return Answer(0, {}, event_name=name), event, None
+        if self.config.dialect == "2.1":
+            response = await self._ask_21(event)
+        else:
+            response = await self._ask_121(event)
+        return claude_answer(claude, response), event, response
+
+    async def _announce(self, event: HookEvent, group_id: str) -> None:
+        assert self._client is not None
+        payload = event.model_dump(mode="json")
+        if self.config.dialect == "2.1":
+            subject = channels.channel("ctx_file_change").subject_for(payload, group_id=group_id)
+        else:
+            subject = channels.channel("cli_context").subject_for(payload, group_id=group_id)
+        await self._client.publish(subject, _dump(event))
+        await self._client.flush(self._flush_timeout)
+
+    async def _ask_121(self, event: HookEvent) -> HookResponse:
+        assert self._client is not None
+        payload = event.model_dump(mode="json")
+        row = "cli_startup" if event.hook_type is HookType.STARTUP else "cli_hook"
+        subject = channels.channel(row).subject_for(payload)
+        await self._listen(event.agent_id)
+        event_id = str(uuid.uuid4())
+        future: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
+        self._pending[event_id] = future
+        try:
+            await self._client.publish(subject, _dump(event), headers={HOOK_EVENT_ID: event_id})
+            data = await future
+        finally:
+            self._pending.pop(event_id, None)
+        return _response(data, channels.channel("cli_response").subject_for(payload))
+
+    async def _listen(self, agent_id: str) -> None:
+        """Subscribe once per agent id to its answers (``cli.responses.{agent_id}``)."""
+        assert self._client is not None
+        if agent_id in self._subs:
+            return
+        subject = channels.channel("cli_response").subject_for({"agent_id": agent_id})
+        self._subs[agent_id] = await self._client.subscribe(subject, cb=self._on_response)
+        await self._client.flush(self._flush_timeout)
+
+    async def _on_response(self, msg: Msg) -> None:
+        event_id = (msg.headers or {}).get(HOOK_EVENT_ID)
+        future = self._pending.get(event_id) if event_id else None
+        if future is not None and not future.done():
+            future.set_result(msg.data)
+
+    async def _ask_21(self, event: HookEvent) -> HookResponse:
+        assert self._client is not None
+        payload = event.model_dump(mode="json")
+        if event.hook_type is HookType.STARTUP:  # 2.1 announces startup without an answer
+            subject = channels.channel("control_startup").subject_for(payload)
+            await self._client.publish(subject, _dump(event))
+            await self._client.flush(self._flush_timeout)
+            return HookResponse(decision=HookDecision.APPROVE)
+        subject = channels.channel("agent_hook").subject_for(payload)
+        msg = await self._client.request(subject, _dump(event), timeout=self.config.timeout)
+        if msg.headers and SERVICE_ERROR in msg.headers:
+            raise BridgeError(f"{subject}: the hook service refused: {msg.headers[SERVICE_ERROR]}")
+        return _response(msg.data, subject)
+
+
+def _read(option: str, path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8").strip()
+    except OSError as error:
+        raise BridgeError(f"{option} {path}: {error.strerror or error}") from None
+
+
+def _dump(event: HookEvent) -> bytes:
+    return event.model_dump_json(by_alias=True, exclude_none=True).encode()
+
+
+def _response(data: bytes, subject: str) -> HookResponse:
+    try:
+        return HookResponse.model_validate_json(data)
+    except ValidationError:
+        why = problem(HookResponse, data) or "not a HookResponse"
+        raise BridgeError(f"malformed answer on {subject}: {why}") from None
