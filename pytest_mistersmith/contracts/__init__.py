@@ -32,10 +32,10 @@ ASSIGNMENT_TO_RESULT)``.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from functools import partial
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from hypothesis import settings as Settings
 from hypothesis import strategies as st
@@ -94,6 +94,7 @@ __all__ = [
     "READY_MADE",
     "SOME",
     "STARTUP_TO_RESPONSE",
+    "Carried",
     "Contract",
     "ContractChecker",
     "ContractViolation",
@@ -209,7 +210,17 @@ async def check_rejects_invalid(
         )
 
 
-def assert_conforms(message: Any, model: type[M]) -> M:
+class Carried(Protocol):
+    """A received message: a nats-py ``Msg``, a captured message (``data`` and ``subject``)."""
+
+    @property
+    def data(self) -> bytes: ...
+
+    @property
+    def subject(self) -> str: ...
+
+
+def assert_conforms(message: bytes | str | Mapping[str, object] | Carried, model: type[M]) -> M:
     """Check what a producer sent against ``model``; return it parsed, or raise with field errors.
 
     ``message`` is a payload (bytes or str), a nats-py ``Msg`` or a captured message (anything

@@ -20,7 +20,7 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, JsonValue, ValidationError
 
 from simulator import __version__
 from simulator.errors import ConfigError
@@ -105,7 +105,7 @@ def _check_lengths(timeline: _Timeline, where: str) -> None:
             raise _BadKey(f"{where}.latency_ms.{name}.count", "not one value per bucket")
 
 
-def load_report(path: str | Path) -> dict[str, Any]:
+def load_report(path: str | Path) -> dict[str, JsonValue]:
     """A saved JSON report, checked for what the HTML report draws (ConfigError naming the key)."""
     source = Path(path)
     try:

@@ -11,7 +11,7 @@ import io
 import json
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.columns import Columns
 from rich.console import Console, Group, RenderableType
@@ -21,6 +21,9 @@ from rich.text import Text
 from simulator import __version__
 from simulator.swarm.metrics import PERCENTILES, Latency, Metrics
 from simulator.swarm.scenario import Scenario
+
+if TYPE_CHECKING:
+    from pydantic import JsonValue
 
 __all__ = [
     "REPORT_VERSION",
@@ -274,9 +277,9 @@ def build_report(
     metrics: Metrics,
     scenario: Scenario | None = None,
     *,
-    server: Mapping[str, Any] | None = None,
+    server: Mapping[str, object] | None = None,
     interrupted: bool = False,
-) -> dict[str, Any]:
+) -> dict[str, JsonValue]:
     """The JSON report: metrics, the scenario and its seed, the server, whether interrupted."""
     report: dict[str, Any] = {
         "report_version": REPORT_VERSION,
@@ -298,9 +301,9 @@ def write_json(
     metrics: Metrics,
     scenario: Scenario | None = None,
     *,
-    server: Mapping[str, Any] | None = None,
+    server: Mapping[str, object] | None = None,
     interrupted: bool = False,
-) -> dict[str, Any]:
+) -> dict[str, JsonValue]:
     """Write :func:`build_report`'s content to ``path`` (parents made); return it."""
     report = build_report(metrics, scenario, server=server, interrupted=interrupted)
     target = Path(path)

@@ -33,7 +33,7 @@ _HIGHEST_US = 3_600_000_000  # one hour, as the run's totals (metrics.Latency)
 _PERCENTILES = (50.0, 90.0, 99.0)
 
 
-def new_histogram() -> Any:
+def new_histogram() -> HdrHistogram:
     """An HDR histogram of microseconds, 1 µs to 1 h, 3 significant figures (all latencies)."""
     return HdrHistogram(1, _HIGHEST_US, 3)
 
@@ -212,7 +212,7 @@ class Timeline:
         while len(self._buckets) > MAX_BUCKETS:
             self._coarsen()
 
-    def histogram(self, name: str) -> Any:
+    def histogram(self, name: str) -> HdrHistogram:
         """All of latency ``name`` over the run, merged from the buckets (an HDR histogram)."""
         self._flush()
         total = new_histogram()

@@ -59,7 +59,7 @@ def test_public_names() -> None:
         contracts,
         """
         ANY ASSIGNMENT_TO_RESULT CAPABILITY_QUERY_TO_RESPONSES CI_PROFILE COMMAND_21_TO_REPLY
-        COMMAND_TO_REPLY DISCOVERY_SERVICE EVENT_ID_HEADER HOOK_EVENT_TO_RESPONSE
+        Carried COMMAND_TO_REPLY DISCOVERY_SERVICE EVENT_ID_HEADER HOOK_EVENT_TO_RESPONSE
         HOOK_REQUEST_TO_REPLY ONE QUEUED_21_TO_RESULT QUEUED_TO_RESULT READY_MADE SOME
         STARTUP_TO_RESPONSE Contract ContractChecker ContractViolation Count Expect Rejection
         Reply assert_conforms capability_contract check_contract check_rejects_invalid
