@@ -18,7 +18,7 @@ from pytest_mistersmith.config import (
     Scope,
     pick,
 )
-from pytest_mistersmith.factories.server import binary_for, binary_lookup, serve
+from pytest_mistersmith.factories.server import Given, binary_lookup, serve
 
 # Imported by the plugin at start-up: the simulator loads when a fixture runs.
 if TYPE_CHECKING:
@@ -48,21 +48,30 @@ def start_cluster(
     ``lookup`` is the session's (see :func:`binary_lookup`); without it, one is read now.
     """
     __tracebackhide__ = True
+    given = Given(backend, server_bin, image, keep_data, log_level, topology, overrides)
+    return _start_cluster(cfg, nodes, given, apply_topology, start_timeout, lookup)
+
+
+def _start_cluster(
+    cfg: MisterSmithConfig,
+    nodes: int,
+    given: Given,
+    apply_topology: bool,
+    start_timeout: float,
+    lookup: BinaryLookup | None,
+) -> NatsCluster:
+    __tracebackhide__ = True
     from simulator.servers import NatsCluster, start
     from simulator.servers.backend import node_backend
 
     cluster = start(
         "cluster",
-        topology,
-        binary=binary_for(cfg, lookup, server_bin),
-        image=pick(image, cfg.image),
+        given.topology,
         nodes=nodes,
-        nodes_on=node_backend(pick(backend, cfg.backend)),
-        log_level=pick(log_level, cfg.log_level),
-        overrides=overrides,
-        keep_data=pick(keep_data, cfg.keep_data),
+        nodes_on=node_backend(pick(given.backend, cfg.backend)),
         apply=apply_topology,
         start_timeout=start_timeout,
+        **given.start_options(cfg, lookup),
     ).server
     assert isinstance(cluster, NatsCluster)
     return cluster
@@ -91,23 +100,13 @@ def nats_cluster_factory(
     checked). The cluster is stopped after the scope.
     """
 
+    given = Given(backend, server_bin, image, keep_data, log_level, topology, overrides)
+
     @pytest.fixture(scope=scope)
     def nats_cluster_fixture(request: pytest.FixtureRequest) -> Iterator[NatsCluster]:
         __tracebackhide__ = True
-        cluster = start_cluster(
-            request.config.stash[CONFIG_KEY],
-            nodes,
-            lookup=binary_lookup(request.config),
-            backend=backend,
-            server_bin=server_bin,
-            image=image,
-            keep_data=keep_data,
-            log_level=log_level,
-            topology=topology,
-            overrides=overrides,
-            apply_topology=apply_topology,
-            start_timeout=start_timeout,
-        )
+        cfg, lookup = request.config.stash[CONFIG_KEY], binary_lookup(request.config)
+        cluster = _start_cluster(cfg, nodes, given, apply_topology, start_timeout, lookup)
         yield from serve(request, cluster)
 
     return nats_cluster_fixture

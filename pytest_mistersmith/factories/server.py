@@ -7,7 +7,7 @@ import os
 import time
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, TypedDict, TypeVar
 
 import pytest
 
@@ -39,10 +39,23 @@ if TYPE_CHECKING:
     #: What ``nats_server_factory``'s fixtures give: a server of one of the three backends.
     Server: TypeAlias = BinaryServer | DockerServer | ExternalServer
 
+
+class StartOptions(TypedDict):
+    """The keywords of :func:`simulator.servers.start` a factory's choices decide."""
+
+    binary: BinaryLookup
+    image: str | None
+    log_level: LogLevel
+    overrides: Mapping[str, object] | None
+    keep_data: bool
+
+
 __all__ = [
     "READY_KEY",
     "SERVERS_KEY",
     "USED_KEY",
+    "Given",
+    "StartOptions",
     "before_stop",
     "binary_for",
     "binary_lookup",
@@ -99,6 +112,29 @@ def mark_used(request: pytest.FixtureRequest, server: NatsServer) -> None:
             used.append(server)
 
 
+@dataclasses.dataclass(frozen=True)
+class Given:
+    """What a server or cluster factory was given; NOT_GIVEN takes the session's option."""
+
+    backend: Backend | NotGiven = NOT_GIVEN
+    server_bin: str | os.PathLike[str] | NotGiven | None = NOT_GIVEN
+    image: str | NotGiven | None = NOT_GIVEN
+    keep_data: bool | NotGiven = NOT_GIVEN
+    log_level: LogLevel | NotGiven = NOT_GIVEN
+    topology: Topology | str | Path | None = None
+    overrides: Mapping[str, object] | None = None
+
+    def start_options(self, cfg: MisterSmithConfig, lookup: BinaryLookup | None) -> StartOptions:
+        """The keywords of :func:`simulator.servers.start` these choices and ``cfg`` make."""
+        return {
+            "binary": binary_for(cfg, lookup, self.server_bin),
+            "image": pick(self.image, cfg.image),
+            "log_level": pick(self.log_level, cfg.log_level),
+            "overrides": self.overrides,
+            "keep_data": pick(self.keep_data, cfg.keep_data),
+        }
+
+
 def start_server(
     cfg: MisterSmithConfig,
     *,
@@ -117,20 +153,28 @@ def start_server(
     ``lookup`` is the session's (see :func:`binary_lookup`); without it, one is read now.
     """
     __tracebackhide__ = True
+    given = Given(backend, server_bin, image, keep_data, log_level, topology, overrides)
+    return _start_server(cfg, given, url, lookup)
+
+
+def _start_server(
+    cfg: MisterSmithConfig,
+    given: Given,
+    url: str | NotGiven | None,
+    lookup: BinaryLookup | None,
+) -> Server:
+    __tracebackhide__ = True
     from simulator.servers import BinaryServer, DockerServer, ExternalServer, start
 
+    backend = given.backend
     if backend is NOT_GIVEN:
         backend = "external" if url is not NOT_GIVEN and url else cfg.backend
     server = start(
         backend,
-        topology,
-        binary=binary_for(cfg, lookup, server_bin),
-        image=pick(image, cfg.image),
+        given.topology,
         url=pick(url, cfg.url),
-        log_level=pick(log_level, cfg.log_level),
-        overrides=overrides,
-        keep_data=pick(keep_data, cfg.keep_data),
         security=_security(cfg) if backend == "binary" else None,
+        **given.start_options(cfg, lookup),
     ).server
     assert isinstance(server, (BinaryServer, DockerServer, ExternalServer))
     return server
@@ -164,21 +208,13 @@ def nats_server_factory(
     dir removed unless ``keep_data``) after the scope; an external one is never stopped.
     """
 
+    given = Given(backend, server_bin, image, keep_data, log_level, topology, overrides)
+
     @pytest.fixture(scope=scope)
     def nats_server_fixture(request: pytest.FixtureRequest) -> Iterator[Server]:
         __tracebackhide__ = True
-        server = start_server(
-            request.config.stash[CONFIG_KEY],
-            lookup=binary_lookup(request.config),
-            backend=backend,
-            server_bin=server_bin,
-            url=url,
-            keep_data=keep_data,
-            log_level=log_level,
-            topology=topology,
-            overrides=overrides,
-            image=image,
-        )
+        config = request.config
+        server = _start_server(config.stash[CONFIG_KEY], given, url, binary_lookup(config))
         yield from serve(request, server)
 
     return nats_server_fixture
