@@ -5,11 +5,9 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-import pytest_asyncio
 from nats.aio.client import Client
 from nats.aio.msg import Msg
 
@@ -19,20 +17,9 @@ from simulator.protocol import channels
 from simulator.protocol.headers import HOOK_EVENT_ID
 from simulator.protocol.models import HookEvent, HookType
 from simulator.servers import BinaryServer
-from simulator.swarm.scenario import HookPolicy
-from tests.bridge.hooks import ENTRIES, policy, run_hook, sample, tool
+from tests.bridge.hooks import ENTRIES, run_hook, sample, tool
 
 pytestmark = pytest.mark.asyncio
-
-
-@pytest_asyncio.fixture
-async def responder(
-    nats_server: BinaryServer, mistersmith_topology: TopologyState, nats_client: Client
-) -> AsyncIterator[HookResponder]:
-    service = HookResponder(nats_client, HookPolicy(), seed=0, decide=policy)
-    await service.start()
-    yield service
-    await service.stop()
 
 
 PRE = sample("PreToolUse")

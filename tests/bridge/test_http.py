@@ -7,19 +7,16 @@ import asyncio
 import json
 import urllib.error
 import urllib.request
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import pytest_asyncio
-from nats.aio.client import Client
 
 from pytest_mistersmith.janitor import TopologyState
 from simulator.agents.hooks import HookResponder
 from simulator.bridge import BridgeConfig, HookServer
 from simulator.servers import BinaryServer
-from simulator.swarm.scenario import HookPolicy
-from tests.bridge.hooks import policy, sample, tool
+from tests.bridge.hooks import sample, tool
 from tests.bridge.test_command import TABLE
 
 pytestmark = pytest.mark.asyncio
@@ -40,16 +37,6 @@ def post(url: str, body: bytes | dict[str, Any]) -> tuple[int, dict[str, Any]]:
 def hook_server(nats_server: BinaryServer) -> Iterator[HookServer]:
     with HookServer(BridgeConfig(url=nats_server.client_url, timeout=1.0)) as server:
         yield server
-
-
-@pytest_asyncio.fixture
-async def responder(
-    mistersmith_topology: TopologyState, nats_client: Client
-) -> AsyncIterator[HookResponder]:
-    service = HookResponder(nats_client, HookPolicy(), seed=0, decide=policy)
-    await service.start()
-    yield service
-    await service.stop()
 
 
 @pytest.mark.parametrize(("case", "stdin", "expected"), TABLE, ids=[t[0] for t in TABLE])

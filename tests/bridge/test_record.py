@@ -4,21 +4,16 @@ back through a bridge, in order, fanned out to several agents."""
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import pytest_asyncio
-from nats.aio.client import Client
 
-from pytest_mistersmith.janitor import TopologyState
 from simulator.agents.hooks import HookResponder
 from simulator.bridge import BridgeConfig, HookBridge, read_records, replay
 from simulator.protocol.models import HookEvent
 from simulator.servers import BinaryServer
-from simulator.swarm.scenario import HookPolicy
-from tests.bridge.hooks import policy, run_hook, sample, tool
+from tests.bridge.hooks import run_hook, sample, tool
 
 PRE = sample("PreToolUse")
 SESSION = [
@@ -29,16 +24,6 @@ SESSION = [
     sample("PostToolUse"),
     sample("Stop"),
 ]
-
-
-@pytest_asyncio.fixture
-async def responder(
-    nats_server: BinaryServer, mistersmith_topology: TopologyState, nats_client: Client
-) -> AsyncIterator[HookResponder]:
-    service = HookResponder(nats_client, HookPolicy(), seed=0, decide=policy)
-    await service.start()
-    yield service
-    await service.stop()
 
 
 @pytest.mark.asyncio

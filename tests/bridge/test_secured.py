@@ -11,10 +11,10 @@ import pytest
 import pytest_asyncio
 
 from simulator.agents.hooks import HookResponder
-from simulator.servers import BinaryServer, start
-from simulator.servers.security import Security
+from simulator.servers import BinaryServer
 from simulator.swarm.scenario import HookPolicy
 from tests.bridge.hooks import policy, run_hook, sample
+from tests.secured import secured_server
 
 PRE = sample("PreToolUse")
 
@@ -23,11 +23,7 @@ pytestmark = pytest.mark.asyncio
 
 @pytest.fixture(scope="module", params=[("nkey", "tls"), ("password", "mtls")], ids=str)
 def secured(request: pytest.FixtureRequest) -> Iterator[BinaryServer]:
-    auth, tls = request.param
-    started = start("binary", security=Security(auth, tls, agents=("a1", "a2")), apply=True)
-    server = started.server
-    assert isinstance(server, BinaryServer)
-    with server:
+    with secured_server(*request.param) as server:
         yield server
 
 

@@ -18,6 +18,7 @@ from simulator.errors import ConfigError
 from simulator.protocol import subjects
 from simulator.servers import BinaryServer, start
 from simulator.servers.security import Security
+from tests.secured import secured_server
 
 PROFILES = [
     ("password", "off"),
@@ -56,11 +57,7 @@ async def refused(url: str, **options: Any) -> BaseException:
 
 @pytest.fixture(scope="module", params=PROFILES, ids=lambda p: f"{p[0]}+{p[1]}")
 def secured(request: pytest.FixtureRequest) -> Iterator[BinaryServer]:
-    auth, tls = request.param
-    started = start("binary", security=Security(auth, tls, agents=("a1", "a2")), apply=True)
-    server = started.server
-    assert isinstance(server, BinaryServer)
-    with server:
+    with secured_server(*request.param) as server:
         yield server
 
 
@@ -104,10 +101,7 @@ async def test_the_files_are_in_the_servers_temp_dir(secured: BinaryServer) -> N
 
 @pytest.fixture(scope="module", params=WITH_USERS, ids=lambda p: f"{p[0]}+{p[1]}")
 def with_users(request: pytest.FixtureRequest) -> Iterator[BinaryServer]:
-    auth, tls = request.param
-    started = start("binary", security=Security(auth, tls, agents=("a1", "a2")), apply=True)
-    with started.server as server:
-        assert isinstance(server, BinaryServer)
+    with secured_server(*request.param) as server:
         yield server
 
 
