@@ -21,7 +21,7 @@ from simulator.errors import ServerError
 if TYPE_CHECKING:
     from simulator.servers.security import Material
 
-__all__ = ["NatsServer", "require_started"]
+__all__ = ["NatsServer", "ProcessServer", "require_started"]
 
 _T = TypeVar("_T")
 _S = TypeVar("_S", bound="NatsServer")
@@ -126,3 +126,20 @@ class NatsServer(abc.ABC):
     def __repr__(self) -> str:
         public = next(c for c in type(self).__mro__ if not c.__name__.startswith("_"))
         return f"<{public.__name__} {self._describe()}>"
+
+
+class ProcessServer(NatsServer):
+    """A server we run ourselves (a process or a container): its URLs are known once started."""
+
+    _client_url: str | None = None
+    _monitor_url: str | None = None
+
+    @property
+    def client_url(self) -> str:
+        """The URL clients connect to (``nats://127.0.0.1:PORT``)."""
+        return require_started(self._client_url, "client_url")
+
+    @property
+    def monitor_url(self) -> str:
+        """The HTTP monitoring URL (``http://127.0.0.1:PORT``)."""
+        return require_started(self._monitor_url, "monitor_url")

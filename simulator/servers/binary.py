@@ -46,7 +46,7 @@ from simulator.servers._sweep import (
     sweep,
     write_record,
 )
-from simulator.servers.base import NatsServer, require_started
+from simulator.servers.base import ProcessServer, require_started
 from simulator.servers.conf import ServerConfig, render
 from simulator.servers.health import HEALTHZ, HEALTHZ_JS, POLL_INTERVAL, get_json, wait_healthy
 
@@ -56,7 +56,7 @@ if TYPE_CHECKING:
 __all__ = ["BinaryServer", "default_base_dir"]
 
 
-class BinaryServer(NatsServer):
+class BinaryServer(ProcessServer):
     """One nats-server child process with its own temp dir; a context manager.
 
     Keep a reference while the server is in use: a handle that is garbage collected (or still
@@ -116,16 +116,6 @@ class BinaryServer(NatsServer):
     def version(self) -> str:
         """The server version, e.g. "2.15.1"."""
         return self.binary.version
-
-    @property
-    def client_url(self) -> str:
-        """The URL clients connect to (``nats://127.0.0.1:PORT``)."""
-        return require_started(self._client_url, "client_url")
-
-    @property
-    def monitor_url(self) -> str:
-        """The HTTP monitoring URL (``http://127.0.0.1:PORT``)."""
-        return require_started(self._monitor_url, "monitor_url")
 
     @property
     def temp_dir(self) -> Path:

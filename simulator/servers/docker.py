@@ -20,7 +20,7 @@ from simulator.errors import ImageNotFoundError, ServerError, ServerStartError
 from simulator.servers._docker_cli import docker, docker_ok, host_port, labels, sweep_stale
 from simulator.servers._locate import BinaryArg, resolve_binary
 from simulator.servers._ports import free_ports
-from simulator.servers.base import NatsServer, require_started
+from simulator.servers.base import ProcessServer, require_started
 from simulator.servers.conf import ServerConfig, render
 from simulator.servers.health import HEALTHZ, HEALTHZ_JS, get_json, wait_healthy
 
@@ -34,7 +34,7 @@ _PORT_ATTEMPTS = 3
 _STORE = Path("/data")
 
 
-class DockerServer(NatsServer):
+class DockerServer(ProcessServer):
     """One nats-server container; the handle of :class:`BinaryServer`, a context manager.
 
     Without ``image``, the image is :func:`~simulator.servers.image.default_image` of the
@@ -116,16 +116,6 @@ class DockerServer(NatsServer):
     def volume(self) -> str:
         """The named volume holding the JetStream store."""
         return f"{self.name}-store"
-
-    @property
-    def client_url(self) -> str:
-        """The URL clients connect to (``nats://127.0.0.1:MAPPED``)."""
-        return require_started(self._client_url, "client_url")
-
-    @property
-    def monitor_url(self) -> str:
-        """The HTTP monitoring URL (``http://127.0.0.1:MAPPED``)."""
-        return require_started(self._monitor_url, "monitor_url")
 
     @property
     def running(self) -> bool:
