@@ -11,12 +11,13 @@ import io
 import json
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from rich.columns import Columns
 from rich.console import Console, Group, RenderableType
 from rich.table import Table
 from rich.text import Text
+from typing_extensions import Unpack
 
 from simulator import __version__
 from simulator.swarm.metrics import PERCENTILES, Latency, Metrics
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
 __all__ = [
     "REPORT_VERSION",
     "LiveView",
+    "ViewOptions",
     "build_report",
     "live_view",
     "progress_line",
@@ -127,25 +129,27 @@ def _height(view: RenderableType, width: int) -> int:
     return len(console.render_lines(view, console.options, pad=False))
 
 
-def live_view(
-    metrics: Metrics,
-    *,
-    duration: float | None = None,
-    where: str = "",
-    states: Mapping[str, int] | None = None,
-    window: float = 5.0,
-    size: tuple[int, int] | None = None,
-) -> RenderableType:
+class ViewOptions(TypedDict, total=False):
+    """What :func:`live_view` and :meth:`LiveView.render` take besides the metrics."""
+
+    duration: float | None
+    where: str
+    states: Mapping[str, int] | None
+    window: float
+    size: tuple[int, int] | None
+
+
+def live_view(metrics: Metrics, **options: Unpack[ViewOptions]) -> RenderableType:
     """The live view: agents by state, msgs/s by subject family, tasks, hook decisions.
 
-    With ``size`` (the terminal's columns and rows) it fits: as rows run out the families table
-    folds its quietest families into one row, then the hook and the task tables go, then the
-    families table, then the agents table (:data:`_FALLBACKS`); the latency table stays.
-    Fitting renders the view once per fallback tried: a live loop uses :class:`LiveView`.
+    ``duration``, ``where`` (the server), ``states`` (agents by state; default: the metrics'),
+    ``window`` (seconds of the rates). With ``size`` (the terminal's columns and rows) it fits:
+    as rows run out the families table folds its quietest families into one row, then the hook
+    and the task tables go, then the families table, then the agents table
+    (:data:`_FALLBACKS`); the latency table stays. Fitting renders the view once per fallback
+    tried: a live loop uses :class:`LiveView`.
     """
-    return LiveView().render(
-        metrics, duration=duration, where=where, states=states, window=window, size=size
-    )
+    return LiveView().render(metrics, **options)
 
 
 class LiveView:
@@ -157,18 +161,11 @@ class LiveView:
         self._shape: tuple[object, ...] | None = None
         self._choice: tuple[int, int | None] = _FALLBACKS[0]
 
-    def render(
-        self,
-        metrics: Metrics,
-        *,
-        duration: float | None = None,
-        where: str = "",
-        states: Mapping[str, int] | None = None,
-        window: float = 5.0,
-        size: tuple[int, int] | None = None,
-    ) -> RenderableType:
+    def render(self, metrics: Metrics, **options: Unpack[ViewOptions]) -> RenderableType:
         """The live view now (see :func:`live_view`)."""
-        rates = metrics.rates(window)  # once: each call keeps a snapshot
+        duration, where = options.get("duration"), options.get("where", "")
+        states, size = options.get("states"), options.get("size")
+        rates = metrics.rates(options.get("window", 5.0))  # once: each call keeps a snapshot
 
         def build(keep: int, rows: int | None) -> RenderableType:
             return _live_parts(metrics, duration, where, states, rates, rows, keep)
