@@ -19,8 +19,9 @@ from nats.js.api import ConsumerConfig
 from pytest_mistersmith import factories
 from pytest_mistersmith.janitor import TopologyJanitor, TopologyState
 from simulator.protocol import subjects
-from simulator.protocol.topology import Consumer, Topology, default_topology, drift, for_cluster
+from simulator.protocol.topology import Consumer, Topology, drift
 from simulator.servers import BinaryServer
+from tests.plugin.janitors import janitor_of
 
 janitor_server = factories.nats_server_factory(scope="module")
 janitor_client = factories.nats_client_factory("janitor_server")
@@ -35,20 +36,10 @@ ONE_PER_STREAM = {
 
 
 @pytest.fixture
-def topology() -> Topology:
-    single, _ = for_cluster(default_topology(), 1)
-    return single
-
-
-@pytest.fixture
 def janitor(janitor_server: BinaryServer, topology: Topology) -> Iterator[TopologyJanitor]:
     """A janitor of the module's server, its first reset done."""
-    janitor = TopologyJanitor(janitor_server.client_url, topology, owned=True)
-    try:
-        janitor.reset()
+    with janitor_of(janitor_server, topology, reset=True) as janitor:
         yield janitor
-    finally:
-        janitor.close()
 
 
 async def reset(janitor: TopologyJanitor) -> TopologyState:

@@ -19,8 +19,9 @@ from nats.aio.msg import Msg
 from pytest_mistersmith import factories
 from pytest_mistersmith.janitor import TopologyJanitor, TopologyState
 from simulator.protocol import subjects
-from simulator.protocol.topology import Topology, default_topology, for_cluster
+from simulator.protocol.topology import Topology
 from simulator.servers import BinaryServer
+from tests.plugin.janitors import janitor_of
 
 requests_server = factories.nats_server_factory(scope="module")
 requests_client = factories.nats_client_factory("requests_server")
@@ -51,19 +52,9 @@ class Counter:
 
 
 @pytest.fixture
-def topology() -> Topology:
-    single, _ = for_cluster(default_topology(), 1)
-    return single
-
-
-@pytest.fixture
 def janitor(requests_server: BinaryServer, topology: Topology) -> Iterator[TopologyJanitor]:
-    janitor = TopologyJanitor(requests_server.client_url, topology, owned=True)
-    try:
-        janitor.apply()
+    with janitor_of(requests_server, topology, reset=False) as janitor:
         yield janitor
-    finally:
-        janitor.close()
 
 
 @pytest_asyncio.fixture
