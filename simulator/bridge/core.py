@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import math
-import ssl
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -77,31 +76,24 @@ class BridgeConfig:
     def connect_options(self) -> dict[str, object]:
         """Keyword arguments of ``nats.connect`` for the credentials and TLS above;
         :class:`BridgeError` names the option whose file cannot be read."""
-        options: dict[str, object] = {}
-        if self.user is not None:
-            options["user"] = self.user
-        if self.password_file is not None:
-            options["password"] = _read("--password-file", self.password_file)
-        if self.token_file is not None:
-            options["token"] = _read("--token-file", self.token_file)
-        if self.nkey_seed is not None:
-            options["nkeys_seed_str"] = _read("--nkey-seed", self.nkey_seed)
-        if self.inbox_prefix is not None:
-            options["inbox_prefix"] = self.inbox_prefix
-        if self.tls_ca is not None or self.tls_cert is not None:
-            try:
-                context = ssl.create_default_context(
-                    cafile=None if self.tls_ca is None else str(self.tls_ca)
-                )
-                if self.tls_cert is not None:
-                    key = None if self.tls_key is None else str(self.tls_key)
-                    context.load_cert_chain(str(self.tls_cert), key)
-            except (OSError, ssl.SSLError) as error:
-                raise BridgeError(f"--tls-ca/--tls-cert/--tls-key: {error}") from None
-            options["tls"] = context
-            if self.tls_hostname is not None:
-                options["tls_hostname"] = self.tls_hostname
-        return options
+        from simulator.errors import ConfigError
+        from simulator.servers.security import ClientCredentials
+
+        credentials = ClientCredentials(
+            user=self.user,
+            password_file=self.password_file,
+            nkey_seed=self.nkey_seed,
+            token_file=self.token_file,
+            tls_ca=self.tls_ca,
+            tls_cert=self.tls_cert,
+            tls_key=self.tls_key,
+            tls_hostname=self.tls_hostname,
+            inbox_prefix=self.inbox_prefix,
+        )
+        try:
+            return credentials.connect_options()
+        except ConfigError as error:
+            raise BridgeError(str(error)) from None
 
 
 class HookBridge:
@@ -274,13 +266,6 @@ class HookBridge:
         if msg.headers and SERVICE_ERROR in msg.headers:
             raise BridgeError(f"{subject}: the hook service refused: {msg.headers[SERVICE_ERROR]}")
         return _response(msg.data, subject)
-
-
-def _read(option: str, path: Path) -> str:
-    try:
-        return path.read_text(encoding="utf-8").strip()
-    except OSError as error:
-        raise BridgeError(f"{option} {path}: {error.strerror or error}") from None
 
 
 def _dump(event: HookEvent) -> bytes:
