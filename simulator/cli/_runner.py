@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,6 +22,7 @@ from rich.markup import escape
 from simulator.errors import ServerError, TopologyError
 from simulator.protocol import topology as topo
 from simulator.servers.backend import Backend
+from simulator.servers.security import Security
 from simulator.signals import StopSignals
 from simulator.swarm.metrics import Metrics
 from simulator.swarm.report import LiveView, build_report, progress_line, summary, write_json
@@ -47,6 +48,10 @@ class RunOptions:
     html: Path | None = None
     server_bin: str | None = None
     image: str | None = None
+    #: The embedded server's profile (open by default).
+    security: Security | None = None
+    #: ``nats.connect`` keywords for ``url`` (credentials and TLS of a secured server).
+    connect_options: Mapping[str, object] = field(default_factory=dict)
 
 
 @dataclass
@@ -59,6 +64,8 @@ class _Target:
     apply_missing: bool = False
     notes: list[str] = field(default_factory=list)
     where: str = ""
+    #: How the swarm connects (a secured server's credentials; the admin's when we started it).
+    options: dict[str, object] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not self.where:
@@ -119,6 +126,7 @@ def _start_target(options: RunOptions) -> _Target:
             url=options.url,
             nodes=_CLUSTER_SIZE,
             apply=True,  # never on an external server (see below)
+            security=options.security,
         )
     except ImageNotFoundError as exc:
         if options.image is None:
@@ -129,15 +137,18 @@ def _start_target(options: RunOptions) -> _Target:
     if isinstance(server, NatsCluster):
         where = f"a {server.size}-node cluster ({', '.join(server.client_urls)})"
     missing = started.applied is None  # an external server: create only what it lacks
+    connect = dict(options.connect_options) if missing else server.connect_options()
     return _Target(
-        server.client_url, started.info, server.stop, missing, list(started.notes), where
+        server.client_url, started.info, server.stop, missing, list(started.notes), where, connect
     )
 
 
 async def _prepare_external(target: _Target) -> None:
     import nats
 
-    client = await nats.connect(target.client_url, allow_reconnect=False, name="mistersmith-run")
+    client = await nats.connect(
+        target.client_url, allow_reconnect=False, name="mistersmith-run", **target.options
+    )
     try:
         clamped, _ = topo.for_cluster(topo.default_topology(), 1)
         created, differs = await apply_missing(client.jsm(), clamped)
@@ -163,7 +174,8 @@ async def _swarm_run(
         await _prepare_external(target)
     for note in target.notes:
         console.print(f"[cyan]note[/] {escape(note)}")
-    swarm = Swarm(target.client_url, scenario, metrics=metrics)  # responder: the scenario's
+    # the responder: the scenario's; on a secured server, one identity for the whole swarm
+    swarm = Swarm(target.client_url, scenario, metrics=metrics, connect_options=target.options)
     try:
         await swarm.start()
     except BaseException:

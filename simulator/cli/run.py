@@ -11,6 +11,7 @@ from rich.console import Console
 from simulator.cli._common import Subparsers, number, positive_int
 from simulator.errors import ConfigError
 from simulator.servers.backend import RUN_BACKENDS
+from simulator.servers.security import AUTHS, TLS_MODES, ClientCredentials, Security
 
 __all__ = ["add"]
 
@@ -27,6 +28,26 @@ def _run(args: argparse.Namespace, console: Console) -> int:
         raise ConfigError("--image: only used with --backend docker")
     if args.html is not None and importlib.util.find_spec("matplotlib") is None:
         raise ConfigError("--html: needs matplotlib: pip install 'pytest-mistersmith[html]'")
+    credentials = ClientCredentials(
+        creds=args.creds,
+        user=args.user,
+        password_file=args.password_file,
+        nkey_seed=args.nkey_seed,
+        token_file=args.token_file,
+        tls_ca=args.tls_ca,
+        tls_cert=args.tls_cert,
+        tls_key=args.tls_key,
+    )
+    if credentials != ClientCredentials() and args.url is None:
+        raise ConfigError(
+            "--creds/--user/--nkey-seed/--token-file/--tls-*: for a server someone else runs "
+            "(--url); the embedded one is secured with --auth and --tls"
+        )
+    if (args.auth, args.tls) != ("none", "off") and (args.url or args.backend != "binary"):
+        raise ConfigError(
+            f"--auth {args.auth} / --tls {args.tls}: only the embedded server (--backend "
+            "binary) can be secured so far"
+        )
     options = RunOptions(
         scenario,
         backend=args.backend,
@@ -35,6 +56,8 @@ def _run(args: argparse.Namespace, console: Console) -> int:
         html=args.html,
         server_bin=args.server_bin,
         image=args.image,
+        security=Security(args.auth, args.tls),
+        connect_options=credentials.connect_options() if args.url else {},
     )
     return run(options, console)
 
@@ -89,4 +112,23 @@ def add(commands: Subparsers) -> None:
         help="with --backend docker: the image (default: nats:VERSION when cached, else "
         "mistersmith/nats-server:VERSION, built from the installed binary if missing)",
     )
+    secured = parser.add_argument_group(
+        "security",
+        "--auth/--tls secure the embedded server (the swarm connects as its admin); the other "
+        "options reach a server someone else secures (--url)",
+    )
+    secured.add_argument("--auth", choices=AUTHS, default="none", help="default: none")
+    secured.add_argument("--tls", choices=TLS_MODES, default="off", help="default: off")
+    for flag, meta, text in (
+        ("--creds", "FILE", "a .creds file (user JWT and nkey seed)"),
+        ("--user", "NAME", "user name (with --password-file)"),
+        ("--password-file", "FILE", "file holding the password"),
+        ("--nkey-seed", "FILE", "file holding an nkey seed (SU...)"),
+        ("--token-file", "FILE", "file holding the token"),
+        ("--tls-ca", "FILE", "CA certificate to trust (turns TLS on)"),
+        ("--tls-cert", "FILE", "client certificate, for mtls"),
+        ("--tls-key", "FILE", "client key (if not in --tls-cert)"),
+    ):
+        kind = str if meta == "NAME" else Path
+        secured.add_argument(flag, default=None, type=kind, metavar=meta, help=text)
     parser.set_defaults(handler=_run)
