@@ -77,7 +77,7 @@ class BridgeConfig:
         """Keyword arguments of ``nats.connect`` for the credentials and TLS above;
         :class:`BridgeError` names the option whose file cannot be read."""
         from simulator.errors import ConfigError
-        from simulator.servers.security import ClientCredentials
+        from simulator.servers.credentials import ClientCredentials
 
         credentials = ClientCredentials(
             user=self.user,

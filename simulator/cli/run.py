@@ -11,7 +11,8 @@ from rich.console import Console
 from simulator.cli._common import Subparsers, number, positive_int
 from simulator.errors import ConfigError
 from simulator.servers.backend import RUN_BACKENDS
-from simulator.servers.security import AUTHS, TLS_MODES, ClientCredentials, Security
+from simulator.servers.credentials import ClientCredentials
+from simulator.servers.security import AUTHS, TLS_MODES, Security
 
 __all__ = ["add"]
 
