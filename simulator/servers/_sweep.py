@@ -20,6 +20,7 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from simulator.servers._guard import forget
 from simulator.servers._proc import cmdline, pid_alive, send_signal, start_time
 
 __all__ = [
@@ -144,6 +145,7 @@ def reap(process: subprocess.Popen[bytes], temp_dir: Path | None, record: Path |
     if process.poll() is None:
         process.kill()
         process.wait()
+    forget(process.pid)
     if record is not None:
         remove_record(record)
     if temp_dir is not None:
