@@ -30,6 +30,7 @@ import simulator.servers._guard as _guard
 
 __all__ = [
     "PDEATHSIG_SUPPORTED",
+    "alive_since",
     "cmdline",
     "pid_alive",
     "send_signal",
@@ -211,6 +212,17 @@ def pid_alive(pid: int) -> bool:
     except OSError:
         return False
     return True
+
+
+def alive_since(pid: int) -> tuple[bool, int | None]:
+    """Whether ``pid`` is alive and its :func:`start_time`, from one read of its ``/proc`` stat."""
+    if pid <= 0 or not Path("/proc/self/stat").exists():
+        return pid_alive(pid), None
+    fields = _proc_stat(pid)
+    if fields is None or fields[0] in ("Z", "X"):
+        return False, None
+    started = fields[19] if len(fields) >= 20 else ""
+    return True, int(started) if started.isdigit() else None
 
 
 def start_time(pid: int) -> int | None:

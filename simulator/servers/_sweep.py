@@ -21,7 +21,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from simulator.servers._guard import forget
-from simulator.servers._proc import cmdline, pid_alive, send_signal, start_time
+from simulator.servers._proc import alive_since, cmdline, pid_alive, send_signal
 
 __all__ = [
     "TEMP_PREFIX",
@@ -78,11 +78,11 @@ def remove_record(path: Path) -> None:
 
 
 def _owner_alive(record: PidRecord) -> bool:
-    if not pid_alive(record.owner_pid):
+    alive, current = alive_since(record.owner_pid)
+    if not alive:
         return False
     if record.owner_start is None:
         return True
-    current = start_time(record.owner_pid)
     return current is None or current == record.owner_start
 
 
