@@ -40,21 +40,27 @@ _write_fd: int | None = None
 
 
 def _close_in_child() -> None:
-    global _guardian, _write_fd
+    global _guardian, _write_fd, _lock
+    _lock = threading.Lock()  # another thread may have held it at the fork
     if _write_fd is not None:
         with contextlib.suppress(OSError):
             os.close(_write_fd)
     _guardian, _write_fd = None, None
 
 
-os.register_at_fork(after_in_child=_close_in_child)
+if hasattr(os, "register_at_fork"):  # not on Windows, where no guardian runs
+    os.register_at_fork(after_in_child=_close_in_child)
 
 
 @atexit.register
 def _stop() -> None:
     """At a normal exit: end the guardian (it kills what is still guarded) and reap it."""
-    guardian = _guardian
-    _close_in_child()
+    global _guardian, _write_fd
+    guardian, fd = _guardian, _write_fd
+    _guardian, _write_fd = None, None
+    if fd is not None:
+        with contextlib.suppress(OSError):
+            os.close(fd)
     if guardian is not None:
         with contextlib.suppress(subprocess.TimeoutExpired):
             guardian.wait(1.0)
