@@ -16,7 +16,8 @@ anchor, measured in the same run:
   as one (what a session's ``nats_server`` and ``mistersmith_topology`` pay once); the parts
   are shown below it. The topology is parsed in every run, as a session's first
   ``default_topology()`` does (later calls return a copy of the parsed file).
-  Goal: at most 1.3 times the bare start (ratio of the medians).
+  Goal: at most 1.3 times the bare start (ratio of the medians). The two run by turns (which
+  goes first alternates), so that a shared machine's changing load falls on both alike.
 - **per-test reset**: ``TopologyJanitor.reset()`` (the sync API the ``mistersmith_topology``
   fixture calls) on a running server, in four states a test leaves behind (making the state is
   not timed): nothing to undo; one stream published to (3 messages) and one consumer pulled
@@ -123,13 +124,37 @@ def p95(samples: list[float]) -> float:
 
 
 # -- start to a connected client with the topology ----------------------------------------------
-def bench_topology_start(
+def _topology_once(
+    loop: asyncio.AbstractEventLoop, binary: NatsServerBinary, base_dir: Path | None
+) -> tuple[float, float, float, float, float]:
+    """One load + start + connect + apply: the total and the four parts (seconds)."""
+    t_load = time.perf_counter()
+    # What a session's first default_topology() does (later calls hit its cache).
+    text = topo.DEFAULT_TOPOLOGY_PATH.read_text(encoding="utf-8")
+    topology, _ = topo.for_cluster(topo.loads(text, str(topo.DEFAULT_TOPOLOGY_PATH)), 1)
+    t0 = time.perf_counter()
+    server = BinaryServer(for_topology(topology), binary=binary, base_dir=base_dir).start()
+    try:
+        t1 = time.perf_counter()
+        client = loop.run_until_complete(nats.connect(server.client_url))
+        t2 = time.perf_counter()
+        loop.run_until_complete(topo.apply(client.jsm(), topology))
+        t3 = time.perf_counter()
+        loop.run_until_complete(client.close())
+    finally:
+        server.stop()
+    return t3 - t_load, t0 - t_load, t1 - t0, t2 - t1, t3 - t2
+
+
+def bench_starts(
     loop: asyncio.AbstractEventLoop,
     runs: int,
     binary: NatsServerBinary,
     base_dir: Path | None = None,
 ) -> list[Row]:
-    """Load + start + connect + apply, timed as one; the four parts as rows of their own."""
+    """The bare start and load + start + connect + apply (timed as one; its four parts as rows
+    of their own), run by turns (which goes first alternates) so that both see the same load."""
+    bare = Row(BARE)
     total, load, start, connect, apply = (
         Row(
             "start to connected client, topology applied",
@@ -142,26 +167,17 @@ def bench_topology_start(
         Row("  topology.apply() (4 streams, 4 consumers)", part=True, anchor=BARE),
     )
     for run in range(runs + 1):
-        t_load = time.perf_counter()
-        # What a session's first default_topology() does (later calls hit its cache).
-        text = topo.DEFAULT_TOPOLOGY_PATH.read_text(encoding="utf-8")
-        topology, _ = topo.for_cluster(topo.loads(text, str(topo.DEFAULT_TOPOLOGY_PATH)), 1)
-        t0 = time.perf_counter()
-        server = BinaryServer(for_topology(topology), binary=binary, base_dir=base_dir).start()
-        t1 = time.perf_counter()
-        client = loop.run_until_complete(nats.connect(server.client_url))
-        t2 = time.perf_counter()
-        loop.run_until_complete(topo.apply(client.jsm(), topology))
-        t3 = time.perf_counter()
-        loop.run_until_complete(client.close())
-        server.stop()
-        if run:  # the first run warms up (imports, caches, page cache): not counted
-            total.samples.append(t3 - t_load)
-            load.samples.append(t0 - t_load)
-            start.samples.append(t1 - t0)
-            connect.samples.append(t2 - t1)
-            apply.samples.append(t3 - t2)
-    return [total, load, start, connect, apply]
+        for which in ("bare", "topology")[:: 1 if run % 2 else -1]:
+            if which == "bare":
+                elapsed = _bare_once(loop, binary, base_dir)
+                if run:  # the first run warms up (imports, caches, page cache): not counted
+                    bare.samples.append(elapsed)
+                continue
+            times = _topology_once(loop, binary, base_dir)
+            if run:
+                for row, seconds in zip((total, load, start, connect, apply), times, strict=True):
+                    row.samples.append(seconds)
+    return [bare, total, load, start, connect, apply]
 
 
 # -- the per-test reset -------------------------------------------------------------------------
@@ -439,35 +455,28 @@ async def _connect_retrying(url: str, deadline: float) -> Client:
             await asyncio.sleep(_POLL)
 
 
-def bench_bare(
-    loop: asyncio.AbstractEventLoop,
-    runs: int,
-    binary: NatsServerBinary,
-    base_dir: Path | None = None,
-) -> Row:
+def _bare_once(
+    loop: asyncio.AbstractEventLoop, binary: NatsServerBinary, base_dir: Path | None
+) -> float:
     """Spawn ``nats-server -js`` (server-picked port) until a nats-py client is connected."""
-    row = Row(BARE)
-    for run in range(runs + 1):
-        temp = Path(tempfile.mkdtemp(prefix="bench-nats-", dir=base_dir))
-        ports_dir = temp / "ports"
-        ports_dir.mkdir()
-        argv = [str(binary.path), "-js", "-a", "127.0.0.1", "-p", "-1"]
-        argv += ["--ports_file_dir", str(ports_dir), "-sd", str(temp / "store")]
-        t0 = time.perf_counter()
-        process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        try:
-            deadline = time.monotonic() + _DEADLINE
-            url = _wait_ports(process, ports_dir, deadline)
-            client = loop.run_until_complete(_connect_retrying(url, deadline))
-            elapsed = time.perf_counter() - t0
-            loop.run_until_complete(client.close())
-        finally:
-            process.terminate()
-            process.wait()
-            shutil.rmtree(temp, ignore_errors=True)
-        if run:
-            row.samples.append(elapsed)
-    return row
+    temp = Path(tempfile.mkdtemp(prefix="bench-nats-", dir=base_dir))
+    ports_dir = temp / "ports"
+    ports_dir.mkdir()
+    argv = [str(binary.path), "-js", "-a", "127.0.0.1", "-p", "-1"]
+    argv += ["--ports_file_dir", str(ports_dir), "-sd", str(temp / "store")]
+    t0 = time.perf_counter()
+    process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + _DEADLINE
+        url = _wait_ports(process, ports_dir, deadline)
+        client = loop.run_until_complete(_connect_retrying(url, deadline))
+        elapsed = time.perf_counter() - t0
+        loop.run_until_complete(client.close())
+    finally:
+        process.terminate()
+        process.wait()
+        shutil.rmtree(temp, ignore_errors=True)
+    return elapsed
 
 
 # -- testcontainers, for comparison -------------------------------------------------------------
@@ -671,8 +680,7 @@ def main(argv: list[str] | None = None) -> int:
     loop = asyncio.new_event_loop()
     runs, base = args.runs, args.base_dir
     steps: list[tuple[str, Callable[[], list[Row]]]] = [
-        ("bare nats-server", lambda: [bench_bare(loop, runs, binary, base)]),
-        ("topology start", lambda: bench_topology_start(loop, runs, binary, base)),
+        ("bare start and topology start", lambda: bench_starts(loop, runs, binary, base)),
         ("reset", lambda: bench_reset(loop, runs, binary, topology, base)),
         ("per test in pytest", lambda: [bench_per_test(args.per_test_runs)]),
     ]

@@ -23,11 +23,15 @@ from nats.js.manager import JetStreamManager
 
 from pytest_mistersmith._reset import Snapshot, reset
 from pytest_mistersmith.exceptions import ResetRefusedError
+from simulator.errors import TopologyError
 from simulator.protocol.topology import ApplyReport, Topology, apply
 
 __all__ = ["TopologyJanitor", "TopologyState"]
 
 T = TypeVar("T")
+_NO_SUITABLE_PEERS = 10005
+"""JetStream's "no suitable peers for placement" (a peer its meta leader thinks offline)."""
+_RETRY_PAUSE = 0.005
 
 
 @dataclass(frozen=True)
@@ -116,7 +120,18 @@ class TopologyJanitor:
         async def run() -> ApplyReport:
             js = await self._manager()
             self._snapshot = None
-            return await apply(js, self.topology)
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + 0.8 * self.timeout  # before the runner gives up
+            while True:
+                try:
+                    return await apply(js, self.topology)
+                except TopologyError as exc:
+                    # A cluster healthy a moment ago may still place no replica on a peer its
+                    # meta leader has not heard from yet (10005): apply() is idempotent, again.
+                    unplaced = getattr(exc.__cause__, "err_code", None) == _NO_SUITABLE_PEERS
+                    if not (self.clustered and unplaced) or loop.time() >= deadline:
+                        raise
+                await asyncio.sleep(_RETRY_PAUSE)
 
         self.applied = self._runner.run(run(), self.timeout)
         return self.applied

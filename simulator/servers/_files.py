@@ -60,13 +60,14 @@ def wait_ports(
     process: subprocess.Popen[bytes], ports_dir: Path, deadline: float, timeout: float
 ) -> dict[str, list[str]]:
     """Poll for the ports file of ``process`` (``--ports_file_dir``) until ``deadline``."""
+    suffix = f"_{process.pid}.ports"  # nats-server names it <executable>_<pid>.ports
     while True:
         if process.poll() is not None:
             raise ServerStartError(
                 f"nats-server exited with code {process.returncode} during start",
                 exit_code=process.returncode,
             )
-        for candidate in ports_dir.glob(f"*_{process.pid}.ports"):
+        for candidate in _ports_files(ports_dir, suffix):
             with contextlib.suppress(OSError, ValueError):
                 ports = json.loads(candidate.read_text())
                 if ports.get("nats") and ports.get("monitoring"):
@@ -77,6 +78,14 @@ def wait_ports(
                 timeout=timeout,
             )
         time.sleep(POLL_INTERVAL)
+
+
+def _ports_files(ports_dir: Path, suffix: str) -> list[Path]:
+    """The files in ``ports_dir`` whose names end with ``suffix`` (no glob: no regex per pid)."""
+    try:
+        return [ports_dir / name for name in os.listdir(ports_dir) if name.endswith(suffix)]
+    except OSError:
+        return []
 
 
 def log_tail(path: Path, lines: int) -> str:

@@ -1,9 +1,11 @@
-"""Child processes that die with us (Linux PR_SET_PDEATHSIG), and pid inspection helpers.
+"""Child processes that die with us, and pid inspection helpers.
 
-PR_SET_PDEATHSIG fires when the *thread* that forked the child exits, not the process. A
-server started from a short-lived thread (``asyncio.to_thread``, a thread pool) would be killed
-when that thread ends, so spawns from any thread but the main one are handed to one private
-daemon thread that lives as long as the process.
+On Linux a guardian process (``_guard``: one ``sh`` reading a pipe only we write to) kills
+our servers when we die; where it cannot run, PR_SET_PDEATHSIG does. PR_SET_PDEATHSIG fires
+when the *thread* that forked the child exits, not the process. A server started from a
+short-lived thread (``asyncio.to_thread``, a thread pool) would be killed when that thread
+ends, so spawns from any thread but the main one are handed to one private daemon thread that
+lives as long as the process.
 """
 
 from __future__ import annotations
@@ -24,8 +26,11 @@ from concurrent.futures import Future
 from pathlib import Path
 from typing import IO
 
+import simulator.servers._guard as _guard
+
 __all__ = [
     "PDEATHSIG_SUPPORTED",
+    "alive_since",
     "cmdline",
     "pid_alive",
     "send_signal",
@@ -101,12 +106,20 @@ def spawn(
 ) -> subprocess.Popen[bytes]:
     """Start ``argv`` in its own session, output to ``stdout``, killed when we die (Linux).
 
-    ``setpriv --pdeathsig KILL`` (util-linux) sets the death signal where it is installed: a
+    The guardian (``_guard``) costs a spawn one pipe write. Without it, ``setpriv --pdeathsig
+    KILL`` (util-linux) sets the death signal where it is installed (an extra exec, 2-3 ms): a
     ``preexec_fn`` forces fork() instead of vfork() and runs Python in the child, 2-4 ms more.
     """
     command = list(argv)
     preexec = None
     guarded = die_with_parent and PDEATHSIG_SUPPORTED
+    if guarded and _guard.available():
+        process = _popen(command, stdout, cwd, None)
+        if not _guard.guard(process.pid):
+            process.kill()
+            process.wait()
+            raise OSError("the guardian process that kills servers when we die is gone")
+        return process
     if guarded:
         setpriv = _setpriv()
         if setpriv is not None:
@@ -115,19 +128,25 @@ def spawn(
             preexec = _make_preexec(os.getpid())
 
     def job() -> subprocess.Popen[bytes]:
-        return subprocess.Popen(
-            command,
-            stdin=subprocess.DEVNULL,
-            stdout=stdout,
-            stderr=subprocess.STDOUT,
-            cwd=cwd,
-            start_new_session=sys.platform != "win32",
-            preexec_fn=preexec,
-        )
+        return _popen(command, stdout, cwd, preexec)
 
     if not guarded or threading.current_thread() is threading.main_thread():
         return job()
     return _run_in_spawner(job)
+
+
+def _popen(
+    command: list[str], stdout: IO[bytes], cwd: Path, preexec: Callable[[], None] | None
+) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        command,
+        stdin=subprocess.DEVNULL,
+        stdout=stdout,
+        stderr=subprocess.STDOUT,
+        cwd=cwd,
+        start_new_session=sys.platform != "win32",
+        preexec_fn=preexec,
+    )
 
 
 @functools.lru_cache(maxsize=1)
@@ -195,6 +214,17 @@ def pid_alive(pid: int) -> bool:
     return True
 
 
+def alive_since(pid: int) -> tuple[bool, int | None]:
+    """Whether ``pid`` is alive and its :func:`start_time`, from one read of its ``/proc`` stat."""
+    if pid <= 0 or not Path("/proc/self/stat").exists():
+        return pid_alive(pid), None
+    fields = _proc_stat(pid)
+    if fields is None or fields[0] in ("Z", "X"):
+        return False, None
+    started = fields[19] if len(fields) >= 20 else ""
+    return True, int(started) if started.isdigit() else None
+
+
 def start_time(pid: int) -> int | None:
     """The start time of ``pid`` in clock ticks since boot (Linux), to detect pid reuse."""
     fields = _proc_stat(pid)
@@ -245,16 +275,16 @@ def terminate(
     A ``paused`` (SIGSTOPped) process is thawed first, so that it can act on SIGTERM.
     """
     if process.poll() is not None:
+        _guard.forget(process.pid)
         return
     if paused and hasattr(signal, "SIGCONT"):
         with contextlib.suppress(ProcessLookupError):
             process.send_signal(signal.SIGCONT)
     if graceful:
         process.terminate()
-        try:
+        with contextlib.suppress(subprocess.TimeoutExpired):
             process.wait(timeout)
-            return
-        except subprocess.TimeoutExpired:
-            pass
-    process.kill()
-    process.wait()
+    if process.returncode is None:
+        process.kill()
+        process.wait()
+    _guard.forget(process.pid)

@@ -20,7 +20,8 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from simulator.servers._proc import cmdline, pid_alive, send_signal, start_time
+from simulator.servers._guard import forget
+from simulator.servers._proc import alive_since, cmdline, pid_alive, send_signal
 
 __all__ = [
     "TEMP_PREFIX",
@@ -77,11 +78,11 @@ def remove_record(path: Path) -> None:
 
 
 def _owner_alive(record: PidRecord) -> bool:
-    if not pid_alive(record.owner_pid):
+    alive, current = alive_since(record.owner_pid)
+    if not alive:
         return False
     if record.owner_start is None:
         return True
-    current = start_time(record.owner_pid)
     return current is None or current == record.owner_start
 
 
@@ -144,6 +145,7 @@ def reap(process: subprocess.Popen[bytes], temp_dir: Path | None, record: Path |
     if process.poll() is None:
         process.kill()
         process.wait()
+    forget(process.pid)
     if record is not None:
         remove_record(record)
     if temp_dir is not None:

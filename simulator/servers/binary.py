@@ -4,7 +4,7 @@
 with ``--ports_file_dir`` so the server picks its ports, and waits for
 ``/healthz?js-enabled-only=true`` under one deadline. A failed start leaves nothing running.
 The child dies with the process that started it (Linux), and every start sweeps servers that
-earlier runs left behind (see ``_sweep``).
+earlier runs left behind (see ``_sweep``), while its own server boots.
 """
 
 from __future__ import annotations
@@ -165,8 +165,6 @@ class BinaryServer(ProcessServer):
         if self._temp_dir is not None:
             self._spawn_and_wait(fresh=False)
             return self
-        with contextlib.suppress(OSError):
-            sweep(self._runtime_dir)
         binary = self.binary
         self._temp_dir = Path(tempfile.mkdtemp(prefix=TEMP_PREFIX, dir=self._base_dir))
         self._last_temp_dir = self._temp_dir
@@ -329,6 +327,9 @@ class BinaryServer(ProcessServer):
             self._reaper.detach()
         owned = None if self.keep_data else temp
         self._reaper = weakref.finalize(self, reap, process, owned, self._record)
+        if fresh:  # while the server boots: sweep what earlier runs left behind
+            with contextlib.suppress(OSError):
+                sweep(self._runtime_dir)
         try:
             ports = wait_ports(process, ports_dir, deadline, self.start_timeout)
             path = HEALTHZ_JS if self._config.jetstream else HEALTHZ
