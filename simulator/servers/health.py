@@ -12,10 +12,13 @@ import json
 import socket
 import subprocess
 import time
-from typing import Any
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from simulator.errors import ServerNotReadyError, ServerStartError
+
+if TYPE_CHECKING:
+    from pydantic import JsonValue
 
 __all__ = [
     "HEALTHZ",
@@ -60,7 +63,7 @@ def probe_http(url: str, timeout: float) -> tuple[int, str]:
         conn.close()
 
 
-def get_json(url: str, timeout: float = 5.0) -> dict[str, Any]:
+def get_json(url: str, timeout: float = 5.0) -> dict[str, JsonValue]:
     """GET ``url`` and decode its JSON object (monitoring endpoints: /varz, /jsz, /connz)."""
     status, body = probe_http(url, timeout)
     if status != 200:
@@ -108,7 +111,7 @@ def wait_healthy(
         time.sleep(POLL_INTERVAL)
 
 
-def read_info(host: str, port: int, timeout: float) -> dict[str, Any]:
+def read_info(host: str, port: int, timeout: float) -> dict[str, JsonValue]:
     """Connect once and read the server's ``INFO {...}`` banner (``OSError`` otherwise)."""
     with socket.create_connection((host, port), timeout=timeout) as sock:
         sock.settimeout(timeout)
@@ -132,7 +135,7 @@ def read_info(host: str, port: int, timeout: float) -> dict[str, Any]:
     return info
 
 
-def wait_info(host: str, port: int, deadline: float) -> dict[str, Any]:
+def wait_info(host: str, port: int, deadline: float) -> dict[str, JsonValue]:
     """Poll ``read_info`` until the banner arrives, before ``deadline`` (monotonic)."""
     last = "no answer yet"
     started = time.monotonic()

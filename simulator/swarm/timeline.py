@@ -17,9 +17,12 @@ from __future__ import annotations
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hdrh.histogram import HdrHistogram  # type: ignore[import-untyped]
+
+if TYPE_CHECKING:
+    from pydantic import JsonValue
 
 __all__ = ["LATENCIES", "MAX_BUCKETS", "TIMELINE_VERSION", "Timeline", "new_histogram"]
 
@@ -221,7 +224,7 @@ class Timeline:
                 total.add(HdrHistogram.decode(bucket.hdr[name]))
         return total
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, JsonValue]:
         """The series as plain data, one list per series, one entry per bucket."""
         self._flush()
         buckets = self._buckets
@@ -233,7 +236,7 @@ class Timeline:
 
         states = _filled(buckets)
         tasks = {"started": [b.started for b in buckets], **series(lambda b: b.finished)}
-        return {
+        data: dict[str, Any] = {
             "version": TIMELINE_VERSION,
             "bucket_s": self.width,
             "buckets": n,
@@ -248,6 +251,7 @@ class Timeline:
             "permission_denied": [b.denied for b in buckets],
             "latency_ms": {name: _latency_series(buckets, name) for name in LATENCIES},
         }
+        return data
 
 
 def _copy(bucket: _Bucket) -> _Bucket:

@@ -25,16 +25,21 @@ __all__ = [
 PROBE_TIMEOUT = 0.5
 
 
+def _jsz(url: str) -> dict[str, Any]:
+    """A node's ``/jsz`` answer (monitoring JSON, read as the loose data it is)."""
+    return get_json(url, timeout=PROBE_TIMEOUT)
+
+
 def meta_view(monitor_url: str) -> str | None:
     """The meta leader this node names, if any."""
-    meta = get_json(f"{monitor_url}/jsz", timeout=PROBE_TIMEOUT).get("meta_cluster") or {}
+    meta = _jsz(f"{monitor_url}/jsz").get("meta_cluster") or {}
     leader = meta.get("leader")
     return str(leader) if leader else None
 
 
 def meta_peers(monitor_url: str, server_name: str) -> list[dict[str, Any]] | None:
     """The meta group's other peers as this node sees them, if it is the meta leader."""
-    meta = get_json(f"{monitor_url}/jsz", timeout=PROBE_TIMEOUT).get("meta_cluster") or {}
+    meta = _jsz(f"{monitor_url}/jsz").get("meta_cluster") or {}
     if meta.get("leader") != server_name:
         return None
     return list(meta.get("replicas") or [])
@@ -46,7 +51,7 @@ def current(replicas: Iterable[dict[str, Any]]) -> bool:
 
 
 def _stream_details(monitor_url: str) -> Iterable[dict[str, Any]]:
-    data = get_json(f"{monitor_url}/jsz?streams=true", timeout=PROBE_TIMEOUT)
+    data = _jsz(f"{monitor_url}/jsz?streams=true")
     for account in data.get("account_details") or ():
         yield from account.get("stream_detail") or ()
 
