@@ -12,9 +12,8 @@ from __future__ import annotations
 import asyncio
 import math
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from pathlib import Path
 from typing import Literal
 
 import nats
@@ -40,6 +39,7 @@ from simulator.bridge.record import Recorder
 from simulator.protocol import channels
 from simulator.protocol.headers import HOOK_EVENT_ID, SERVICE_ERROR
 from simulator.protocol.models import HookDecision, HookEvent, HookResponse, HookType, problem
+from simulator.servers.credentials import ClientCredentials
 
 __all__ = ["BridgeConfig", "HookBridge"]
 
@@ -60,38 +60,17 @@ class BridgeConfig:
     dialect: Dialect = "12.1"
     #: The largest hook input read, in bytes (a larger one is a failure, not a truncation).
     max_input: int = 1 << 20
-    #: Credentials (files, read at connect): a user with a password, an nkey seed, a token.
-    user: str | None = None
-    password_file: Path | None = None
-    nkey_seed: Path | None = None
-    token_file: Path | None = None
-    #: TLS: the CA to trust, and a client certificate and key for mtls.
-    tls_ca: Path | None = None
-    tls_cert: Path | None = None
-    tls_key: Path | None = None
-    tls_hostname: str | None = None
-    #: The inbox prefix a secured identity may use (``_INBOX.<user>``; 2.1's requests need it).
-    inbox_prefix: str | None = None
+    #: Credentials and TLS (files, read at connect): ``--user``/``--password-file``,
+    #: ``--nkey-seed``, ``--token-file``, ``--creds``, ``--tls-*``, ``--inbox-prefix``.
+    credentials: ClientCredentials = field(default_factory=ClientCredentials)
 
     def connect_options(self) -> dict[str, object]:
         """Keyword arguments of ``nats.connect`` for the credentials and TLS above;
         :class:`BridgeError` names the option whose file cannot be read."""
         from simulator.errors import ConfigError
-        from simulator.servers.credentials import ClientCredentials
 
-        credentials = ClientCredentials(
-            user=self.user,
-            password_file=self.password_file,
-            nkey_seed=self.nkey_seed,
-            token_file=self.token_file,
-            tls_ca=self.tls_ca,
-            tls_cert=self.tls_cert,
-            tls_key=self.tls_key,
-            tls_hostname=self.tls_hostname,
-            inbox_prefix=self.inbox_prefix,
-        )
         try:
-            return credentials.connect_options()
+            return self.credentials.connect_options()
         except ConfigError as error:
             raise BridgeError(str(error)) from None
 

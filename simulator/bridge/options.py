@@ -7,6 +7,8 @@ import argparse
 from pathlib import Path
 
 from simulator.bridge.core import BridgeConfig
+from simulator.servers.credentials import add_arguments as add_credentials
+from simulator.servers.credentials import from_arguments as credentials_from
 
 __all__ = ["DEFAULT_TIMEOUT", "DEFAULT_URL", "add_options", "bridge_config"]
 
@@ -64,19 +66,7 @@ def add_options(parser: argparse.ArgumentParser, *, record: bool = True) -> None
         choices=("12.1", "2.1"),
         help="hook subjects (default 12.1; spec-notes 17)",
     )
-    for flag, meta, text in (
-        ("--user", "NAME", "user name (with --password-file)"),
-        ("--password-file", "FILE", "file holding the password"),
-        ("--nkey-seed", "FILE", "file holding an nkey seed (SU...)"),
-        ("--token-file", "FILE", "file holding the token"),
-        ("--tls-ca", "FILE", "CA certificate to trust (turns TLS on)"),
-        ("--tls-cert", "FILE", "client certificate, for mtls"),
-        ("--tls-key", "FILE", "client key (if not in --tls-cert)"),
-        ("--tls-hostname", "NAME", "name to verify the server's certificate against"),
-        ("--inbox-prefix", "PREFIX", "inbox prefix of a secured identity (_INBOX.<user>)"),
-    ):
-        kind = str if meta in ("NAME", "PREFIX") else Path
-        parser.add_argument(flag, default=s, type=kind, metavar=meta, help=text)
+    add_credentials(parser, default=s)
     if record:
         parser.add_argument(
             "--record",
@@ -95,13 +85,5 @@ def bridge_config(args: argparse.Namespace) -> BridgeConfig:
         on_failure=getattr(args, "on_failure", "deny"),
         agent_id=getattr(args, "agent_id", None),
         dialect=getattr(args, "dialect", "12.1"),
-        user=getattr(args, "user", None),
-        password_file=getattr(args, "password_file", None),
-        nkey_seed=getattr(args, "nkey_seed", None),
-        token_file=getattr(args, "token_file", None),
-        tls_ca=getattr(args, "tls_ca", None),
-        tls_cert=getattr(args, "tls_cert", None),
-        tls_key=getattr(args, "tls_key", None),
-        tls_hostname=getattr(args, "tls_hostname", None),
-        inbox_prefix=getattr(args, "inbox_prefix", None),
+        credentials=credentials_from(args),
     )

@@ -12,6 +12,8 @@ from simulator.cli._common import Subparsers, number, positive_int
 from simulator.errors import ConfigError
 from simulator.servers.backend import RUN_BACKENDS
 from simulator.servers.credentials import ClientCredentials
+from simulator.servers.credentials import add_arguments as add_credentials
+from simulator.servers.credentials import from_arguments as credentials_from
 from simulator.servers.security import AUTHS, TLS_MODES, Security
 
 __all__ = ["add"]
@@ -29,16 +31,7 @@ def _run(args: argparse.Namespace, console: Console) -> int:
         raise ConfigError("--image: only used with --backend docker")
     if args.html is not None and importlib.util.find_spec("matplotlib") is None:
         raise ConfigError("--html: needs matplotlib: pip install 'pytest-mistersmith[html]'")
-    credentials = ClientCredentials(
-        creds=args.creds,
-        user=args.user,
-        password_file=args.password_file,
-        nkey_seed=args.nkey_seed,
-        token_file=args.token_file,
-        tls_ca=args.tls_ca,
-        tls_cert=args.tls_cert,
-        tls_key=args.tls_key,
-    )
+    credentials = credentials_from(args)
     if credentials != ClientCredentials() and args.url is None:
         raise ConfigError(
             "--creds/--user/--nkey-seed/--token-file/--tls-*: for a server someone else runs "
@@ -120,16 +113,5 @@ def add(commands: Subparsers) -> None:
     )
     secured.add_argument("--auth", choices=AUTHS, default="none", help="default: none")
     secured.add_argument("--tls", choices=TLS_MODES, default="off", help="default: off")
-    for flag, meta, text in (
-        ("--creds", "FILE", "a .creds file (user JWT and nkey seed)"),
-        ("--user", "NAME", "user name (with --password-file)"),
-        ("--password-file", "FILE", "file holding the password"),
-        ("--nkey-seed", "FILE", "file holding an nkey seed (SU...)"),
-        ("--token-file", "FILE", "file holding the token"),
-        ("--tls-ca", "FILE", "CA certificate to trust (turns TLS on)"),
-        ("--tls-cert", "FILE", "client certificate, for mtls"),
-        ("--tls-key", "FILE", "client key (if not in --tls-cert)"),
-    ):
-        kind = str if meta == "NAME" else Path
-        secured.add_argument(flag, default=None, type=kind, metavar=meta, help=text)
+    add_credentials(secured)
     parser.set_defaults(handler=_run)

@@ -4,13 +4,14 @@
 
 from __future__ import annotations
 
+import argparse
 import ssl
 from dataclasses import dataclass
 from pathlib import Path
 
 from simulator.errors import ConfigError
 
-__all__ = ["ClientCredentials"]
+__all__ = ["OPTIONS", "ClientCredentials", "add_arguments", "from_arguments"]
 
 
 @dataclass(frozen=True)
@@ -82,3 +83,31 @@ def _read_file(option: str, path: Path) -> str:
     except (OSError, UnicodeDecodeError) as error:
         reason = error.strerror if isinstance(error, OSError) else "not text"
         raise ConfigError(f"{option} {path}: {reason or error}") from None
+
+
+#: The command-line options of :class:`ClientCredentials`: flag, metavar, help.
+OPTIONS: tuple[tuple[str, str, str], ...] = (
+    ("--creds", "FILE", "a .creds file (user JWT and nkey seed)"),
+    ("--user", "NAME", "user name (with --password-file)"),
+    ("--password-file", "FILE", "file holding the password"),
+    ("--nkey-seed", "FILE", "file holding an nkey seed (SU...)"),
+    ("--token-file", "FILE", "file holding the token"),
+    ("--tls-ca", "FILE", "CA certificate to trust (turns TLS on)"),
+    ("--tls-cert", "FILE", "client certificate, for mtls"),
+    ("--tls-key", "FILE", "client key (if not in --tls-cert)"),
+    ("--tls-hostname", "NAME", "name to verify the server's certificate against"),
+    ("--inbox-prefix", "PREFIX", "inbox prefix of a secured identity (_INBOX.<user>)"),
+)
+
+
+def add_arguments(parser: argparse._ActionsContainer, *, default: object = None) -> None:
+    """Add :data:`OPTIONS` to ``parser`` (or an argument group of one)."""
+    for flag, meta, text in OPTIONS:
+        kind = str if meta in ("NAME", "PREFIX") else Path
+        parser.add_argument(flag, default=default, type=kind, metavar=meta, help=text)
+
+
+def from_arguments(args: argparse.Namespace) -> ClientCredentials:
+    """The credentials parsed by :func:`add_arguments` (an option not given is None)."""
+    names = [flag[2:].replace("-", "_") for flag, _, _ in OPTIONS]
+    return ClientCredentials(**{name: getattr(args, name, None) for name in names})
