@@ -42,3 +42,15 @@ def running(args: list[str], tmp: Path) -> Iterator[tuple[subprocess.Popen[bytes
             if process.poll() is None:
                 process.kill()
                 process.wait()
+
+
+def run_cli(args: list[str], tmp: Path) -> subprocess.CompletedProcess[str]:
+    """``mistersmith run ARGS`` to its end: exit code and output."""
+    return subprocess.run(
+        [sys.executable, "-m", "simulator", "run", *args],
+        capture_output=True,
+        text=True,
+        env=run_env(tmp),
+        timeout=RUN_TIMEOUT,
+        check=False,
+    )

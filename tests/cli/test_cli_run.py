@@ -6,7 +6,6 @@ import asyncio
 import dataclasses
 import json
 import signal
-import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -20,22 +19,11 @@ from nats.js.api import StreamConfig
 from simulator.protocol import channels
 from simulator.protocol import topology as topo
 from simulator.servers import BinaryServer, for_topology
-from tests.cli_runs import RUN_TIMEOUT, run_env, running
+from tests.cli_runs import RUN_TIMEOUT, run_cli, run_env, running
 from tests.swarm.test_html import external_references
 from tests.swarm.test_timeline import assert_adds_up
 
 SIGNAL_TIMEOUT = 60.0
-
-
-def _run(args: list[str], tmp: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "simulator", "run", *args],
-        capture_output=True,
-        text=True,
-        env=run_env(tmp),
-        timeout=RUN_TIMEOUT,
-        check=False,
-    )
 
 
 def _report(path: Path) -> dict[str, Any]:
@@ -46,7 +34,7 @@ def _report(path: Path) -> dict[str, Any]:
 def test_a_short_run_writes_a_report_with_counts(tmp_path: Path) -> None:
     report, html = tmp_path / "report.json", tmp_path / "report.html"
     args = ["--agents", "3", "--duration", "3", "--seed", "1", "--report", str(report)]
-    done = _run([*args, "--html", str(html)], tmp_path)
+    done = run_cli([*args, "--html", str(html)], tmp_path)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "running 3 agents" in done.stdout
     assert "Summary:" in done.stdout
@@ -75,7 +63,7 @@ def test_a_short_run_writes_a_report_with_counts(tmp_path: Path) -> None:
 
 def test_a_cluster_run_says_it_runs_on_every_node(tmp_path: Path) -> None:
     report = tmp_path / "report.json"
-    done = _run(
+    done = run_cli(
         ["--backend", "cluster", "--agents", "2", "--duration", "2", "--report", str(report)],
         tmp_path,
     )
@@ -107,7 +95,7 @@ def test_sigint_drains_and_still_reports(tmp_path: Path) -> None:
 def test_a_bad_scenario_file_is_one_line_and_exit_2(tmp_path: Path) -> None:
     scenario = tmp_path / "bad.yaml"
     scenario.write_text("groups:\n  - count: 2\n    failure_rate: 2\n", encoding="utf-8")
-    done = _run(["--scenario", str(scenario)], tmp_path)
+    done = run_cli(["--scenario", str(scenario)], tmp_path)
     assert done.returncode == 2
     lines = done.stderr.strip().splitlines()
     assert lines == [
@@ -118,10 +106,10 @@ def test_a_bad_scenario_file_is_one_line_and_exit_2(tmp_path: Path) -> None:
 
 
 def test_bad_option_values_are_usage_errors(tmp_path: Path) -> None:
-    done = _run(["--agents", "0"], tmp_path)
+    done = run_cli(["--agents", "0"], tmp_path)
     assert done.returncode == 2
     assert "--agents: '0' is not a positive integer" in done.stderr
-    done = _run(["--image", "nats:2", "--duration", "1"], tmp_path)
+    done = run_cli(["--image", "nats:2", "--duration", "1"], tmp_path)
     assert (done.returncode, done.stderr) == (
         2,
         "mistersmith: --image: only used with --backend docker\n",
@@ -154,7 +142,7 @@ def test_with_url_only_what_is_missing_is_created(tmp_path: Path, own_server: Bi
     theirs = dataclasses.replace(lifecycle, max_age=3600.0)
     assert asyncio.run(_streams(own_server.client_url, theirs)).keys() == {"task_lifecycle"}
     report = tmp_path / "report.json"
-    done = _run(
+    done = run_cli(
         [
             "--url",
             own_server.client_url,

@@ -3,31 +3,18 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 from simulator.servers import BinaryServer
 from simulator.servers.security import Security
-from tests.cli_runs import RUN_TIMEOUT, run_env
+from tests.cli_runs import run_cli
 
 SHORT = ["--agents", "3", "--duration", "2", "--seed", "1"]
 
 
-def _run(args: list[str], tmp: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "simulator", "run", *args],
-        capture_output=True,
-        text=True,
-        env=run_env(tmp),
-        timeout=RUN_TIMEOUT,
-        check=False,
-    )
-
-
 def test_the_embedded_server_secured_runs_clean(tmp_path: Path) -> None:
     report = tmp_path / "r.json"
-    done = _run([*SHORT, "--auth", "nkey", "--tls", "tls", "--report", str(report)], tmp_path)
+    done = run_cli([*SHORT, "--auth", "nkey", "--tls", "tls", "--report", str(report)], tmp_path)
     assert done.returncode == 0, done.stdout + done.stderr
     data = json.loads(report.read_text())
     assert data["errors"]["total"] == 0, data["errors"]
@@ -41,7 +28,7 @@ def test_a_secured_server_is_reached_with_credential_files(tmp_path: Path) -> No
         report = tmp_path / "r.json"
         files = ["--nkey-seed", str(creds / "admin.nk"), "--tls-ca", str(creds / "ca.pem")]
         args = [*SHORT, "--url", server.client_url, *files, "--report", str(report)]
-        done = _run(args, tmp_path)
+        done = run_cli(args, tmp_path)
         assert done.returncode == 0, done.stdout + done.stderr
         assert json.loads(report.read_text())["errors"]["total"] == 0
 
@@ -57,9 +44,9 @@ def test_bad_credential_files_are_one_line_and_exit_2(tmp_path: Path) -> None:
         (["--backend", "docker", "--auth", "nkey"], "only the embedded server"),
     ]
     for args, named in cases:
-        done = _run(args, tmp_path)
+        done = run_cli(args, tmp_path)
         assert done.returncode == 2, (args, done.stdout, done.stderr)
         lines = done.stderr.strip().splitlines()
         assert len(lines) == 1 and named in lines[0], (args, done.stderr)
-    done = _run(["--auth", "kerberos"], tmp_path)
+    done = run_cli(["--auth", "kerberos"], tmp_path)
     assert done.returncode == 2 and "invalid choice: 'kerberos'" in done.stderr

@@ -2,15 +2,41 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
 import subprocess
 import sys
+from collections.abc import Iterator
 
 from simulator.servers._proc import pid_alive
 from tests.waits import linux_only
 from tests.waits import polled as until
+
+
+@contextlib.contextmanager
+def killed_child(code: str) -> Iterator[dict[str, int]]:
+    """Run ``code`` in a Python child, read the pids it prints, SIGKILL the child; the pids.
+
+    Every pid still alive at the end is killed.
+    """
+    child = subprocess.Popen(
+        [sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    assert child.stdout is not None and child.stdin is not None
+    pids: dict[str, int] = json.loads(child.stdout.readline())
+    try:
+        child.kill()  # SIGKILL: no atexit, no finalizer; only the guardian acts
+        child.wait()
+        yield pids
+    finally:
+        child.stdin.close()
+        child.stdout.close()
+        for pid in pids.values():
+            if pid_alive(pid):
+                os.kill(pid, signal.SIGKILL)
+
 
 # A process that starts two sleepers, guards both, forgets one, says their pids and waits.
 _CHILD = """
@@ -27,26 +53,9 @@ sys.stdin.read()
 
 @linux_only
 def test_a_guarded_pid_dies_with_us_and_a_forgotten_one_does_not() -> None:
-    child = subprocess.Popen(
-        [sys.executable, "-c", _CHILD],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    assert child.stdout is not None and child.stdin is not None
-    pids = json.loads(child.stdout.readline())
-    try:
-        assert pid_alive(pids["kept"]) and pid_alive(pids["forgotten"])
-        child.kill()  # SIGKILL: no atexit, no finalizer; only the guardian acts
-        child.wait()
+    with killed_child(_CHILD) as pids:
         assert until(lambda: not pid_alive(pids["kept"]), 1.0), "the guarded pid outlived us"
         assert pid_alive(pids["forgotten"]), "a forgotten pid was killed"
-    finally:
-        child.stdin.close()
-        child.stdout.close()
-        for pid in pids.values():
-            if pid_alive(pid):
-                os.kill(pid, signal.SIGKILL)
 
 
 # The same, with a forked child of ours that outlives us (it must not keep the pipe open).
@@ -66,22 +75,6 @@ sys.stdin.read()
 
 @linux_only
 def test_a_forked_child_does_not_keep_the_guarded_alive() -> None:
-    child = subprocess.Popen(
-        [sys.executable, "-c", _FORKING_CHILD],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    assert child.stdout is not None and child.stdin is not None
-    pids = json.loads(child.stdout.readline())
-    try:
-        child.kill()
-        child.wait()
+    with killed_child(_FORKING_CHILD) as pids:
         assert pid_alive(pids["forked"])  # the fork lives on, holding no write end
         assert until(lambda: not pid_alive(pids["kept"]), 1.0), "the guarded pid outlived us"
-    finally:
-        child.stdin.close()
-        child.stdout.close()
-        for pid in pids.values():
-            if pid_alive(pid):
-                os.kill(pid, signal.SIGKILL)
