@@ -11,6 +11,7 @@ from dataclasses import replace
 
 import nats
 import pytest
+import pytest_asyncio
 from nats.aio.client import Client
 from nats.aio.msg import Msg
 
@@ -79,40 +80,39 @@ async def test_the_hook_responder_keeps_the_hook_contracts(
         await responder.stop()
 
 
+@pytest_asyncio.fixture
+async def simulated(
+    nats_server: BinaryServer, mistersmith_topology: TopologyState
+) -> AsyncIterator[list[str]]:
+    """The ids of a running swarm's agents (the swarm stops after the test)."""
+    async with swarm(nats_server.client_url) as s:
+        yield [agent.agent_id for agent in s.agents]
+
+
 @pytest.mark.asyncio
 @pytest.mark.parametrize("contract", TASK_FLOWS, ids=lambda c: c.name)
 async def test_simulated_agents_keep_the_task_contracts(
-    nats_server: BinaryServer,
-    mistersmith_topology: TopologyState,
-    nats_client: Client,
-    contract: Contract,
+    simulated: list[str], nats_client: Client, contract: Contract
 ) -> None:
-    async with swarm(nats_server.client_url) as s:
-        # Assignments name one of this swarm's agents, as the dispatcher's would (one that asks
-        # for capabilities nobody here has is rightly left for another swarm); that agent takes
-        # it, so the simulator keeps the strict option too.
-        ids = [agent.agent_id for agent in s.agents]
-        mine = contract.narrowed(assigned_agent=ids)
-        await check_contract(mine, nats_client, examples=10, timeout=5.0)
-        await check_rejects_invalid(mine, nats_client, examples=10, timeout=5.0)
-        mine = mine.with_options(same_agent=True)
-        await check_contract(mine, nats_client, examples=5, timeout=5.0)
+    # Assignments name one of this swarm's agents, as the dispatcher's would (one that asks
+    # for capabilities nobody here has is rightly left for another swarm); that agent takes
+    # it, so the simulator keeps the strict option too.
+    mine = contract.narrowed(assigned_agent=simulated)
+    await check_contract(mine, nats_client, examples=10, timeout=5.0)
+    await check_rejects_invalid(mine, nats_client, examples=10, timeout=5.0)
+    mine = mine.with_options(same_agent=True)
+    await check_contract(mine, nats_client, examples=5, timeout=5.0)
 
 
 @pytest.mark.asyncio
 @pytest.mark.parametrize("contract", COMMAND_FLOWS, ids=lambda c: c.name)
 async def test_simulated_agents_keep_the_command_contracts(
-    nats_server: BinaryServer,
-    mistersmith_topology: TopologyState,
-    nats_client: Client,
-    contract: Contract,
+    simulated: list[str], nats_client: Client, contract: Contract
 ) -> None:
-    async with swarm(nats_server.client_url) as s:
-        ids = [agent.agent_id for agent in s.agents]
-        mine = contract.narrowed(agent_id=ids, command_type=LIVE_COMMANDS)
-        await check_contract(mine, nats_client, examples=15)
-        # a malformed command gets a service error reply naming the field (spec-notes 23)
-        await check_rejects_invalid(mine, nats_client, examples=15)
+    mine = contract.narrowed(agent_id=simulated, command_type=LIVE_COMMANDS)
+    await check_contract(mine, nats_client, examples=15)
+    # a malformed command gets a service error reply naming the field (spec-notes 23)
+    await check_rejects_invalid(mine, nats_client, examples=15)
 
 
 @pytest.mark.asyncio
