@@ -24,6 +24,7 @@ not the server's; ``cli.startup`` names no agent.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -146,13 +147,24 @@ def _consumers(chan: Channel, topology: Topology) -> list[tuple[str, str]]:
 
 
 def permissions(who: Identity | str, topology: Topology | None = None) -> Permissions:
-    """The allow lists of ``who`` over ``topology`` (ours by default)."""
+    """The allow lists of ``who`` over ``topology`` (ours by default, computed once per
+    identity: a secured server's start asks for every identity's)."""
+    who = identity(who) if isinstance(who, str) else who
+    if topology is None:
+        return _over_default(who)
+    return _computed(who, topology)
+
+
+@functools.lru_cache(maxsize=4096)
+def _over_default(who: Identity) -> Permissions:
     from simulator.protocol.topology import default_topology
 
-    who = identity(who) if isinstance(who, str) else who
+    return _computed(who, default_topology())
+
+
+def _computed(who: Identity, topo: Topology) -> Permissions:
     if who.role is None:
         return Permissions(None, None)
-    topo = default_topology() if topology is None else topology
     publish: dict[str, None] = {}
     subscribe: dict[str, None] = {}
     inbox = responses = False
