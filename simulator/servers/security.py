@@ -22,7 +22,6 @@ from __future__ import annotations
 import secrets
 import ssl
 import time
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, get_args
@@ -30,7 +29,10 @@ from typing import TYPE_CHECKING, Literal, get_args
 from simulator.errors import ConfigError
 
 if TYPE_CHECKING:
+    import trustme
+
     from simulator.protocol.permissions import Identity
+    from simulator.servers._jwt import KeyPair
 
 __all__ = [
     "AUTHS",
@@ -100,8 +102,9 @@ class _Operator:
     operator_jwt: str
     account_public: str
     account_jwt: str
-    account: object  # _jwt.KeyPair, kept to sign users and revocations
-    operator: object
+    #: The account's and the operator's keys, kept to sign users and revocations.
+    account: KeyPair
+    operator: KeyPair
     jetstream: dict[str, int]
     system_public: str = ""
     system_jwt: str = ""
@@ -121,7 +124,7 @@ class Material:
     secrets: dict[str, _Secret] = field(default_factory=dict)
     operator: _Operator | None = None
     #: The trustme CA, kept to issue client certificates for identities added later.
-    ca_issuer: object = None
+    ca_issuer: trustme.CA | None = None
 
     def add(self, name: str | Identity) -> bool:
         """Give ``name`` credentials too (``agent:<id>`` not known at the start); True when
@@ -183,7 +186,6 @@ class Material:
         revoked = dict(op.revocations)
         revoked[self.secrets[who.name].public] = int(time.time()) + 1
         op.revocations = revoked
-        assert isinstance(op.operator, _jwt.KeyPair) and isinstance(op.account, _jwt.KeyPair)
         op.account_jwt = _jwt.account_jwt(
             op.operator, op.account, "MISTERSMITH", op.jetstream, revoked
         )
@@ -239,14 +241,6 @@ def _mail(who: Identity) -> str:
     return f"{who.user}@{_MAIL_DOMAIN}"
 
 
-def _new_nkey() -> tuple[bytes, str]:
-    import nkeys
-    from nacl.signing import SigningKey
-
-    seed = nkeys.encode_seed(bytes(SigningKey.generate()), nkeys.PREFIX_BYTE_USER)
-    return seed, nkeys.from_seed(bytearray(seed)).public_key.decode()
-
-
 def make_material(
     security: Security, directory: Path, jetstream: dict[str, int] | None = None
 ) -> Material:
@@ -267,10 +261,7 @@ def make_material(
         ca = trustme.CA(organization_name="mistersmith test CA")
         ca_path = directory / "ca.pem"
         ca.cert_pem.write_to_path(str(ca_path))
-        leaf = ca.issue_cert("localhost", "127.0.0.1")
-        cert_path, key_path = directory / "server.pem", directory / "server.key"
-        leaf.cert_chain_pems[0].write_to_path(str(cert_path))
-        leaf.private_key_pem.write_to_path(str(key_path))
+        cert_path, key_path = _issue(ca, directory, "server", "localhost", "127.0.0.1")
     operator = _make_operator(jetstream or {}) if security.auth == "jwt" else None
     made: dict[str, _Secret] = {}
     for who in security.identities():
@@ -299,7 +290,7 @@ def _secret_for(
     security: Security,
     who: Identity,
     directory: Path,
-    ca: object,
+    ca: trustme.CA | None,
     operator: _Operator | None,
 ) -> _Secret:
     seed = b""
@@ -309,22 +300,28 @@ def _secret_for(
         text_password = secrets.token_urlsafe(18)
         _write(directory / f"{who.user}.password", text_password)
     elif security.auth == "nkey":
-        seed, public = _new_nkey()
+        import simulator.servers._jwt as _jwt
+
+        key = _jwt.new_key("user")
+        seed, public = key.seed, key.public
         _write(directory / f"{who.user}.nk", seed.decode())
     elif security.auth == "jwt" and operator is not None:
         creds = directory / f"{who.user}.creds"
         text, public = user_creds(operator, who)
         _write(creds, text)
-    cert = key = None
-    if security.tls == "mtls":
-        import trustme
+    cert = key_file = None
+    if security.tls == "mtls" and ca is not None:
+        cert, key_file = _issue(ca, directory, who.user, _mail(who))
+    return _Secret(text_password, seed, public, cert, key_file, creds)
 
-        assert isinstance(ca, trustme.CA)
-        leaf = ca.issue_cert(_mail(who))
-        cert, key = directory / f"{who.user}.pem", directory / f"{who.user}.key"
-        leaf.cert_chain_pems[0].write_to_path(str(cert))
-        leaf.private_key_pem.write_to_path(str(key))
-    return _Secret(text_password, seed, public, cert, key, creds)
+
+def _issue(ca: trustme.CA, directory: Path, stem: str, *names: str) -> tuple[Path, Path]:
+    """A leaf certificate of ``ca`` for ``names``, written as ``<stem>.pem`` and ``.key``."""
+    leaf = ca.issue_cert(*names)
+    cert, key = directory / f"{stem}.pem", directory / f"{stem}.key"
+    leaf.cert_chain_pems[0].write_to_path(str(cert))
+    leaf.private_key_pem.write_to_path(str(key))
+    return cert, key
 
 
 def user_creds(operator: _Operator, who: Identity, expires: int | None = None) -> tuple[str, str]:
@@ -333,18 +330,11 @@ def user_creds(operator: _Operator, who: Identity, expires: int | None = None) -
     import simulator.servers._jwt as _jwt
     from simulator.protocol.permissions import permissions
 
-    account = operator.account
-    assert isinstance(account, _jwt.KeyPair)
     user = _jwt.new_key("user")
-    token = _jwt.user_jwt(account, user, who.user, permissions(who).as_conf(), expires)
+    token = _jwt.user_jwt(operator.account, user, who.user, permissions(who).as_conf(), expires)
     return _jwt.creds(token, user), user.public
 
 
 def _write(path: Path, text: str) -> None:
     path.write_text(text + "\n", encoding="utf-8")
     path.chmod(0o600)
-
-
-def agent_ids(names: Iterable[str]) -> tuple[str, ...]:
-    """The agent ids of ``names`` that are ``agent:<id>`` identities."""
-    return tuple(n.split(":", 1)[1] for n in names if n.startswith("agent:"))
