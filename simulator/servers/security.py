@@ -125,6 +125,7 @@ class Material:
     operator: _Operator | None = None
     #: The trustme CA, kept to issue client certificates for identities added later.
     ca_issuer: trustme.CA | None = None
+    _contexts: dict[str, ssl.SSLContext] = field(default_factory=dict, repr=False)
 
     def add(self, name: str | Identity) -> bool:
         """Give ``name`` credentials too (``agent:<id>`` not known at the start); True when
@@ -205,13 +206,18 @@ class Material:
         return block
 
     def ssl_context(self, who: Identity | None = None) -> ssl.SSLContext | None:
-        """A client TLS context trusting our CA (with ``who``'s certificate under mtls)."""
+        """A client TLS context trusting our CA (with ``who``'s certificate under mtls); made
+        once per identity (every test's client asks for one)."""
         if self.security.tls == "off":
             return None
-        context = ssl.create_default_context(cafile=str(self.ca))
-        if self.security.tls == "mtls" and who is not None:
-            secret = self.secrets[who.name]
-            context.load_cert_chain(str(secret.cert), str(secret.key))
+        key = who.name if self.security.tls == "mtls" and who is not None else ""
+        context = self._contexts.get(key)
+        if context is None:
+            context = ssl.create_default_context(cafile=str(self.ca))
+            if key:
+                secret = self.secrets[key]
+                context.load_cert_chain(str(secret.cert), str(secret.key))
+            self._contexts[key] = context
         return context
 
     def connect_options(self, name: str | Identity = "admin") -> dict[str, object]:
