@@ -252,11 +252,11 @@ def get_config(config: pytest.Config) -> MisterSmithConfig:
             "--nats-backend external needs the server's URL: give --nats-url nats://HOST:PORT "
             "(ini nats_url)"
         )
-    if (raw["nats_auth"], raw["nats_tls"]) != ("none", "off") and backend != "binary":
+    if (raw["nats_auth"], raw["nats_tls"]) != ("none", "off") and backend == "external":
         raise pytest.UsageError(
             f"--nats-auth {raw['nats_auth']} / --nats-tls {raw['nats_tls']} (ini nats_auth, "
-            f"nats_tls) secure the binary backend only so far, not --nats-backend {backend}; "
-            "use --nats-backend binary or leave the server open"
+            "nats_tls) secure a server the plugin starts (binary, docker, clusters), not "
+            "--nats-backend external; drop them, or use another backend"
         )
     return MisterSmithConfig(
         backend=backend,

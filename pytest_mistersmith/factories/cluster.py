@@ -18,7 +18,7 @@ from pytest_mistersmith.config import (
     Scope,
     pick,
 )
-from pytest_mistersmith.factories.server import Given, binary_lookup, serve
+from pytest_mistersmith.factories.server import Given, binary_lookup, serve, session_security
 
 # Imported by the plugin at start-up: the simulator loads when a fixture runs.
 if TYPE_CHECKING:
@@ -71,6 +71,7 @@ def _start_cluster(
         nodes_on=node_backend(pick(given.backend, cfg.backend)),
         apply=apply_topology,
         start_timeout=start_timeout,
+        security=session_security(cfg),
         **given.start_options(cfg, lookup),
     ).server
     assert isinstance(cluster, NatsCluster)

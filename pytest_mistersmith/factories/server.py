@@ -62,6 +62,7 @@ __all__ = [
     "mark_used",
     "nats_server_factory",
     "serve",
+    "session_security",
     "start_server",
 ]
 
@@ -173,14 +174,14 @@ def _start_server(
         backend,
         given.topology,
         url=pick(url, cfg.url),
-        security=_security(cfg) if backend == "binary" else None,
+        security=session_security(cfg) if backend != "external" else None,
         **given.start_options(cfg, lookup),
     ).server
     assert isinstance(server, (BinaryServer, DockerServer, ExternalServer))
     return server
 
 
-def _security(cfg: MisterSmithConfig) -> Security | None:
+def session_security(cfg: MisterSmithConfig) -> Security | None:
     """The session's security profile (--nats-auth, --nats-tls), or None when open."""
     if (cfg.auth, cfg.tls) == ("none", "off"):
         return None

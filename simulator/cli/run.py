@@ -37,10 +37,11 @@ def _run(args: argparse.Namespace, console: Console) -> int:
             "--creds/--user/--nkey-seed/--token-file/--tls-*: for a server someone else runs "
             "(--url); the embedded one is secured with --auth and --tls"
         )
-    if (args.auth, args.tls) != ("none", "off") and (args.url or args.backend != "binary"):
+    if (args.auth, args.tls) != ("none", "off") and args.url:
         raise ConfigError(
-            f"--auth {args.auth} / --tls {args.tls}: only the embedded server (--backend "
-            "binary) can be secured so far"
+            f"--auth {args.auth} / --tls {args.tls}: secure the server this command starts "
+            "(--backend binary or docker); a server at --url is secured by whoever runs it: "
+            "give its credentials (--creds, --nkey-seed, --user, --token-file, --tls-*)"
         )
     options = RunOptions(
         scenario,

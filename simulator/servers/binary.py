@@ -172,15 +172,10 @@ class BinaryServer(ProcessServer):
         if self._config.store_dir is None:
             self._config = replace(self._config, store_dir=self._temp_dir / "store")
         if self.security is not None and not self.security.open:
-            from simulator.servers.security import make_material
+            from simulator.servers.security import material_for
 
-            limits = {
-                "mem_storage": self._config.max_memory_store,
-                "disk_storage": self._config.max_file_store,
-                "streams": self._config.max_streams,
-                "consumer": self._config.max_consumers,
-            }
-            self.material = make_material(self.security, self._temp_dir / "credentials", limits)
+            directory = self._temp_dir / "credentials"
+            self.material = material_for(self.security, directory, self._config)
             self._config = replace(self._config, security=self.material)
         self._binary = binary
         self._spawn_and_wait(fresh=True)

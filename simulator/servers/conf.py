@@ -260,6 +260,9 @@ def render(config: ServerConfig) -> str:
             lines.append("  routes: [")
             lines += [f"    {_quote(route)}" for route in cluster.routes]
             lines.append("  ]")
+        route_tls = security.route_tls_block() if security is not None else None
+        if route_tls is not None:  # routes verify both ends with the same CA
+            lines.append(f"  tls: {json.dumps(route_tls)}")
         lines.append("}")
     lines += list(config.extra)
     return "\n".join(lines) + "\n"

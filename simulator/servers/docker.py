@@ -7,14 +7,23 @@ through the mapped monitoring port (a mapped port accepts TCP before the server 
 listens). Containers carry their session's labels; stale ones of dead sessions are removed at
 the first start of a session (see ``_docker_cli``), since testcontainers' Ryuk cannot be pulled
 offline.
+
+A secured server (``security=``) gets its credentials and certificates made on the host (a
+temp dir removed by ``stop()``); the configuration and the files the server reads (CA,
+certificate, key) are copied into the container under ``/credentials``. The server certificate
+names ``localhost`` and ``127.0.0.1``: clients reach the container through its published
+loopback port.
 """
 
 from __future__ import annotations
 
+import shutil
+import tempfile
+import time
 import uuid
 from dataclasses import replace
-from pathlib import Path
-from typing import Any
+from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING, Any
 
 from simulator.errors import ImageNotFoundError, ServerError, ServerStartError
 from simulator.servers._docker_cli import docker, docker_ok, host_port, labels, sweep_stale
@@ -22,7 +31,10 @@ from simulator.servers._locate import BinaryArg, resolve_binary
 from simulator.servers._ports import free_ports
 from simulator.servers.base import ProcessServer, require_started
 from simulator.servers.conf import ServerConfig, render
-from simulator.servers.health import HEALTHZ, HEALTHZ_JS, get_json, wait_healthy
+from simulator.servers.health import HEALTHZ, HEALTHZ_JS, POLL_INTERVAL, get_json, wait_healthy
+
+if TYPE_CHECKING:
+    from simulator.servers.security import Security
 
 __all__ = ["CLIENT_PORT", "CLUSTER_PORT", "MONITOR_PORT", "DockerServer"]
 
@@ -32,6 +44,7 @@ CLUSTER_PORT = 6222
 _CONF = "/nats.conf"
 _PORT_ATTEMPTS = 3
 _STORE = Path("/data")
+_CREDENTIALS = PurePosixPath("/credentials")
 
 
 class DockerServer(ProcessServer):
@@ -39,6 +52,7 @@ class DockerServer(ProcessServer):
 
     Without ``image``, the image is :func:`~simulator.servers.image.default_image` of the
     version of ``binary`` (default: the nats-server found as :func:`find_nats_server` does).
+    ``security`` secures it as it does a :class:`BinaryServer` (see the module).
     """
 
     def __init__(
@@ -52,8 +66,11 @@ class DockerServer(ProcessServer):
         start_timeout: float = 30.0,
         stop_timeout: float = 10.0,
         binary: BinaryArg = None,
+        security: Security | None = None,
     ) -> None:
         self._given = ServerConfig() if config is None else config
+        self.security = security
+        self._material_dir: Path | None = None
         self._image = image
         self._binary = binary
         self.name = name or f"mistersmith-nats-{uuid.uuid4().hex[:10]}"
@@ -95,6 +112,7 @@ class DockerServer(ProcessServer):
     def container_config(self) -> ServerConfig:
         """The configuration rendered into the container."""
         cluster = self._given.cluster
+        material = self._given.security
         if cluster is not None:
             cluster = replace(cluster, host="0.0.0.0", port=CLUSTER_PORT)
         return replace(
@@ -105,6 +123,7 @@ class DockerServer(ProcessServer):
             http_port=MONITOR_PORT,
             store_dir=_STORE,
             cluster=cluster,
+            security=None if material is None else material.relocated(_CREDENTIALS),
         )
 
     @property
@@ -165,6 +184,7 @@ class DockerServer(ProcessServer):
 
         sweep_stale()
         testcontainers_config.ryuk_disabled = True  # no registry: our labels do its job
+        self._secure()
         owned = labels()
         docker_ok("volume", "create", *_label_args(owned), self.volume)
         container = (
@@ -175,6 +195,11 @@ class DockerServer(ProcessServer):
             .with_copy_into_container(self.rendered().encode(), _CONF)
             .with_kwargs(labels=owned, stop_signal="SIGTERM")
         )
+        material = self._given.security
+        for path in () if material is None else material.server_files():
+            container = container.with_copy_into_container(
+                path.read_bytes(), str(_CREDENTIALS / path.name), mode=0o600
+            )
         if self._network is not None:
             from testcontainers.core.network import Network
 
@@ -196,9 +221,54 @@ class DockerServer(ProcessServer):
                 if attempt < _PORT_ATTEMPTS and "already" in str(exc):
                     continue  # a picked port was taken meanwhile: pick again
                 docker("volume", "rm", "-f", self.volume, timeout=60)
+                self._forget_material()
                 raise _start_failure(self.image, exc, self._binary) from exc
         self._container = container
         self._id = str(container.get_wrapped_container().id)
+
+    def _secure(self) -> None:
+        """Make the credentials and certificates of ``security`` (on the host, see the module)."""
+        if self.security is None or self.security.open or self._given.security is not None:
+            return
+        from simulator.servers._files import default_base_dir
+        from simulator.servers.security import material_for
+
+        given = self._given
+        self._material_dir = Path(
+            tempfile.mkdtemp(prefix="mistersmith-docker-credentials-", dir=default_base_dir())
+        )
+        try:
+            self.material = material_for(self.security, self._material_dir / "credentials", given)
+        except BaseException:
+            self._forget_material()
+            raise
+        self._given = replace(given, security=self.material)
+
+    def _forget_material(self) -> None:
+        """Remove the credentials this handle made (on stop, or a failed start)."""
+        if self._material_dir is not None:
+            shutil.rmtree(self._material_dir, ignore_errors=True)
+            self._material_dir = None
+            self._given = replace(self._given, security=None)
+            self.material = None
+
+    def reload_credentials(self) -> None:
+        """Copy the configuration with the identities added since the start into the
+        container and make the server reload it (SIGHUP); wait until it has."""
+        varz = f"{self.monitor_url}/varz"
+        before = get_json(varz)["config_load_time"]
+        container = require_started(self._container, "container")
+        container.copy_into_container(self.rendered().encode(), _CONF)
+        docker_ok("kill", "--signal", "HUP", self.container_id)
+        deadline = self.deadline()
+        while time.monotonic() < deadline:
+            if get_json(varz)["config_load_time"] != before:
+                return
+            time.sleep(POLL_INTERVAL)
+        raise ServerError(
+            f"container {self.name} did not reload its configuration within "
+            f"{self.start_timeout} s; log tail:\n{self.log_tail(10)}"
+        )
 
     def rendered(self) -> str:
         """The config file text copied into the container."""
@@ -231,8 +301,9 @@ class DockerServer(ProcessServer):
             ) from None
 
     def stop(self) -> None:
-        """Stop and remove the container and its store volume."""
+        """Stop and remove the container, its store volume and the credentials it was given."""
         self._remove()
+        self._forget_material()
 
     def kill(self) -> None:
         """``docker kill`` (a crash); the container and its store stay for start()."""

@@ -22,8 +22,8 @@ from __future__ import annotations
 import secrets
 import ssl
 import time
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass, field, replace
+from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Literal, get_args
 
 from simulator.errors import ConfigError
@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 
     from simulator.protocol.permissions import Identity
     from simulator.servers._jwt import KeyPair
+    from simulator.servers.conf import ServerConfig
 
 __all__ = [
     "AUTHS",
@@ -42,6 +43,7 @@ __all__ = [
     "Security",
     "TlsMode",
     "make_material",
+    "material_for",
 ]
 
 Auth = Literal["none", "token", "password", "nkey", "jwt"]
@@ -205,6 +207,37 @@ class Material:
             block["verify_and_map"] = True
         return block
 
+    def route_tls_block(self) -> dict[str, object] | None:
+        """The ``tls {}`` block of a cluster's routes (the server certificate, which names
+        every node; nats-server verifies both ends of a route), or None without TLS."""
+        if self.security.tls == "off":
+            return None
+        return {
+            "cert_file": str(self.server_cert),
+            "key_file": str(self.server_key),
+            "ca_file": str(self.ca),
+            "timeout": 2,
+        }
+
+    def server_files(self) -> tuple[Path, ...]:
+        """The files the server itself reads (CA, certificate, key); () without TLS."""
+        found = (self.ca, self.server_cert, self.server_key)
+        return tuple(path for path in found if path is not None)
+
+    def relocated(self, directory: PurePosixPath) -> Material:
+        """This material as a server sees it with :meth:`server_files` copied to
+        ``directory`` (a container's): the same credentials, the files' paths there."""
+
+        def moved(path: Path | None) -> Path | None:
+            return None if path is None else Path(directory / path.name)
+
+        return replace(
+            self,
+            ca=moved(self.ca),
+            server_cert=moved(self.server_cert),
+            server_key=moved(self.server_key),
+        )
+
     def ssl_context(self, who: Identity | None = None) -> ssl.SSLContext | None:
         """A client TLS context trusting our CA (with ``who``'s certificate under mtls); made
         once per identity (every test's client asks for one)."""
@@ -248,12 +281,16 @@ def _mail(who: Identity) -> str:
 
 
 def make_material(
-    security: Security, directory: Path, jetstream: dict[str, int] | None = None
+    security: Security,
+    directory: Path,
+    jetstream: dict[str, int] | None = None,
+    hosts: tuple[str, ...] = (),
 ) -> Material:
     """Create ``security``'s credentials and certificates under ``directory`` (made 0700).
 
     ``jetstream``: the account's JetStream limits of a ``jwt`` profile (``mem_storage``,
-    ``disk_storage``, ``streams``, ``consumer``).
+    ``disk_storage``, ``streams``, ``consumer``). ``hosts``: more names the server
+    certificate holds beside ``localhost`` and ``127.0.0.1`` (a cluster's route host names).
     """
     directory.mkdir(mode=0o700, parents=True, exist_ok=True)
     token = secrets.token_urlsafe(24) if security.auth == "token" else ""
@@ -267,12 +304,25 @@ def make_material(
         ca = trustme.CA(organization_name="mistersmith test CA")
         ca_path = directory / "ca.pem"
         ca.cert_pem.write_to_path(str(ca_path))
-        cert_path, key_path = _issue(ca, directory, "server", "localhost", "127.0.0.1")
+        cert_path, key_path = _issue(ca, directory, "server", "localhost", "127.0.0.1", *hosts)
     operator = _make_operator(jetstream or {}) if security.auth == "jwt" else None
     made: dict[str, _Secret] = {}
     for who in security.identities():
         made[who.name] = _secret_for(security, who, directory, ca, operator)
     return Material(security, directory, token, ca_path, cert_path, key_path, made, operator, ca)
+
+
+def material_for(
+    security: Security, directory: Path, config: ServerConfig, hosts: tuple[str, ...] = ()
+) -> Material:
+    """:func:`make_material` for a server of ``config`` (its account's JetStream limits)."""
+    limits = {
+        "mem_storage": config.max_memory_store,
+        "disk_storage": config.max_file_store,
+        "streams": config.max_streams,
+        "consumer": config.max_consumers,
+    }
+    return make_material(security, directory, limits, hosts)
 
 
 def _make_operator(jetstream: dict[str, int]) -> _Operator:

@@ -85,12 +85,18 @@ def start(
     cluster; ``overrides`` set any other :class:`ServerConfig` field; ``start_timeout``
     (default: the backend's own) bounds the start. With ``apply`` the topology is applied,
     clamped to the nodes, except on an external server, which start() never changes.
-    ``security`` secures the server (binary backend); the handle's ``connect_options()`` then
+    ``security`` secures the server (any backend but external: every cluster node alike);
+    the handle's ``connect_options()`` then
     say how to connect.
     """
     check_backend(backend, BACKENDS)
     resolved = resolve_topology(topology)
     if backend == "external":
+        if security is not None and not security.open:
+            raise ConfigError(
+                f"security {security}: an external server is secured by whoever runs it; "
+                "connect with its credentials (connect_options) and leave the profile open"
+            )
         if not url:
             raise ConfigError(
                 "the external backend needs the server's URL: give url= (the plugin's "
@@ -100,11 +106,6 @@ def start(
         if start_timeout is not None:
             external.start_timeout = start_timeout
         return Started(backend, external.start(), resolved)
-    if security is not None and not security.open and backend != "binary":
-        raise ConfigError(
-            f"security {security}: only the binary backend can be secured so far; "
-            "use backend 'binary' or leave the profile open"
-        )
     config = for_topology(resolved, log_level=log_level, **(overrides or {}))
     server = _create(backend, config, binary, image, nodes, nodes_on, keep_data, security)
     if start_timeout is not None:
@@ -137,9 +138,10 @@ def _create(
             binary=binary,
             image=image,
             keep_data=keep_data,
+            security=security,
         )
     if backend == "docker":
-        return DockerServer(config, image=image, binary=binary)
+        return DockerServer(config, image=image, binary=binary, security=security)
     return BinaryServer(config, binary=binary, keep_data=keep_data, security=security)
 
 

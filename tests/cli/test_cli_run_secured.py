@@ -41,7 +41,7 @@ def test_bad_credential_files_are_one_line_and_exit_2(tmp_path: Path) -> None:
         ([*url, "--creds", str(tmp_path / "missing.creds")], "--creds "),
         ([*url, "--tls-ca", str(not_a_ca)], "--tls-ca "),
         (["--creds", str(not_a_ca)], "for a server someone else runs (--url)"),
-        (["--backend", "docker", "--auth", "nkey"], "only the embedded server"),
+        ([*url, "--auth", "nkey"], "a server at --url is secured by whoever runs it"),
     ]
     for args, named in cases:
         done = run_cli(args, tmp_path)

@@ -34,11 +34,11 @@ def test_every_fixture_works_on_a_secured_server(
         assert outcomes.get("failed") == 1, result.stdout.str()
 
 
-def test_a_profile_on_another_backend_is_a_usage_error(pytester: pytest.Pytester) -> None:
-    pytester.makeini(ini(nats_auth="nkey", nats_backend="docker"))
+def test_a_profile_on_an_external_server_is_a_usage_error(pytester: pytest.Pytester) -> None:
+    pytester.makeini(ini(nats_auth="nkey", nats_url="nats://127.0.0.1:1"))
     pytester.makepyfile(test_x="def test_x():\n    pass\n")
     result = pytester.runpytest_subprocess(*FAST, timeout=60)
-    result.stderr.fnmatch_lines(["*--nats-auth nkey / --nats-tls off*binary backend only*"])
+    result.stderr.fnmatch_lines(["*--nats-auth nkey / --nats-tls off*not --nats-backend external*"])
     assert result.ret == pytest.ExitCode.USAGE_ERROR
 
 

@@ -195,8 +195,8 @@ async def test_tls_refuses_clients_that_do_not_trust_the_ca_or_have_no_certifica
 def test_a_profile_that_does_not_exist_is_one_clear_error() -> None:
     with pytest.raises(ConfigError, match="auth: 'kerberos' is not one of none, token"):
         Security("kerberos")  # type: ignore[arg-type]
-    with pytest.raises(ConfigError, match="only the binary backend"):
-        start("docker", security=Security("nkey"))
+    with pytest.raises(ConfigError, match="external server is secured by whoever runs it"):
+        start("external", url="nats://127.0.0.1:1", security=Security("nkey"))
 
 
 @pytest.mark.asyncio

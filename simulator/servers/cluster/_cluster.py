@@ -27,7 +27,7 @@ import time
 import weakref
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from simulator.errors import ConfigError, ServerError, ServerNotReadyError
 from simulator.servers._locate import BinaryArg
@@ -40,6 +40,9 @@ from simulator.servers.cluster._views import meta_view, stream_view
 from simulator.servers.conf import ClusterConfig, ServerConfig, resolve_topology
 from simulator.servers.health import HEALTHZ, wait_healthy
 
+if TYPE_CHECKING:
+    from simulator.servers.security import Security
+
 __all__ = ["NatsCluster"]
 
 _CLUSTER_PREFIX = "mistersmith-cluster-"
@@ -49,7 +52,9 @@ class NatsCluster(NatsServer):
     """N routed nats-server nodes with JetStream; a context manager.
 
     Methods that take a node take its index in :attr:`nodes`; :meth:`meta_leader` and
-    :meth:`stream_leader` return one.
+    :meth:`stream_leader` return one. ``security`` secures every node alike: the same
+    accounts and users, and with TLS the routes too (the server certificate names every
+    node); :meth:`connect_options` says how to connect.
     """
 
     def __init__(
@@ -65,6 +70,7 @@ class NatsCluster(NatsServer):
         stop_timeout: float = 10.0,
         keep_data: bool = False,
         base_dir: Path | None = None,
+        security: Security | None = None,
     ) -> None:
         if size < 1:
             raise ConfigError(f"size: {size} must be at least 1 node (3 for the spec's R3)")
@@ -76,6 +82,7 @@ class NatsCluster(NatsServer):
         self.stop_timeout = stop_timeout
         self.keep_data = keep_data
         self._config = ServerConfig() if config is None else config
+        self.security = security
         self._binary_arg = binary
         self._image = image
         self._base_dir = base_dir
@@ -156,8 +163,10 @@ class NatsCluster(NatsServer):
         deadline = self.deadline()
         self._dir = Path(tempfile.mkdtemp(prefix=_CLUSTER_PREFIX, dir=self._base_dir))
         self._reaper = weakref.finalize(self, remove_dir, self._dir, self.keep_data)
-        plan = Plan(self.name, self.size, self._config, self._dir, self.stop_timeout)
         try:
+            plan = Plan(
+                self.name, self.size, self._secured(self._dir), self._dir, self.stop_timeout
+            )
             self._impl = self._driver(plan)
             self._nodes = self._impl.start_all(deadline)
             self.wait_healthy(deadline=deadline)
@@ -167,6 +176,25 @@ class NatsCluster(NatsServer):
             self.stop()
             raise
         return self
+
+    def _secured(self, directory: Path) -> ServerConfig:
+        """The nodes' configuration, with the credentials of ``security`` made once for all."""
+        self.material = None
+        if self.security is None or self.security.open:
+            return self._config
+        from dataclasses import replace
+
+        from simulator.servers.security import material_for
+
+        hosts = tuple(self.server_names)  # the docker nodes' route host names
+        self.material = material_for(self.security, directory / "credentials", self._config, hosts)
+        return replace(self._config, security=self.material)
+
+    def reload_credentials(self) -> None:
+        """Make every node that is up read the credentials added since the start."""
+        parallel(
+            [node.reload_credentials for i, node in enumerate(self._nodes) if i not in self._down]
+        )
 
     def _driver(self, plan: Plan) -> Nodes:
         if self.backend == "docker":
@@ -312,11 +340,13 @@ class NatsCluster(NatsServer):
             # ask the meta leader itself: no hop over a route that may still be settling
             urls = [urls[self._leader_hint]] + [u for u in urls if u != urls[self._leader_hint]]
         deadline = time.monotonic() + timeout
-        report = run_sync(apply_over(urls, clamped, timeout, settling=True))
+        options = self.connect_options()
+        report = run_sync(apply_over(urls, clamped, timeout, settling=True, options=options))
         streams = {str(s.name) for s in clamped.streams}
         wait_streams(self._up_urls(), self.server_names, streams, deadline, self.start_timeout)
         clients = self._up_client_urls()
-        run_sync(wait_answers(clients, self.server_names, sorted(streams), deadline, timeout))
+        names, ordered = self.server_names, sorted(streams)
+        run_sync(wait_answers(clients, names, ordered, deadline, timeout, options=options))
         return report, notes
 
     # -- helpers ------------------------------------------------------------------------
@@ -343,7 +373,8 @@ class NatsCluster(NatsServer):
         from simulator.servers.cluster._ready import probe_cluster  # nats-py: loaded now
 
         urls = self._up_client_urls()
-        run_sync(probe_cluster(urls, self.server_names, deadline, self.start_timeout))
+        options = self.connect_options()
+        run_sync(probe_cluster(urls, self.server_names, deadline, self.start_timeout, options))
 
     def _check(self, index: int) -> None:
         if not self._nodes:

@@ -23,7 +23,7 @@ import asyncio
 import contextlib
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 from nats.aio.client import Client as NATS
@@ -46,14 +46,17 @@ _TOKEN = "mistersmith-ready"
 _GRACE = 5.0  # seconds to delete the probe, whatever the deadline left
 
 Urls = Sequence[str | None]
+#: Keyword arguments of ``nats.connect`` on a secured cluster (the admin's; {} when open).
+Options = Mapping[str, object]
 
 
 async def _no_log(exc: Exception) -> None:
     """nats-py's error callback: errors surface as the calls' exceptions."""
 
 
-async def _connect(url: str) -> Any:
-    """A connection to ``url`` alone; one that fails is closed (its socket with it)."""
+async def _connect(url: str, options: Options) -> Any:
+    """A connection to ``url`` alone (with ``options``: credentials, TLS); one that fails is
+    closed (its socket with it)."""
     client = NATS()
     try:
         await client.connect(
@@ -62,6 +65,7 @@ async def _connect(url: str) -> Any:
             connect_timeout=_CONNECT_TIMEOUT,
             allow_reconnect=False,
             error_cb=_no_log,
+            **options,  # type: ignore[arg-type]  # nats.connect's keyword arguments
         )
     except BaseException:
         with contextlib.suppress(Exception):
@@ -117,6 +121,7 @@ async def _node(
     store: bool,
     deadline: float,
     last: dict[int, str],
+    options: Options,
 ) -> None:
     """Poll node ``index`` until each of ``streams`` answers there (``last``: why not yet)."""
     loop = asyncio.get_running_loop()
@@ -127,7 +132,7 @@ async def _node(
         while waiting:
             try:
                 if client is None or not client.is_connected:
-                    client = await _connect(url)
+                    client = await _connect(url, options)
                 await _answered(client, waiting[0], store)
                 waiting.pop(0)
                 continue
@@ -152,11 +157,13 @@ async def wait_answers(
     timeout: float,
     *,
     store: bool = False,
+    options: Options | None = None,
 ) -> None:
     """Until, through every node that is up (client URL; None: down), each stream answers.
 
     Answers means: its info, and a publish to its first subject answered by the stream (refused
     unstored by an expected last sequence; with ``store``, stored and acknowledged).
+    ``options``: how to connect to a secured cluster.
     ``deadline`` is of ``time.monotonic()``; ServerNotReadyError names the nodes not ready.
     """
     loop = asyncio.get_running_loop()
@@ -164,7 +171,7 @@ async def wait_answers(
     last: dict[int, str] = {}
     await asyncio.gather(
         *(
-            _node(index, url, streams, store, at, last)
+            _node(index, url, streams, store, at, last, options or {})
             for index, url in enumerate(urls)
             if url is not None
         )
@@ -182,7 +189,11 @@ async def wait_answers(
 
 
 async def _on_any(
-    urls: Urls, action: Callable[[Any], Awaitable[Any]], deadline: float, timeout: float
+    urls: Urls,
+    action: Callable[[Any], Awaitable[Any]],
+    deadline: float,
+    timeout: float,
+    options: Options,
 ) -> None:
     """Run ``action(jsm)`` through a node that answers, each in turn, until ``deadline``."""
     loop = asyncio.get_running_loop()
@@ -194,7 +205,7 @@ async def _on_any(
         attempt += 1
         client: Any = None
         try:
-            client = await _connect(url)
+            client = await _connect(url, options)
             await action(client.jsm(timeout=_TRY_TIMEOUT * 2))
             return
         except _Failures as exc:
@@ -212,8 +223,18 @@ async def _on_any(
         await asyncio.sleep(POLL_INTERVAL)
 
 
-async def probe_cluster(urls: Urls, names: Sequence[str], deadline: float, timeout: float) -> None:
-    """Create a probe stream, wait until it stores a publish through every node, delete it."""
+async def probe_cluster(
+    urls: Urls,
+    names: Sequence[str],
+    deadline: float,
+    timeout: float,
+    options: Options | None = None,
+) -> None:
+    """Create a probe stream, wait until it stores a publish through every node, delete it.
+
+    ``options``: how to connect to a secured cluster.
+    """
+    options = options or {}
     loop = asyncio.get_running_loop()
     at = loop.time() + max(0.0, deadline - time.monotonic())
     name = f"{PROBE_PREFIX}{uuid.uuid4().hex[:10]}"
@@ -237,10 +258,10 @@ async def probe_cluster(urls: Urls, names: Sequence[str], deadline: float, timeo
             await js.delete_stream(name)
 
     try:
-        await _on_any(urls, create, at, timeout)
-        await wait_answers(urls, names, [name], deadline, timeout, store=True)
+        await _on_any(urls, create, at, timeout, options)
+        await wait_answers(urls, names, [name], deadline, timeout, store=True, options=options)
     except BaseException:
         with contextlib.suppress(*_Failures, ServerNotReadyError):  # the first error counts
-            await _on_any(urls, delete, loop.time() + _GRACE, timeout)
+            await _on_any(urls, delete, loop.time() + _GRACE, timeout, options)
         raise
-    await _on_any(urls, delete, max(at, loop.time() + _GRACE), timeout)
+    await _on_any(urls, delete, max(at, loop.time() + _GRACE), timeout, options)
