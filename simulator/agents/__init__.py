@@ -1,8 +1,10 @@
 """Simulated agents: behaviour (pure, seeded), the agent, the hook flow and responder, and the
-hub that serves many agents on one connection (a swarm's building blocks)."""
+hub that serves many agents on one connection, or each on its own (a swarm's building
+blocks)."""
 
 from __future__ import annotations
 
+from simulator.agents._connections import AgentConnections, AgentOptions
 from simulator.agents._hub import HEARTBEAT_SLOTS, TASK_CONSUMER, AgentHub
 from simulator.agents._runtime import Runtime
 from simulator.agents.agent import Agent, AgentState
@@ -13,7 +15,9 @@ __all__ = [
     "HOOK_EVENT_HEADER",
     "TASK_CONSUMER",
     "Agent",
+    "AgentConnections",
     "AgentHub",
+    "AgentOptions",
     "AgentState",
     "HookGateway",
     "HookResponder",

@@ -19,6 +19,11 @@ a task each in nats-py; so the swarm holds one wildcard subscription per kind an
   announcing round with its slots 5 ms apart (every agent heard at once); the lag of
   each slot's last beat behind the slot's time goes to ``Metrics.heartbeat_late`` (once per
   slot, not per beat: an HDR record per beat costs as much as the publish).
+
+With ``own`` (per-agent connections, :mod:`simulator.agents._connections`) a hub serves one
+agent on that agent's own connection: its subscriptions name the agent where the subject does
+(``agents.<id>.commands.*``: what its permissions allow), and a task it takes that its agent
+cannot take goes to the least loaded capable one of ``peers`` (the process's other agents).
 """
 
 from __future__ import annotations
@@ -70,10 +75,16 @@ class AgentHub:
         *,
         consumer: str | None = TASK_CONSUMER,
         queue: bool = True,
+        own: str | None = None,
+        peers: Sequence[Agent] = (),
     ) -> None:
         self.runtime = runtime
         self.agents = list(agents)
         self.by_id = {a.agent_id: a for a in self.agents}
+        self.own = own
+        #: Who else may take a task this hub's agents cannot (per-agent connections).
+        self.peers = [a for a in peers if a.agent_id not in self.by_id]
+        self._peer_ids = {a.agent_id: a for a in self.peers}
         self.consumer = consumer
         self._queue = queue
         self._subs: list[Subscription] = []
@@ -89,7 +100,11 @@ class AgentHub:
         bus = self.runtime.bus
         wild = subjects.template
         for name in ("agent_commands", "agent_commands_base"):
-            self._subs.append(await bus.subscribe(wild(name).wildcard, self._on_command))
+            commands = wild(name)
+            pattern = (
+                commands.wildcard if self.own is None else commands.narrowed(agent_id=self.own)
+            )
+            self._subs.append(await bus.subscribe(pattern, self._on_command))
         self._subs.append(await bus.subscribe(wild("system_discovery").wildcard, self._on_query))
         self._subs.append(await bus.subscribe(wild("task_cancel").wildcard, self._on_cancel))
         if self._queue:
@@ -141,14 +156,18 @@ class AgentHub:
 
     def route(self, assignment: TaskAssignment) -> Agent | None:
         """The agent to take ``assignment`` (see the module docstring), or None."""
-        target = self.by_id.get(assignment.assigned_agent)
+        named = assignment.assigned_agent
+        target = self.by_id.get(named) or self._peer_ids.get(named)
         if target is not None and target.accepting:
             return target
         reqs = assignment.requirements
         needed = set(reqs.capabilities or ()) if reqs is not None else set()
         needed = needed or {assignment.task_type.value}
-        able = [a for a in self.agents if a.accepting and needed <= set(a.capabilities)]
-        return min(able, key=lambda a: a.load) if able else None
+        for agents in (self.agents, self.peers):
+            able = [a for a in agents if a.accepting and needed <= set(a.capabilities)]
+            if able:
+                return min(able, key=lambda a: a.load)
+        return None
 
     def free_slots(self, enough: int = _BATCH) -> int:
         """Task slots free over the live agents, counted up to ``enough`` (a fetch's worth)."""
@@ -220,7 +239,7 @@ class AgentHub:
         agent = self.runtime.holders.get(task_id)
         if agent is None:
             self.runtime.remember_cancel(task_id, reason)
-        else:
+        elif self.own is None or agent is self.by_id.get(self.own):  # each hub: its own agent
             await agent.cancel(task_id, reason)
 
     async def _on_queued(self, msg: Msg) -> None:

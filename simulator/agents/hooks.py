@@ -69,18 +69,25 @@ _STAGE_TYPES = {stage: hook for hook, stage in _STAGE_21.items()}
 
 
 class HookGateway:
-    """Agent side of the hook flow for a whole swarm: sends events, awaits their answers."""
+    """Agent side of the hook flow for a whole swarm (or, with ``agent_id``, for one agent on
+    its own connection: it subscribes to that agent's responses only): sends events, awaits
+    their answers."""
 
-    def __init__(self, bus: Bus, policy: HookPolicy) -> None:
+    def __init__(self, bus: Bus, policy: HookPolicy, *, agent_id: str | None = None) -> None:
         self.bus = bus
         self.policy = policy
+        self.agent_id = agent_id
         self._pending: dict[str, asyncio.Future[HookResponse]] = {}
         self._sub: Subscription | None = None
 
     async def start(self) -> None:
         """Subscribe to the 12.1 responses (the caller settles the connection)."""
         if self.policy.dialect == "12.1":
-            pattern = subjects.template("cli_response").wildcard
+            responses = subjects.template("cli_response")
+            if self.agent_id is None:
+                pattern = responses.wildcard
+            else:
+                pattern = responses.narrowed(agent_id=self.agent_id)
             self._sub = await self.bus.subscribe(pattern, self._on_response)
 
     async def stop(self) -> None:

@@ -81,6 +81,26 @@ class Template:
         """The template as a NATS pattern: every parameter becomes ``*``."""
         return _PARAM_RE.sub("*", self.pattern)
 
+    def narrowed(self, **params: object) -> str:
+        """The template as a NATS pattern with ``params`` filled in (validated) and every other
+        parameter ``*``: ``agents.{agent_id}.commands.*`` for one agent."""
+        extra = params.keys() - set(self.params)
+        if extra:
+            raise SubjectError(
+                f"{self.name} ({self.pattern}) takes parameters {list(self.params)}; "
+                f"unexpected {sorted(extra)}"
+            )
+        tokens = []
+        for token in self.tokens:
+            name = token[1:-1] if token.startswith("{") else None
+            if name is None:
+                tokens.append(token)
+            elif name in params:
+                tokens.append(validate_token(name, params[name]))
+            else:
+                tokens.append("*")
+        return ".".join(tokens)
+
     def build(self, **params: object) -> str:
         """Fill in the template, validating every parameter."""
         missing = set(self.params) - params.keys()

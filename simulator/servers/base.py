@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import abc
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, TypeVar
@@ -57,6 +58,20 @@ class NatsServer(abc.ABC):
         if self.material.add(identity):
             self.reload_credentials()
         return self.material.connect_options(identity)
+
+    def agent_options(self, agent_ids: Sequence[str]) -> list[dict[str, object]]:
+        """:meth:`connect_options` of ``agent:<id>`` for each of ``agent_ids``, in order; the
+        identities the server does not know yet are added together (one reload at most).
+
+        A swarm's per-agent connections take it: ``Swarm(..., agent_options=server.agent_options)``.
+        """
+        names = [f"agent:{agent_id}" for agent_id in agent_ids]
+        if self.material is None:
+            return [{} for _ in names]
+        added = [self.material.add(name) for name in names]  # every one, then one reload
+        if any(added):
+            self.reload_credentials()
+        return [self.material.connect_options(name) for name in names]
 
     def reload_credentials(self) -> None:
         """Make the running server read credentials added since it started."""

@@ -7,6 +7,7 @@ recorded in microseconds with 3 significant figures, read back in milliseconds.
 
 from __future__ import annotations
 
+import re
 import time
 from collections import Counter, deque
 from dataclasses import dataclass, field
@@ -18,7 +19,7 @@ from simulator.swarm.timeline import Timeline, new_histogram
 if TYPE_CHECKING:
     from pydantic import JsonValue
 
-__all__ = ["ERRORS_KEPT", "PERCENTILES", "Latency", "Metrics"]
+__all__ = ["ERRORS_KEPT", "PERCENTILES", "Latency", "Metrics", "denied_subject"]
 
 #: The percentiles every latency summary reports.
 PERCENTILES = (50.0, 90.0, 99.0)
@@ -107,6 +108,8 @@ class Metrics:
     tasks_started: int = 0
     #: Permissions violations the server reported (publishes or subscribes it refused).
     permission_denied: int = 0
+    #: The same per operation and subject (``publish agents.a2.heartbeat``).
+    denied_subjects: Counter[str] = field(default_factory=Counter)
     #: The same events per time bucket (see :mod:`simulator.swarm.timeline`).
     timeline: Timeline = field(default_factory=Timeline, repr=False)
     _window: deque[tuple[float, dict[str, int]]] = field(default_factory=deque, repr=False)
@@ -147,6 +150,7 @@ class Metrics:
     def denied(self, message: str) -> None:
         """The server refused a publish or a subscribe (``Permissions Violation ...``)."""
         self.permission_denied += 1
+        self.denied_subjects[denied_subject(message)] += 1
         self.timeline.permission_denied()
         self.error("permissions", message)
 
@@ -238,6 +242,18 @@ class Metrics:
                 "first": list(self.errors),
             },
             "permission_denied": self.permission_denied,
+            "permission_denied_by_subject": dict(sorted(self.denied_subjects.items())),
             "timeline": self.timeline.to_dict(),
         }
         return result
+
+
+_DENIED = re.compile(r"for (publish|subscription) to \"?([^\"\s]+)", re.IGNORECASE)
+
+
+def denied_subject(message: str) -> str:
+    """``publish SUBJECT`` or ``subscription SUBJECT`` of a server's permissions violation
+    (``nats: permissions violation for publish to "agents.a2.heartbeat"``); the message
+    itself when it names neither."""
+    found = _DENIED.search(message)
+    return message if found is None else f"{found[1].lower()} {found[2]}"

@@ -179,6 +179,7 @@ class LiveView:
             len(metrics.tasks),
             len(metrics.hook_decisions),
             bool(metrics.errors),
+            bool(metrics.denied_subjects),
             len(f"{metrics.total_messages:,}"),
         )
         if shape != self._shape:
@@ -219,10 +220,22 @@ def _live_parts(
         parts.append(_latency_table(metrics))
     else:
         parts.append(_side_by_side(_rates_table(metrics, rates, rows), _latency_table(metrics)))
+    if metrics.denied_subjects:
+        parts.append(Text(_denied_line(metrics, 3), style="red"))
     if metrics.errors:
         count = sum(metrics.error_counts.values())
         parts.append(Text(f"errors: {count}, last: {metrics.errors[-1]}", style="red"))
     return Group(*parts)
+
+
+def _denied_line(metrics: Metrics, most: int) -> str:
+    """The permission denials, the ``most`` frequent subjects first (``publish S x3``)."""
+    top = metrics.denied_subjects.most_common(most)
+    shown = ", ".join(f"{subject} x{count}" for subject, count in top)
+    more = len(metrics.denied_subjects) - len(top)
+    return f"permission denied: {metrics.permission_denied} ({shown}" + (
+        f", {more} more subjects)" if more else ")"
+    )
 
 
 def progress_line(metrics: Metrics, states: Mapping[str, int] | None = None) -> str:
@@ -265,6 +278,8 @@ def summary(metrics: Metrics, *, title: str = "Summary") -> RenderableType:
         ),
         _side_by_side(_rates_table(metrics, averages), _latency_table(metrics)),
     ]
+    if metrics.denied_subjects:
+        parts.append(Text(_denied_line(metrics, 10), style="red"))
     for message in metrics.errors[:10]:
         parts.append(Text(f"error {message}", style="red"))
     return Group(*parts)

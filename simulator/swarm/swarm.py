@@ -11,6 +11,13 @@ monitor's checks stop first, agents drain (``stopping`` → ``offline``: running
 queued stream tasks are nak'ed for redelivery), then the monitor, the responder and the
 connections.
 
+``agent_options`` switches to per-agent connections (a secured server, one identity per
+agent): every agent connects on its own with its ``nats.connect`` keywords from
+``agent_options(agent_ids)`` (e.g. a server handle's ``agent_options``) and is served by its own
+small hub (see :class:`~simulator.agents.AgentConnections`); the dispatcher, monitor and
+responder stay on the swarm's connection. Without it every agent shares that connection
+(the fast path).
+
 ``task_consumer`` names the durable pull consumer of ``task_lifecycle`` the agents take stream
 assignments from (default ``task_processor``); ``None`` leaves the stream to a consumer of the
 test's own (the agents still take the core queue-group tasks).
@@ -29,7 +36,7 @@ from collections import Counter
 from collections.abc import Coroutine, Iterable, Mapping
 from typing import Any, Literal
 
-from simulator.agents import TASK_CONSUMER, AgentHub, Runtime
+from simulator.agents import TASK_CONSUMER, AgentConnections, AgentHub, AgentOptions, Runtime
 from simulator.agents.agent import Agent
 from simulator.agents.behaviour import rng_for, seeded_uuid
 from simulator.agents.hooks import HookGateway, HookResponder
@@ -64,6 +71,7 @@ class Swarm:
         monitor: bool = True,
         task_consumer: str | None = TASK_CONSUMER,
         connect_options: Mapping[str, object] | None = None,
+        agent_options: AgentOptions | None = None,
     ) -> None:
         self.client_url = client_url
         #: ``nats.connect`` keywords of a secured server (one identity for the whole swarm).
@@ -76,6 +84,9 @@ class Swarm:
         self.dispatcher: Dispatcher | None = None
         self.monitor: HeartbeatMonitor | None = None
         self.hub: AgentHub | None = None
+        #: Per-agent connections (with ``agent_options``; then :attr:`hub` is None).
+        self.connections: AgentConnections | None = None
+        self._agent_options = agent_options
         self._responder_choice = hook_responder
         self._want_dispatcher = dispatcher
         self._want_monitor = monitor
@@ -119,15 +130,28 @@ class Swarm:
                 bus, heartbeat_timeout=sc.heartbeat_timeout, seed=sc.seed
             )
             await self.monitor.start(check=False)
-        self.agents = [Agent(agent_id, group, rt) for agent_id, group in _agent_ids(sc)]
-        self.hub = AgentHub(rt, self.agents, consumer=self._task_consumer)
-        await self.hub.subscribe()  # settles the connection: every subscription above is live
+        if self._agent_options is None:
+            self.agents = [Agent(agent_id, group, rt) for agent_id, group in _agent_ids(sc)]
+            self.hub = AgentHub(rt, self.agents, consumer=self._task_consumer)
+            await self.hub.subscribe()  # settles the connection: every subscription is live
+        else:
+            self.connections = AgentConnections(
+                self.client_url,
+                rt,
+                _agent_ids(sc),
+                self._agent_options,
+                consumer=self._task_consumer,
+            )
+            self.agents = await self.connections.open()
+            await bus.settle()
         await _batched(a.start() for a in self.agents)
         if self._want_dispatcher:  # discovery before the heartbeats load the connection
             self.dispatcher = Dispatcher(bus, sc)
             self.dispatcher.changed = rt.changed
             await self.dispatcher.start(expected_agents=len(self.agents))
-        self.hub.start_loops()
+        for loops in (self.hub, self.connections):
+            if loops is not None:
+                loops.start_loops()
         if self.monitor is not None:
             self.monitor.start_checking()
         await self._announce("start")
@@ -196,18 +220,22 @@ class Swarm:
         await self._announce("stop")
         if self.dispatcher is not None:
             await self.dispatcher.stop()
-        if self.hub is not None:
-            await self.hub.stop_intake()
+        for intake in (self.hub, self.connections):
+            if intake is not None:
+                await intake.stop_intake()
         if self.monitor is not None:  # draining agents go quiet: no alarms for that
             self.monitor.stop_checking()
         await _batched(a.stop("swarm stopping", drain_timeout) for a in self.agents)
-        if self.hub is not None:
-            await self.hub.close()
+        for hub in (self.hub, self.connections):
+            if hub is not None:
+                await hub.close()
         if self.monitor is not None:
             await self.monitor.stop()
         if self._runtime is not None:
             await self._runtime.wait_tasks()
             await self._runtime.gateway.stop()
+        if self.connections is not None:
+            await self.connections.disconnect()
         if self.responder is not None:
             await self.responder.stop()
         await self.bus.close()

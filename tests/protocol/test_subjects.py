@@ -199,3 +199,13 @@ def test_overlaps(a: str, b: str, overlap: bool) -> None:
 )
 def test_is_subset(narrow: str, wide: str, subset: bool) -> None:
     assert s.is_subset(narrow, wide) is subset
+
+
+def test_a_template_narrowed_to_one_agent_is_a_pattern_with_its_id() -> None:
+    commands = s.template("agent_commands")
+    assert commands.narrowed(agent_id="a1") == "agents.a1.commands.*"
+    assert commands.narrowed() == commands.wildcard
+    with pytest.raises(SubjectError, match="unexpected \\['task_id'\\]"):
+        commands.narrowed(task_id="x")
+    with pytest.raises(SubjectError, match="agent_id"):
+        commands.narrowed(agent_id="a.b")  # not one token
