@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.live import Live
@@ -27,6 +27,9 @@ from simulator.signals import StopSignals
 from simulator.swarm.metrics import Metrics
 from simulator.swarm.report import LiveView, build_report, progress_line, summary, write_json
 from simulator.swarm.scenario import Scenario
+
+if TYPE_CHECKING:
+    from simulator.agents import AgentOptions
 
 __all__ = ["RunOptions", "apply_missing", "run"]
 
@@ -66,6 +69,8 @@ class _Target:
     where: str = ""
     #: How the swarm connects (a secured server's credentials; the admin's when we started it).
     options: dict[str, object] = field(default_factory=dict)
+    #: Per-agent connections: each agent's credentials (a server we started and secured).
+    agent_options: AgentOptions | None = None
 
     def __post_init__(self) -> None:
         if not self.where:
@@ -138,9 +143,13 @@ def _start_target(options: RunOptions) -> _Target:
         where = f"a {server.size}-node cluster ({', '.join(server.client_urls)})"
     missing = started.applied is None  # an external server: create only what it lacks
     connect = dict(options.connect_options) if missing else server.connect_options()
-    return _Target(
+    target = _Target(
         server.client_url, started.info, server.stop, missing, list(started.notes), where, connect
     )
+    if options.security is not None and not options.security.open and not missing:
+        target.agent_options = server.agent_options  # every agent as itself (spec-notes 28)
+        target.info["agent_connections"] = "one per agent"
+    return target
 
 
 async def _prepare_external(target: _Target) -> None:
@@ -175,7 +184,13 @@ async def _swarm_run(
     for note in target.notes:
         console.print(f"[cyan]note[/] {escape(note)}")
     # the responder: the scenario's; on a secured server, one identity for the whole swarm
-    swarm = Swarm(target.client_url, scenario, metrics=metrics, connect_options=target.options)
+    swarm = Swarm(
+        target.client_url,
+        scenario,
+        metrics=metrics,
+        connect_options=target.options,
+        agent_options=target.agent_options,
+    )
     try:
         await swarm.start()
     except BaseException:

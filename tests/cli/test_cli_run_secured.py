@@ -12,13 +12,19 @@ from tests.cli_runs import run_cli
 SHORT = ["--agents", "3", "--duration", "2", "--seed", "1"]
 
 
-def test_the_embedded_server_secured_runs_clean(tmp_path: Path) -> None:
+def test_the_embedded_server_secured_runs_clean_with_an_identity_per_agent(
+    tmp_path: Path,
+) -> None:
     report = tmp_path / "r.json"
-    done = run_cli([*SHORT, "--auth", "nkey", "--tls", "tls", "--report", str(report)], tmp_path)
+    ten = ["--agents", "10", "--duration", "2", "--seed", "1"]
+    done = run_cli([*ten, "--auth", "nkey", "--tls", "mtls", "--report", str(report)], tmp_path)
     assert done.returncode == 0, done.stdout + done.stderr
     data = json.loads(report.read_text())
     assert data["errors"]["total"] == 0, data["errors"]
+    assert data["permission_denied"] == 0 and data["permission_denied_by_subject"] == {}
+    assert data["server"]["agent_connections"] == "one per agent"
     assert data["messages"]["by_family"]["agent_heartbeat"] > 0
+    assert data["tasks"]["finished"] > 0
 
 
 def test_a_secured_server_is_reached_with_credential_files(tmp_path: Path) -> None:
