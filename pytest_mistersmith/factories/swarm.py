@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
     from pydantic import JsonValue
 
-    from simulator.agents import Agent, HookResponder
+    from simulator.agents import Agent, AgentOptions, HookResponder
     from simulator.swarm import Swarm
     from simulator.swarm.metrics import Metrics
     from simulator.swarm.scenario import Scenario
@@ -52,6 +52,7 @@ class SwarmFn(Protocol):
         scenario: Scenario | None = None,
         hook_responder: Responder = "builtin",
         dispatcher: bool = True,
+        agent_connections: bool | None = None,
         **scenario_overrides: object,
     ) -> SwarmRun: ...
 
@@ -68,9 +69,11 @@ class SwarmRun:
         dispatcher: bool = True,
         monitor: bool = True,
         connect_options: Mapping[str, object] | None = None,
+        agent_options: AgentOptions | None = None,
     ) -> None:
         from simulator.swarm.metrics import Metrics
 
+        self._agent_options = agent_options
         self.client_url = client_url
         self._connect_options = dict(connect_options or {})
         self.scenario = scenario
@@ -120,6 +123,7 @@ class SwarmRun:
             dispatcher=self._dispatcher,
             monitor=self._monitor,
             connect_options=self._connect_options,
+            agent_options=self._agent_options,
         )
         await self._swarm.start()
         self.metrics.begin()
@@ -172,7 +176,9 @@ def swarm_factory(
     loop_scope: Scope | None = None,
 ) -> Callable[..., AsyncIterator[SwarmFn]]:
     """A fixture returning ``swarm(agents=5, seed=0, scenario=None, hook_responder="builtin",
-    dispatcher=True, **scenario_overrides)``, an async context manager over a swarm.
+    dispatcher=True, agent_connections=None, **scenario_overrides)``, an async context manager
+    over a swarm. ``agent_connections``: every agent on its own connection as ``agent:<id>``
+    (default: on a secured server, as ``mistersmith run`` does), else one shared connection.
 
     The swarm runs on the server fixture ``server_fixture_name``; ``topology_fixture_name``
     (the topology, reset before the test) is requested first, ``None`` to skip it. The
@@ -196,15 +202,18 @@ def swarm_factory(
             scenario: Scenario | None = None,
             hook_responder: Responder = "builtin",
             dispatcher: bool = True,
+            agent_connections: bool | None = None,
             **scenario_overrides: object,
         ) -> SwarmRun:
             chosen = fixture_scenario(agents, seed, scenario, **scenario_overrides)
+            own = server.material is not None if agent_connections is None else agent_connections
             run = SwarmRun(
                 server.client_url,
                 chosen,
                 hook_responder=hook_responder,
                 dispatcher=dispatcher,
                 connect_options=server.connect_options(),  # the admin's, on a secured server
+                agent_options=server.agent_options if own else None,
             )
             runs.append(run)
             return run

@@ -82,20 +82,23 @@ class AgentConnections:
                     raise failed[0]
             for (agent_id, group), bus in zip(self._wanted, self._buses, strict=True):
                 gateway = HookGateway(bus, self.shared.policy, agent_id=agent_id)
-                await gateway.start()
+                await gateway.start()  # the hub's subscribe settles it
                 self._gateways.append(gateway)
                 runtime = dataclasses.replace(self.shared, bus=bus, gateway=gateway)
                 self.agents.append(Agent(agent_id, group, runtime))
-            for agent in self.agents:
-                hub = AgentHub(
+            self.hubs = [
+                AgentHub(
                     agent.runtime,
                     [agent],
                     consumer=self._consumer,
                     own=agent.agent_id,
                     peers=self.agents,
                 )
-                await hub.subscribe()  # settles the agent's connection
-                self.hubs.append(hub)
+                for agent in self.agents
+            ]
+            for first in range(0, len(self.hubs), CONNECT_BATCH):
+                hubs = self.hubs[first : first + CONNECT_BATCH]
+                await asyncio.gather(*(hub.subscribe() for hub in hubs))  # each settles
         except BaseException:
             await self.close()
             await self.disconnect()

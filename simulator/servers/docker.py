@@ -173,7 +173,11 @@ class DockerServer(ProcessServer):
         if self._id is not None:
             docker_ok("start", self._id)
         else:
-            self._create()
+            try:
+                self._create()
+            except BaseException:
+                self._forget_material()  # the credentials go with a container never made
+                raise
         self._running = True
         self._wait(deadline)
         return self

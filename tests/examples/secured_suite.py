@@ -34,6 +34,7 @@ async def test_admin_fixtures_work(mistersmith_topology, nats_client, jetstream,
 @pytest.mark.asyncio
 async def test_the_swarm_and_a_contract_run(mistersmith_topology, swarm, mistersmith_contracts):
     async with swarm(agents=3, seed=1) as s:
+        assert s.swarm.connections is not None  # every agent as itself on a secured server
         await s.wait_idle()
         ids = [agent.agent_id for agent in s.agents]
         mine = COMMAND_TO_REPLY.narrowed(agent_id=ids, command_type=("pause", "resume"))
