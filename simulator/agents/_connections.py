@@ -86,13 +86,14 @@ class AgentConnections:
                 self._gateways.append(gateway)
                 runtime = dataclasses.replace(self.shared, bus=bus, gateway=gateway)
                 self.agents.append(Agent(agent_id, group, runtime))
+            peers = {agent.agent_id: agent for agent in self.agents}  # shared by every hub
             self.hubs = [
                 AgentHub(
                     agent.runtime,
                     [agent],
                     consumer=self._consumer,
                     own=agent.agent_id,
-                    peers=self.agents,
+                    peers=peers,
                 )
                 for agent in self.agents
             ]

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
@@ -76,15 +76,15 @@ class AgentHub:
         consumer: str | None = TASK_CONSUMER,
         queue: bool = True,
         own: str | None = None,
-        peers: Sequence[Agent] = (),
+        peers: Mapping[str, Agent] | None = None,
     ) -> None:
         self.runtime = runtime
         self.agents = list(agents)
         self.by_id = {a.agent_id: a for a in self.agents}
         self.own = own
-        #: Who else may take a task this hub's agents cannot (per-agent connections).
-        self.peers = [a for a in peers if a.agent_id not in self.by_id]
-        self._peer_ids = {a.agent_id: a for a in self.peers}
+        #: Who else may take a task this hub's agents cannot, by id (per-agent connections:
+        #: the process's agents, one mapping shared by every hub).
+        self.peers: Mapping[str, Agent] = {} if peers is None else peers
         self.consumer = consumer
         self._queue = queue
         self._subs: list[Subscription] = []
@@ -157,13 +157,13 @@ class AgentHub:
     def route(self, assignment: TaskAssignment) -> Agent | None:
         """The agent to take ``assignment`` (see the module docstring), or None."""
         named = assignment.assigned_agent
-        target = self.by_id.get(named) or self._peer_ids.get(named)
+        target = self.by_id.get(named) or self.peers.get(named)
         if target is not None and target.accepting:
             return target
         reqs = assignment.requirements
         needed = set(reqs.capabilities or ()) if reqs is not None else set()
         needed = needed or {assignment.task_type.value}
-        for agents in (self.agents, self.peers):
+        for agents in (self.agents, self.peers.values()):
             able = [a for a in agents if a.accepting and needed <= set(a.capabilities)]
             if able:
                 return min(able, key=lambda a: a.load)
