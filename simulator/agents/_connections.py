@@ -36,8 +36,9 @@ __all__ = ["CONNECT_BATCH", "AgentConnections", "AgentOptions"]
 #: ``nats.connect`` keywords (credentials and TLS) of each agent id given, in order: one call
 #: for all, so that a secured server learns every new identity with one reload.
 AgentOptions = Callable[[Sequence[str]], Sequence[Mapping[str, object]]]
-#: Connections opened at once.
-CONNECT_BATCH = 50
+#: Connections opened at once (TLS handshakes on one event loop: more at once keep each
+#: waiting longer, past the server's handshake timeout on a loaded machine).
+CONNECT_BATCH = 20
 
 
 class AgentConnections:

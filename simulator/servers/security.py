@@ -51,6 +51,10 @@ TlsMode = Literal["off", "tls", "mtls"]
 AUTHS: tuple[str, ...] = get_args(Auth)
 TLS_MODES: tuple[str, ...] = get_args(TlsMode)
 _MAIL_DOMAIN = "mistersmith.invalid"
+#: Seconds a TLS handshake may take (nats-server's default is 0.5 s): a swarm opens hundreds
+#: of connections from one Python event loop, whose handshakes wait their turn on a busy
+#: machine; past this the server resets the connection.
+TLS_HANDSHAKE_TIMEOUT = 5
 
 
 @dataclass(frozen=True)
@@ -201,7 +205,7 @@ class Material:
             "cert_file": str(self.server_cert),
             "key_file": str(self.server_key),
             "ca_file": str(self.ca),
-            "timeout": 2,
+            "timeout": TLS_HANDSHAKE_TIMEOUT,
         }
         if self.security.tls == "mtls":
             block["verify_and_map"] = True
@@ -216,7 +220,7 @@ class Material:
             "cert_file": str(self.server_cert),
             "key_file": str(self.server_key),
             "ca_file": str(self.ca),
-            "timeout": 2,
+            "timeout": TLS_HANDSHAKE_TIMEOUT,
         }
 
     def server_files(self) -> tuple[Path, ...]:
