@@ -172,10 +172,10 @@ class BinaryServer(ProcessServer):
         if self._config.store_dir is None:
             self._config = replace(self._config, store_dir=self._temp_dir / "store")
         if self.security is not None and not self.security.open:
-            from simulator.servers.security import material_for
+            from simulator.servers.security import make_material
 
             directory = self._temp_dir / "credentials"
-            self.material = material_for(self.security, directory, self._config)
+            self.material = make_material(self.security, directory, self._config.account_limits)
             self._config = replace(self._config, security=self.material)
         self._binary = binary
         self._spawn_and_wait(fresh=True)

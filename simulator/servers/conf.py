@@ -165,6 +165,16 @@ class ServerConfig:
             if "\n" in line:
                 raise ConfigError(f"extra: {line!r} must be a single line")
 
+    @property
+    def account_limits(self) -> dict[str, int]:
+        """The account's JetStream limits as a ``jwt`` security profile's account JWT has them."""
+        return {
+            "mem_storage": self.max_memory_store,
+            "disk_storage": self.max_file_store,
+            "streams": self.max_streams,
+            "consumer": self.max_consumers,
+        }
+
     def with_ports(
         self, port: int, http_port: int, cluster_port: int | None = None
     ) -> ServerConfig:

@@ -235,14 +235,16 @@ class DockerServer(ProcessServer):
         if self.security is None or self.security.open or self._given.security is not None:
             return
         from simulator.servers._files import default_base_dir
-        from simulator.servers.security import material_for
+        from simulator.servers.security import make_material
 
         given = self._given
         self._material_dir = Path(
             tempfile.mkdtemp(prefix="mistersmith-docker-credentials-", dir=default_base_dir())
         )
         try:
-            self.material = material_for(self.security, self._material_dir / "credentials", given)
+            self.material = make_material(
+                self.security, self._material_dir / "credentials", given.account_limits
+            )
         except BaseException:
             self._forget_material()
             raise

@@ -33,7 +33,6 @@ if TYPE_CHECKING:
 
     from simulator.protocol.permissions import Identity
     from simulator.servers._jwt import KeyPair
-    from simulator.servers.conf import ServerConfig
 
 __all__ = [
     "AUTHS",
@@ -43,7 +42,6 @@ __all__ = [
     "Security",
     "TlsMode",
     "make_material",
-    "material_for",
 ]
 
 Auth = Literal["none", "token", "password", "nkey", "jwt"]
@@ -314,19 +312,6 @@ def make_material(
     for who in security.identities():
         made[who.name] = _secret_for(security, who, directory, ca, operator)
     return Material(security, directory, token, ca_path, cert_path, key_path, made, operator, ca)
-
-
-def material_for(
-    security: Security, directory: Path, config: ServerConfig, hosts: tuple[str, ...] = ()
-) -> Material:
-    """:func:`make_material` for a server of ``config`` (its account's JetStream limits)."""
-    limits = {
-        "mem_storage": config.max_memory_store,
-        "disk_storage": config.max_file_store,
-        "streams": config.max_streams,
-        "consumer": config.max_consumers,
-    }
-    return make_material(security, directory, limits, hosts)
 
 
 def _make_operator(jetstream: dict[str, int]) -> _Operator:

@@ -184,10 +184,11 @@ class NatsCluster(NatsServer):
             return self._config
         from dataclasses import replace
 
-        from simulator.servers.security import material_for
+        from simulator.servers.security import make_material
 
         hosts = tuple(self.server_names)  # the docker nodes' route host names
-        self.material = material_for(self.security, directory / "credentials", self._config, hosts)
+        limits = self._config.account_limits
+        self.material = make_material(self.security, directory / "credentials", limits, hosts)
         return replace(self._config, security=self.material)
 
     def reload_credentials(self) -> None:
