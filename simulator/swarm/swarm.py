@@ -41,7 +41,7 @@ from simulator.swarm.metrics import Metrics
 from simulator.swarm.monitor import HeartbeatMonitor
 from simulator.swarm.scenario import AgentGroup, Scenario
 
-__all__ = ["SWARM", "Swarm"]
+__all__ = ["SWARM", "Swarm", "agent_ids"]
 
 #: The ``{component}`` of the swarm's ``system.config`` and ``system.control`` messages.
 SWARM = "swarm"
@@ -64,6 +64,9 @@ class Swarm:
         monitor: bool = True,
         task_consumer: str | None = TASK_CONSUMER,
         connect_options: Mapping[str, object] | None = None,
+        agents: range | None = None,
+        announce: bool = True,
+        name: str = "mistersmith-swarm",
     ) -> None:
         self.client_url = client_url
         #: ``nats.connect`` keywords of a secured server (one identity for the whole swarm).
@@ -81,6 +84,10 @@ class Swarm:
         self._want_monitor = monitor
         self._task_consumer = task_consumer
         self._runtime: Runtime | None = None
+        #: Which of the scenario's agents run here (all; a worker's share: a range of them).
+        self.share = agents
+        self._announce_run = announce
+        self._name = name
 
     @property
     def runtime(self) -> Runtime:
@@ -99,7 +106,7 @@ class Swarm:
         bus = self.bus = await Bus.connect(
             self.client_url,
             self.metrics,
-            name="mistersmith-swarm",
+            name=self._name,
             heartbeats=True,
             options=self.connect_options,
         )
@@ -119,20 +126,23 @@ class Swarm:
                 bus, heartbeat_timeout=sc.heartbeat_timeout, seed=sc.seed
             )
             await self.monitor.start(check=False)
-        self.agents = [Agent(agent_id, group, rt) for agent_id, group in _agent_ids(sc)]
+        everyone = agent_ids(sc)
+        mine = everyone if self.share is None else everyone[self.share.start : self.share.stop]
+        self.agents = [Agent(agent_id, group, rt) for agent_id, group in mine]
         self.hub = AgentHub(rt, self.agents, consumer=self._task_consumer)
         await self.hub.subscribe()  # settles the connection: every subscription above is live
         await _batched(a.start() for a in self.agents)
         if self._want_dispatcher:  # discovery before the heartbeats load the connection
             self.dispatcher = Dispatcher(bus, sc)
             self.dispatcher.changed = rt.changed
-            await self.dispatcher.start(expected_agents=len(self.agents))
+            await self.dispatcher.start(expected_agents=sc.agent_count)
         self.hub.start_loops()
         if self.monitor is not None:
             self.monitor.start_checking()
-        await self._announce("start")
+        if self._announce_run:
+            await self.announce("start")
 
-    async def _announce(self, operation: str) -> None:
+    async def announce(self, operation: str) -> None:
         """The orchestrator's word on the swarm: the configuration applied (at start), and the
         control operation (``start``, ``stop``)."""
         assert self.bus is not None
@@ -152,7 +162,7 @@ class Swarm:
             control_id=seeded_uuid(rng),
             operation=operation,
             component=SWARM,
-            agents=len(self.agents),
+            agents=sc.agent_count,
             timestamp=now(),
         )
         await bus.publish("system_control", subjects.system_control(operation), control)
@@ -193,7 +203,8 @@ class Swarm:
         """Drain: stop intake, agents ``stopping`` → ``offline``, then close everything."""
         if self.bus is None:
             return
-        await self._announce("stop")
+        if self._announce_run:
+            await self.announce("stop")
         if self.dispatcher is not None:
             await self.dispatcher.stop()
         if self.hub is not None:
@@ -243,7 +254,7 @@ async def _batched(coros: Iterable[Coroutine[Any, Any, None]], size: int = _BATC
     await asyncio.gather(*batch)
 
 
-def _agent_ids(scenario: Scenario) -> list[tuple[str, AgentGroup]]:
+def agent_ids(scenario: Scenario) -> list[tuple[str, AgentGroup]]:
     """``{group name}-{n}`` for each agent (the group's index added if names repeat)."""
     names = [g.name for g in scenario.groups]
     out: list[tuple[str, AgentGroup]] = []
