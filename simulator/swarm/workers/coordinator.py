@@ -85,6 +85,7 @@ class Coordinator:
         self.workers: dict[str, WorkerState] = {}
         self.phase = "gathering"
         self._nonce = uuid.uuid4().hex
+        self._since = time.time()
         self._rival: str | None = None
         self._sub: Subscription | None = None
         self._loops: list[asyncio.Task[None]] = []
@@ -99,10 +100,13 @@ class Coordinator:
         """Listen on ``system.control.*``, claim the run name, start beating."""
         self._sub = await self.bus.subscribe(c.wildcard(), self._on_control)
         await self.bus.settle()
-        await self._send(c.BEAT, {"nonce": self._nonce})
+        await self._send(c.BEAT, self._beat_data())
         await self.bus.settle()
         self._loops.append(asyncio.create_task(self._beat(), name="coordinator-beat"))
         self._loops.append(asyncio.create_task(self._watch(), name="coordinator-watch"))
+
+    def _beat_data(self) -> dict[str, JsonValue]:
+        return {"nonce": self._nonce, "phase": self.phase, "since": self._since}
 
     async def _send(self, operation: str, data: Mapping[str, JsonValue], **kw: int) -> None:
         subject, message = c.control(operation, c.COORDINATOR, self.run_id, data, **kw)
@@ -247,11 +251,12 @@ class Coordinator:
         if message.component == c.COORDINATOR:
             if message.operation != c.BEAT or data.get("nonce") in (None, self._nonce):
                 return
-            if self.phase == "gathering":  # the newcomer gives way
-                self._rival = str(data.get("nonce"))
+            theirs = (float(str(data.get("since", 0.0))), str(data.get("nonce")))
+            if theirs < (self._since, self._nonce):  # the newcomer gives way
+                self._rival = theirs[1]
                 self._changed.set()
             elif data.get("phase") == "gathering":  # tell the newcomer at once
-                await self._send(c.BEAT, {"nonce": self._nonce, "phase": self.phase})
+                await self._send(c.BEAT, self._beat_data())
             return
         name = str(data.get("name", ""))
         worker = self.workers.get(name)
@@ -295,7 +300,7 @@ class Coordinator:
 
     async def _beat(self) -> None:
         while True:
-            await self._send(c.BEAT, {"nonce": self._nonce, "phase": self.phase})
+            await self._send(c.BEAT, self._beat_data())
             live = sum(1 for w in self.workers.values() if not w.lost)
             lost = len(self.workers) - live
             status: HealthStatus = "degraded" if lost else "healthy"
