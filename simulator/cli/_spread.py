@@ -127,6 +127,7 @@ async def spread_run(
         dispatcher.changed = swarm.runtime.changed
         await dispatcher.start(expected_agents=scenario.agent_count)
         swarm.dispatcher = dispatcher
+        coordinator.outstanding = lambda: dispatcher.outstanding.keys()
         await coordinator.start()
         await swarm.announce("start")
     except BaseException:

@@ -187,7 +187,7 @@ def test_a_sigkilled_worker_is_reported_lost_and_the_run_goes_on(tmp_path: Path)
     lost = [name for name, w in data["workers"].items() if w["lost"]]
     assert len(lost) == 1
     assert data["workers"][lost[0]]["agents"] in ([0, 3], [3, 6])
-    assert "held" in data["workers"][lost[0]]
+    assert "held" in data["workers"][lost[0]] and "held_finished" in data["workers"][lost[0]]
     assert any(f"worker {lost[0]} lost" in e for e in data["errors"]["first"])
     # the monitor raised the missed heartbeats of the lost worker's agents
     assert data["messages"]["by_family"].get("system_alerts", 0) >= 3

@@ -10,8 +10,9 @@ waits until every share runs, :meth:`start` starts the run's clock. While runnin
 silent for 1.5 intervals is *lost* (checked every quarter interval, so said within 2 intervals
 of its last word): an error in the metrics, a ``lost`` control message, an ``unhealthy``
 report on ``system.health.worker``, and its agents and the tasks it held go into the report
-(:meth:`workers_report`). :meth:`drain` asks every live worker to drain and absorbs each one's
-``final`` figures exactly (:meth:`~simulator.swarm.metrics.Metrics.absorb`).
+(:meth:`workers_report`, with how many of those tasks were finished since: JetStream
+redelivered them to another worker). :meth:`drain` asks every live worker to drain and absorbs
+each one's ``final`` figures exactly (:meth:`~simulator.swarm.metrics.Metrics.absorb`).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import contextlib
 import time
 import uuid
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -90,6 +91,9 @@ class Coordinator:
         self._sub: Subscription | None = None
         self._loops: list[asyncio.Task[None]] = []
         self._changed = asyncio.Event()
+        #: The task ids the dispatcher still waits for (set once it runs): a lost worker's held
+        #: tasks that leave it were finished elsewhere (JetStream redelivered them).
+        self.outstanding: Callable[[], Collection[str]] | None = None
 
     @property
     def metrics(self) -> Metrics:
@@ -232,6 +236,9 @@ class Coordinator:
             }
             if w.lost:
                 entry["held"] = list(w.held)
+                if self.outstanding is not None:
+                    waiting = self.outstanding()
+                    entry["held_finished"] = sum(1 for t in w.held if t not in waiting)
             if w.final is not None:
                 entry["timeline"] = w.final["timeline"]
                 entry["messages"] = sum(int(n) for n in w.final["published"].values())
