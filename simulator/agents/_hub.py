@@ -79,7 +79,7 @@ class AgentHub:
         self.agents = list(agents)
         self.by_id = {a.agent_id: a for a in self.agents}
         self.consumer = consumer
-        self._queue = queue
+        self._queue = queue and bool(self.agents)  # no agents here: leave the group to others
         self._subs: list[Subscription] = []
         self._loops: list[asyncio.Task[None]] = []
         self._queue_subs: list[Subscription] = []

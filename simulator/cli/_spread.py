@@ -89,6 +89,7 @@ async def spread_run(
     swarm = Swarm(
         url, scenario, metrics=metrics, connect_options=connect_options, agents=range(0),
         dispatcher=False, task_consumer=None, announce=False, name="mistersmith-coordinator",
+        wire_heartbeats=False,
     )  # fmt: skip
     local = (
         LocalWorkers(spread.workers, urls, spread.run_name, spread.worker_args)
@@ -113,6 +114,7 @@ async def spread_run(
         coordinator = Coordinator(
             swarm.bus, scenario, run_id=spread.run_name, expected=spread.expected
         )
+        coordinator.monitor = swarm.monitor
         await coordinator.open()
         if local is not None:
             local.start()

@@ -43,7 +43,7 @@ def _worker(args: argparse.Namespace, console: Console) -> int:
         f"worker {escape(name)}: {outcome}; {share} agent(s), "
         f"{figures.total_messages} message(s), {sum(figures.tasks.values())} task(s) finished"
     )
-    return 1 if outcome in ("coordinator gone", "lost") else 0
+    return 1 if outcome == "coordinator gone" else 0
 
 
 def add(commands: Subparsers) -> None:

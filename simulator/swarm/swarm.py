@@ -67,6 +67,7 @@ class Swarm:
         agents: range | None = None,
         announce: bool = True,
         name: str = "mistersmith-swarm",
+        wire_heartbeats: bool = True,
     ) -> None:
         self.client_url = client_url
         #: ``nats.connect`` keywords of a secured server (one identity for the whole swarm).
@@ -88,6 +89,7 @@ class Swarm:
         self.share = agents
         self._announce_run = announce
         self._name = name
+        self._wire_heartbeats = wire_heartbeats
 
     @property
     def runtime(self) -> Runtime:
@@ -123,7 +125,10 @@ class Swarm:
         rt = self._runtime = Runtime(bus, gateway, sc.seed, sc.hooks)
         if self._want_monitor:
             self.monitor = HeartbeatMonitor(
-                bus, heartbeat_timeout=sc.heartbeat_timeout, seed=sc.seed
+                bus,
+                heartbeat_timeout=sc.heartbeat_timeout,
+                seed=sc.seed,
+                wire_heartbeats=self._wire_heartbeats,
             )
             await self.monitor.start(check=False)
         everyone = agent_ids(sc)

@@ -11,8 +11,10 @@ silent for 1.5 intervals is *lost* (checked every quarter interval, so said with
 of its last word): an error in the metrics, a ``lost`` control message, an ``unhealthy``
 report on ``system.health.worker``, and its agents and the tasks it held go into the report
 (:meth:`workers_report`, with how many of those tasks were finished since: JetStream
-redelivered them to another worker). :meth:`drain` asks every live worker to drain and absorbs
-each one's ``final`` figures exactly (:meth:`~simulator.swarm.metrics.Metrics.absorb`).
+redelivered them to another worker). A lost worker that speaks again (starved of CPU, not
+dead) is live again, as an agent that beats again: the report counts its ``silences``.
+:meth:`drain` asks every live worker to drain and absorbs each one's ``final`` figures exactly
+(:meth:`~simulator.swarm.metrics.Metrics.absorb`).
 """
 
 from __future__ import annotations
@@ -36,7 +38,9 @@ from simulator.errors import MisterSmithError
 from simulator.protocol import subjects
 from simulator.protocol.models import HealthReport, HealthStatus, make
 from simulator.swarm.metrics import Metrics
+from simulator.swarm.monitor import HeartbeatMonitor
 from simulator.swarm.scenario import Scenario
+from simulator.swarm.swarm import agent_ids
 from simulator.swarm.timeline import Timeline
 from simulator.swarm.workers import control as c
 
@@ -64,6 +68,8 @@ class WorkerState:
     held: list[str] = field(default_factory=list)
     final: dict[str, Any] | None = None
     lost: bool = False
+    #: How often it went silent (a worker starved of CPU may come back: then it is not lost).
+    silences: int = 0
 
 
 class Coordinator:
@@ -94,6 +100,10 @@ class Coordinator:
         #: The task ids the dispatcher still waits for (set once it runs): a lost worker's held
         #: tasks that leave it were finished elsewhere (JetStream redelivered them).
         self.outstanding: Callable[[], Collection[str]] | None = None
+        #: The run's heartbeat monitor: each worker's stats vouch for its agents' heartbeats
+        #: (which stay off the coordinator's connection); a lost worker's agents go silent.
+        self.monitor: HeartbeatMonitor | None = None
+        self._ids = [agent_id for agent_id, _ in agent_ids(scenario)]
 
     @property
     def metrics(self) -> Metrics:
@@ -233,6 +243,7 @@ class Coordinator:
                 "version": w.version,
                 "agents": [w.share.start, w.share.stop] if w.share is not None else None,
                 "lost": w.lost,
+                "silences": w.silences,
             }
             if w.lost:
                 entry["held"] = list(w.held)
@@ -274,16 +285,20 @@ class Coordinator:
             return
         elif op == c.STATS:
             worker.last_seen = time.monotonic()
+            if worker.lost:
+                await self._recover(worker)
             states = data.get("states")
             worker.states = (
                 {str(k): int(str(v)) for k, v in states.items()} if isinstance(states, dict) else {}
             )
             held = data.get("held")
             worker.held = [str(t) for t in held] if isinstance(held, list) else []
+            if self.monitor is not None and worker.share is not None and not worker.lost:
+                self.monitor.vouch(self._ids[worker.share.start : worker.share.stop])
         elif op == c.READY:
             worker.ready, worker.last_seen = True, time.monotonic()
-        elif op == c.FINAL and worker.final is None and not worker.lost:
-            worker.final = dict(data)
+        elif op == c.FINAL and worker.final is None:
+            worker.final, worker.lost = dict(data), False
             self.metrics.absorb(data, label=f"worker {name}")
         self._changed.set()
 
@@ -328,6 +343,7 @@ class Coordinator:
 
     async def _lose(self, worker: WorkerState) -> None:
         worker.lost = True
+        worker.silences += 1
         share = worker.share or range(0)
         held = ", ".join(worker.held) or "none"
         self.metrics.error(
@@ -344,3 +360,8 @@ class Coordinator:
         await self._send(c.LOST, data, agents=len(share))
         await self._health(c.WORKER, "unhealthy", f"worker {worker.name} lost")
         self._changed.set()
+
+    async def _recover(self, worker: WorkerState) -> None:
+        """A worker silent long enough to be lost spoke again (it was starved, not dead)."""
+        worker.lost = False
+        await self._health(c.WORKER, "healthy", f"worker {worker.name} is back")

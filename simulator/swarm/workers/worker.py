@@ -7,7 +7,8 @@ assigns a share or refuses; nobody answering within ``join_timeout`` is a
 are the coordinator's), says ``ready``, starts its clock at ``start``, sends ``stats`` and a
 ``system.health.worker`` report every interval, and on ``drain`` (or a local stop) drains its
 agents and sends its figures as ``final``. A coordinator silent for :data:`GONE_AFTER`
-intervals (killed, or its server gone) ends the worker too: nothing stays behind a dead run.
+intervals (killed, or its server gone) ends the worker too: nothing stays behind a dead run
+(it still sends its figures, in case the coordinator was only starved of CPU).
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ __all__ = ["DEFAULT_RUN", "GONE_AFTER", "Worker", "WorkerOptions"]
 #: The run name when none is given (``--run``).
 DEFAULT_RUN = "mistersmith"
 #: A coordinator silent this many intervals is gone: the worker stops.
-GONE_AFTER = 3.0
+GONE_AFTER = 5.0
 _JOIN_EVERY = 0.5
 
 
@@ -60,7 +61,7 @@ class Worker:
         self.options = options
         self.metrics = Metrics()
         self.swarm: Swarm | None = None
-        #: How the worker ended: ``drained``, ``stopped`` (locally), ``lost``, ``coordinator gone``.
+        #: How the worker ended: ``drained``, ``stopped`` (locally), ``coordinator gone``.
         self.outcome = ""
         self._bus: Bus | None = None
         self._answer: asyncio.Future[ControlMessage] | None = None
@@ -114,7 +115,7 @@ class Worker:
             for task in loops:
                 task.cancel()
             await asyncio.gather(*loops, return_exceptions=True)
-            if self.outcome in ("drained", "stopped"):
+            with contextlib.suppress(Exception):  # harmless if the coordinator is really gone
                 await self._final()
         finally:
             for task in loops:
@@ -180,8 +181,6 @@ class Worker:
             self._end("drained")
         elif op == c.END:
             self._end("coordinator gone")
-        elif op == c.LOST and mine:
-            self._end("lost")
 
     def _end(self, outcome: str) -> None:
         if not self.outcome:
@@ -216,7 +215,13 @@ class Worker:
         while True:
             await asyncio.sleep(self._interval / 2)
             last = self._last_beat
-            if last is not None and loop.time() - last > GONE_AFTER * self._interval:
+            if last is None or loop.time() - last <= GONE_AFTER * self._interval:
+                continue
+            with contextlib.suppress(Exception):  # a starved loop: read what came meanwhile
+                assert self._bus is not None
+                await self._bus.client.flush(timeout=int(self._interval) + 1)
+                await asyncio.sleep(0)
+            if self._last_beat == last:
                 self._end("coordinator gone")
                 return
 
