@@ -246,6 +246,14 @@ def test_a_sigkilled_coordinator_leaves_no_worker_behind(tmp_path: Path) -> None
 
 
 def test_bad_input_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    worker = subprocess.run(
+        [sys.executable, "-m", "simulator", "worker", "--url", "nats://127.0.0.1:1",
+         "--name", "w"],
+        capture_output=True, text=True, env=run_env(tmp_path), timeout=RUN_TIMEOUT,
+    )  # fmt: skip
+    assert worker.returncode == 2
+    assert worker.stderr.startswith("mistersmith: worker w: cannot reach nats://127.0.0.1:1: ")
+    assert worker.stderr.count("\n") == 1
     done = run_cli(["--workers", "0"], tmp_path)
     assert done.returncode == 2 and "--workers" in done.stderr
     done = run_cli(["--run", "x"], tmp_path)

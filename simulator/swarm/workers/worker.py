@@ -75,6 +75,7 @@ class Worker:
         opts = self.options
         loop = asyncio.get_running_loop()
         self._answer = loop.create_future()
+        await _reachable(opts)
         bus = self._bus = await Bus.connect(
             opts.url, self.metrics, name=f"mistersmith-worker-{opts.name}",
             options=opts.connect_options,
@@ -233,3 +234,22 @@ class Worker:
         subject, message = c.control(c.FINAL, c.WORKER, self.options.run_id, data)
         await self._bus.publish("system_control", subject, message, counted=False)
         await self._bus.client.flush()
+
+
+async def _reachable(opts: WorkerOptions) -> None:
+    """One quiet connection attempt first: an unreachable or refusing server is one line."""
+    import nats
+
+    async def quiet(exc: Exception) -> None:
+        return None
+
+    try:
+        client = await nats.connect(
+            opts.url, allow_reconnect=False, connect_timeout=5, error_cb=quiet,
+            max_reconnect_attempts=1, reconnect_time_wait=0.1,
+            name=f"mistersmith-worker-{opts.name}", **opts.connect_options,
+        )  # fmt: skip
+    except Exception as exc:
+        reason = " ".join(str(exc).split()) or type(exc).__name__
+        raise WorkersError(f"worker {opts.name}: cannot reach {opts.url}: {reason}") from None
+    await client.close()
