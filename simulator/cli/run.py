@@ -54,7 +54,13 @@ def _run(args: argparse.Namespace, console: Console) -> int:
             expect_workers=args.expect_workers or 0,
             run_name=args.run,
             join_timeout=args.join_timeout,
-            worker_args=tuple(a for f, v in given_flags if v is not None for a in (f, str(v))),
+            # absolute paths: local workers run in a directory of their own
+            worker_args=tuple(
+                a
+                for f, v in given_flags
+                if v is not None
+                for a in (f, str(v.resolve()) if isinstance(v, Path) else str(v))
+            ),
         )
     elif args.run != "mistersmith" or args.join_timeout != JOIN_TIMEOUT:
         raise ConfigError("--run/--join-timeout: only with --workers or --expect-workers")

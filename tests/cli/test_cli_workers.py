@@ -21,6 +21,7 @@ from simulator.protocol import channels
 from simulator.protocol import topology as topo
 from simulator.servers import BinaryServer, for_topology
 from simulator.servers._proc import pid_alive
+from simulator.servers.security import Security
 from tests.cli_runs import RUN_TIMEOUT, run_cli, run_env, running
 from tests.swarm.test_timeline import assert_adds_up
 
@@ -295,3 +296,21 @@ def test_a_worker_of_no_run_and_a_second_coordinator_are_refused(tmp_path: Path)
             first.wait(RUN_TIMEOUT)
     finally:
         own.stop()
+
+
+def test_workers_run_under_the_runs_credentials(tmp_path: Path) -> None:
+    """A secured server reached by --url: the local workers get the run's credential options
+    (paths made absolute: they run elsewhere) and run clean."""
+    with BinaryServer(security=Security("nkey", "tls")) as server:
+        creds = server.credentials_dir
+        assert creds is not None
+        report = tmp_path / "r.json"
+        files = ["--nkey-seed", str(creds / "admin.nk"), "--tls-ca", str(creds / "ca.pem")]
+        args = ["--agents", "4", "--duration", "2", "--seed", "1", "--workers", "2"]
+        args += ["--url", server.client_url, *files, "--report", str(report), "--run", _run_name()]
+        done = run_cli(args, tmp_path)
+        assert done.returncode == 0, done.stdout + done.stderr
+        data = _report(report)
+        assert data["errors"]["total"] == 0, data["errors"]
+        assert sorted(data["workers"]) == ["local-1", "local-2"]
+        assert all(w["messages"] > 0 for w in data["workers"].values())
