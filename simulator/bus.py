@@ -177,10 +177,14 @@ class Bus:
         *,
         headers: dict[str, str] | None = None,
         reply: str = "",
+        counted: bool = True,
     ) -> None:
-        """Core publish of ``payload`` on ``subject`` (a subject of template ``family``)."""
+        """Core publish of ``payload`` on ``subject`` (a subject of template ``family``);
+        ``counted=False`` when the caller counted it already (a worker's final figures, which
+        count themselves)."""
         await self.client.publish(subject, dump(payload), reply=reply, headers=headers)
-        self.metrics.message(family)
+        if counted:
+            self.metrics.message(family)
 
     async def reply_error(self, reply: str, description: str, code: int = 400) -> None:
         """Answer a bad request at once, as NATS services do: an empty body with the headers

@@ -13,6 +13,7 @@ PACKAGES = [
     "simulator.servers",
     "simulator.agents",
     "simulator.bridge",
+    "simulator.swarm.workers",
     "pytest_mistersmith",
     "pytest_mistersmith.factories",
 ]

@@ -12,7 +12,8 @@ a task each in nats-py; so the swarm holds one wildcard subscription per kind an
   ``assigned_agent`` when that agent takes tasks, else to the least loaded capable one. Pull:
   fetch at most 10 and at most the free slots, 0.2 s expiry; ack after the final word; nak
   when released by a stopping or crashed agent, or when no agent here can take it (redelivered,
-  up to ``max_deliver``);
+  up to ``max_deliver``); a queue task no agent here can take is published again for another
+  member of the group (a worker's share of a swarm), at most :data:`_HAND_BACKS` times;
 * ``tasks.*.cancel`` → :meth:`Agent.cancel` of the agent holding the task;
 * heartbeats: one timer per heartbeat interval, spreading the agents over
   :data:`HEARTBEAT_SLOTS` slots of it (10 ms apart at 1 s; at least 5 ms apart), after one
@@ -41,6 +42,7 @@ from simulator.agents._runtime import Runtime, Work
 from simulator.agents.agent import LIVE_STATES, Agent
 from simulator.bus import now
 from simulator.protocol import channels, subjects
+from simulator.protocol.headers import HANDED_BACK
 from simulator.protocol.models import (
     AgentCommand,
     Availability,
@@ -57,6 +59,8 @@ QUEUE_GROUP = "mistersmith-agents"
 TASK_STREAM = "task_lifecycle"
 TASK_CONSUMER = "task_processor"
 _BATCH = 10
+#: How often a queue-group task nobody here takes is handed back to the group.
+_HAND_BACKS = 3
 _FETCH_EXPIRY = 0.2
 #: Slots of a heartbeat wheel per interval (each slot's agents beat together, with one
 #: timestamp); fewer when the agents are fewer or a slot would be under :data:`_MIN_TICK`.
@@ -86,7 +90,7 @@ class AgentHub:
         #: the process's agents, one mapping shared by every hub).
         self.peers: Mapping[str, Agent] = {} if peers is None else peers
         self.consumer = consumer
-        self._queue = queue
+        self._queue = queue and bool(self.agents)  # no agents here: leave the group to others
         self._subs: list[Subscription] = []
         self._loops: list[asyncio.Task[None]] = []
         self._queue_subs: list[Subscription] = []
@@ -250,6 +254,12 @@ class AgentHub:
             return
         agent = self.route(assignment)
         if agent is None:
+            hops = int((msg.headers or {}).get(HANDED_BACK, "0") or 0)
+            if hops < _HAND_BACKS:  # another process of the group may hold live agents
+                family = subjects.parse(msg.subject).name
+                headers = {HANDED_BACK: str(hops + 1)}
+                await self.runtime.bus.publish(family, msg.subject, assignment, headers=headers)
+                return
             self.runtime.metrics.error("queue", f"no agent here takes {assignment.task_id}")
             return
         await agent.offer(Work(assignment, "queue"))

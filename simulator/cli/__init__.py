@@ -1,8 +1,9 @@
 """The ``mistersmith`` command: one module per command (``topology``, ``schemas``, ``server``,
-``run``, ``report``, ``image``, ``asyncapi``, ``permissions``, ``hook`` and ``hook-responder``
-in ``bridge``), each with an ``add(commands)`` that builds its parser and sets its handler
-``(args, console) -> exit code``. The commands are thin: they parse, call the packages, and
-print. A :class:`~simulator.errors.MisterSmithError` prints one line to stderr and exits 2.
+``run``, ``worker``, ``report``, ``image``, ``asyncapi``, ``permissions``, ``hook`` and
+``hook-responder`` in ``bridge``), each with an ``add(commands)`` that builds its parser and
+sets its handler ``(args, console) -> exit code``. The commands are thin: they parse, call the
+packages, and print. A :class:`~simulator.errors.MisterSmithError` prints one line to stderr
+and exits 2.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from simulator.cli import (
     schemas,
     server,
     topology,
+    worker,
 )
 from simulator.cli._common import Handler
 from simulator.errors import MisterSmithError
@@ -49,6 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
     permissions.add(commands)
     bridge.add(commands)
     bridge.add_responder(commands)
+    worker.add(commands)
     return parser
 
 

@@ -19,6 +19,7 @@ from rich.console import Console
 from rich.live import Live
 from rich.markup import escape
 
+from simulator.cli._spread import Spread, spread_run
 from simulator.errors import ServerError, TopologyError
 from simulator.protocol import topology as topo
 from simulator.servers.backend import Backend
@@ -55,6 +56,10 @@ class RunOptions:
     security: Security | None = None
     #: ``nats.connect`` keywords for ``url`` (credentials and TLS of a secured server).
     connect_options: Mapping[str, object] = field(default_factory=dict)
+    #: Spread over worker processes (``--workers``, ``--expect-workers``); None: one process.
+    spread: Spread | None = None
+    #: Every ``--url`` given (workers connect round-robin); the first is the run's server.
+    urls: tuple[str, ...] = ()
 
 
 @dataclass
@@ -71,6 +76,8 @@ class _Target:
     options: dict[str, object] = field(default_factory=dict)
     #: Per-agent connections: each agent's credentials (a server we started and secured).
     agent_options: AgentOptions | None = None
+    #: Where workers connect, round-robin (a cluster's nodes, or every --url).
+    urls: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if not self.where:
@@ -143,8 +150,18 @@ def _start_target(options: RunOptions) -> _Target:
         where = f"a {server.size}-node cluster ({', '.join(server.client_urls)})"
     missing = started.applied is None  # an external server: create only what it lacks
     connect = dict(options.connect_options) if missing else server.connect_options()
+    urls = list(options.urls) if options.urls else [server.client_url]
+    if isinstance(server, NatsCluster):
+        urls = list(server.client_urls)
     target = _Target(
-        server.client_url, started.info, server.stop, missing, list(started.notes), where, connect
+        server.client_url,
+        started.info,
+        server.stop,
+        missing,
+        list(started.notes),
+        where,
+        connect,
+        urls=urls,
     )
     if options.security is not None and not options.security.open and not missing:
         target.agent_options = server.agent_options  # every agent as itself (spec-notes 28)
@@ -170,9 +187,16 @@ async def _prepare_external(target: _Target) -> None:
 
 
 async def _swarm_run(
-    options: RunOptions, target: _Target, metrics: Metrics, console: Console, signals: StopSignals
+    options: RunOptions,
+    target: _Target,
+    metrics: Metrics,
+    console: Console,
+    signals: StopSignals,
+    workers: dict[str, Any],
 ) -> str | None:
-    """Run the swarm; None when it never started, else "" or the failure that ended it."""
+    """Run the swarm; None when it never started, else "" or the failure that ended it.
+
+    A spread run fills ``workers`` (the report's ``workers``)."""
     from simulator.swarm import Swarm
 
     scenario = options.scenario
@@ -183,6 +207,17 @@ async def _swarm_run(
         await _prepare_external(target)
     for note in target.notes:
         console.print(f"[cyan]note[/] {escape(note)}")
+    if options.spread is not None:
+
+        async def watch(swarm: Any, counts: Callable[[], dict[str, int]]) -> str:
+            return await _watch(swarm, metrics, scenario, console, stop, target.where, counts)
+
+        failure, report = await spread_run(
+            options.spread, scenario, target.client_url, target.urls, target.options,
+            metrics, console, stop, watch, DRAIN_TIMEOUT,
+        )  # fmt: skip
+        workers.update(report)
+        return failure
     # the responder: the scenario's; on a secured server, one identity for the whole swarm
     swarm = Swarm(
         target.client_url,
@@ -203,7 +238,7 @@ async def _swarm_run(
     )
     failure = ""
     try:
-        failure = await _watch(swarm, metrics, scenario, console, stop, target.where)
+        failure = await _watch(swarm, metrics, scenario, console, stop, target.where, swarm.counts)
     finally:
         if signals.count:
             console.print("interrupted: draining the swarm (Ctrl-C again to cancel the drain)")
@@ -222,6 +257,7 @@ async def _watch(
     console: Console,
     stop: asyncio.Event,
     where: str,
+    counts: Callable[[], dict[str, int]],
 ) -> str:
     """Run the swarm (dispatch for the duration, then let it go idle) until done or stopped.
 
@@ -244,13 +280,13 @@ async def _watch(
                     metrics,
                     duration=scenario.duration,
                     where=where,
-                    states=swarm.counts(),
+                    states=counts(),
                     size=(console.size.width, console.size.height - 1),
                 )
                 live.update(view)
             elif time.monotonic() - last_line >= _PLAIN_EVERY:
                 last_line = time.monotonic()
-                console.print(progress_line(metrics, swarm.counts()), markup=False)
+                console.print(progress_line(metrics, counts()), markup=False)
     finally:
         if live is not None:
             live.stop()
@@ -274,10 +310,11 @@ def run(options: RunOptions, console: Console) -> int:
     metrics = Metrics()
     target: _Target | None = None
     failure: str | None = ""
+    workers: dict[str, Any] = {}
     with StopSignals() as signals:
         try:
             target = _start_target(options)
-            failure = asyncio.run(_swarm_run(options, target, metrics, console, signals))
+            failure = asyncio.run(_swarm_run(options, target, metrics, console, signals, workers))
         except asyncio.CancelledError:
             metrics.error("run", "the drain was cancelled by a second signal")
         finally:
@@ -300,6 +337,7 @@ def run(options: RunOptions, console: Console) -> int:
                 options.scenario,
                 server=server_info,
                 interrupted=interrupted,
+                workers=workers or None,
             )
             console.print(f"report written to {escape(str(options.report))}")
         if options.html is not None:
@@ -307,7 +345,11 @@ def run(options: RunOptions, console: Console) -> int:
 
             if report is None:
                 report = build_report(
-                    metrics, options.scenario, server=server_info, interrupted=interrupted
+                    metrics,
+                    options.scenario,
+                    server=server_info,
+                    interrupted=interrupted,
+                    workers=workers or None,
                 )
             label = options.report.name if options.report is not None else "this run"
             write_html(options.html, [(label, report)])

@@ -11,12 +11,16 @@ from rich.console import Console
 from simulator.cli._common import Subparsers, number, positive_int
 from simulator.errors import ConfigError
 from simulator.servers.backend import RUN_BACKENDS
+from simulator.servers.credentials import OPTIONS as CREDENTIAL_OPTIONS
 from simulator.servers.credentials import ClientCredentials
 from simulator.servers.credentials import add_arguments as add_credentials
 from simulator.servers.credentials import from_arguments as credentials_from
 from simulator.servers.security import AUTHS, TLS_MODES, Security
 
 __all__ = ["add"]
+
+#: Seconds a spread run waits for its workers to join (``--join-timeout``).
+JOIN_TIMEOUT = 30.0
 
 
 def _run(args: argparse.Namespace, console: Console) -> int:
@@ -32,12 +36,40 @@ def _run(args: argparse.Namespace, console: Console) -> int:
     if args.html is not None and importlib.util.find_spec("matplotlib") is None:
         raise ConfigError("--html: needs matplotlib: pip install 'pytest-mistersmith[html]'")
     credentials = credentials_from(args)
-    if credentials != ClientCredentials() and args.url is None:
+    urls: list[str] = args.url or []
+    spread = None
+    if args.workers is not None or args.expect_workers is not None:
+        from simulator.cli._spread import Spread
+
+        if (args.auth, args.tls) != ("none", "off"):
+            raise ConfigError(
+                "--workers/--expect-workers with --auth/--tls: not yet; secure the server "
+                "yourself and give --url with the credentials (the workers use them too)"
+            )
+        given_flags = [
+            (flag, getattr(args, flag[2:].replace("-", "_"))) for flag, _, _ in CREDENTIAL_OPTIONS
+        ]
+        spread = Spread(
+            workers=args.workers or 0,
+            expect_workers=args.expect_workers or 0,
+            run_name=args.run,
+            join_timeout=args.join_timeout,
+            # absolute paths: local workers run in a directory of their own
+            worker_args=tuple(
+                a
+                for f, v in given_flags
+                if v is not None
+                for a in (f, str(v.resolve()) if isinstance(v, Path) else str(v))
+            ),
+        )
+    elif args.run != "mistersmith" or args.join_timeout != JOIN_TIMEOUT:
+        raise ConfigError("--run/--join-timeout: only with --workers or --expect-workers")
+    if credentials != ClientCredentials() and not urls:
         raise ConfigError(
             "--creds/--user/--nkey-seed/--token-file/--tls-*: for a server someone else runs "
             "(--url); the embedded one is secured with --auth and --tls"
         )
-    if (args.auth, args.tls) != ("none", "off") and args.url:
+    if (args.auth, args.tls) != ("none", "off") and urls:
         raise ConfigError(
             f"--auth {args.auth} / --tls {args.tls}: secure the server this command starts "
             "(--backend binary or docker); a server at --url is secured by whoever runs it: "
@@ -46,13 +78,15 @@ def _run(args: argparse.Namespace, console: Console) -> int:
     options = RunOptions(
         scenario,
         backend=args.backend,
-        url=args.url,
+        url=urls[0] if urls else None,
         report=args.report,
         html=args.html,
         server_bin=args.server_bin,
         image=args.image,
         security=Security(args.auth, args.tls),
-        connect_options=credentials.connect_options() if args.url else {},
+        connect_options=credentials.connect_options() if urls else {},
+        spread=spread,
+        urls=tuple(urls),
     )
     return run(options, console)
 
@@ -76,7 +110,14 @@ def add(commands: Subparsers) -> None:
         "--task-rate", type=number(float, 0, above=False), metavar="R", help="tasks per second"
     )
     where = parser.add_mutually_exclusive_group()
-    where.add_argument("--url", default=None, metavar="URL", help="a running server's nats:// URL")
+    where.add_argument(
+        "--url",
+        action="append",
+        default=None,
+        metavar="URL",
+        help="a running server's nats:// URL (repeat for a cluster's nodes: workers connect "
+        "round-robin; the run's own connections use the first)",
+    )
     where.add_argument(
         "--backend",
         choices=RUN_BACKENDS,
@@ -106,6 +147,31 @@ def add(commands: Subparsers) -> None:
         metavar="IMAGE",
         help="with --backend docker: the image (default: nats:VERSION when cached, else "
         "mistersmith/nats-server:VERSION, built from the installed binary if missing)",
+    )
+    spread = parser.add_argument_group(
+        "workers",
+        "one swarm over several processes: the dispatcher, monitor, hook responder, live view "
+        "and report stay here; the agents are split over the workers",
+    )
+    spread.add_argument(
+        "--workers", type=positive_int, default=None, metavar="N", help="start N local workers"
+    )
+    spread.add_argument(
+        "--expect-workers",
+        type=positive_int,
+        default=None,
+        metavar="N",
+        help="wait for N more workers (`mistersmith worker --url URL --run NAME`) to join",
+    )
+    spread.add_argument(
+        "--run", default="mistersmith", metavar="NAME", help="the run's name (default: mistersmith)"
+    )
+    spread.add_argument(
+        "--join-timeout",
+        type=number(float, 0, above=True),
+        default=JOIN_TIMEOUT,
+        metavar="S",
+        help=f"seconds to wait for the workers to join (default: {JOIN_TIMEOUT:g})",
     )
     secured = parser.add_argument_group(
         "security",

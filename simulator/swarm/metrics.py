@@ -10,9 +10,12 @@ from __future__ import annotations
 import re
 import time
 from collections import Counter, deque
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
+
+from hdrh.histogram import HdrHistogram  # type: ignore[import-untyped]
 
 from simulator.swarm.timeline import Timeline, new_histogram
 
@@ -68,6 +71,22 @@ class Latency:
         """The mean latency in ms."""
         return float(self._histogram.get_mean_value()) / 1000.0 if self.count else 0.0
 
+    @property
+    def clamped(self) -> int:
+        """How many latencies were out of range (recorded as 0 or one hour)."""
+        return self._clamped
+
+    def encode(self) -> str:
+        """The histogram in ``hdrhistogram``'s compressed encoding (for :meth:`add_encoded`)."""
+        return bytes(self._histogram.encode()).decode("ascii")
+
+    def add_encoded(self, encoded: str, clamped: int = 0) -> None:
+        """Add another histogram (:meth:`encode`'s output) to this one, exactly."""
+        other = HdrHistogram.decode(encoded.encode("ascii"))
+        if other.get_total_count():
+            self._histogram.add(other)
+        self._clamped += clamped
+
     def to_dict(self) -> dict[str, float | int]:
         """Count, p50, p90, p99, max and mean in ms (3 decimals)."""
         summary: dict[str, float | int] = {"count": self.count}
@@ -110,6 +129,8 @@ class Metrics:
     permission_denied: int = 0
     #: The same per operation and subject (``publish agents.a2.heartbeat``).
     denied_subjects: Counter[str] = field(default_factory=Counter)
+    #: Agents per last state of other processes (workers), added by :meth:`absorb`.
+    absorbed_states: Counter[str] = field(default_factory=Counter)
     #: The same events per time bucket (see :mod:`simulator.swarm.timeline`).
     timeline: Timeline = field(default_factory=Timeline, repr=False)
     _window: deque[tuple[float, dict[str, int]]] = field(default_factory=deque, repr=False)
@@ -188,7 +209,7 @@ class Metrics:
 
     def state_counts(self) -> dict[str, int]:
         """Agents per state, from the last state each agent published."""
-        return dict(sorted(Counter(self.states.values()).items()))
+        return dict(sorted((Counter(self.states.values()) + self.absorbed_states).items()))
 
     def rates(self, window: float = 5.0, now: float | None = None) -> dict[str, float]:
         """Messages per second per family over the last ``window`` seconds (call it regularly).
@@ -211,6 +232,54 @@ class Metrics:
             for family, count in sorted(self.published.items())
         }
 
+    def snapshot(self) -> dict[str, JsonValue]:
+        """What :meth:`absorb` needs to add this run into another's, exactly: counts, encoded
+        histograms and the timeline (agents only counted per state)."""
+        latencies = {
+            name: {"hdr": latency.encode(), "clamped": latency.clamped}
+            for name, latency in self._latencies().items()
+        }
+        data: dict[str, Any] = {
+            "published": dict(self.published),
+            "states": self.state_counts(),
+            "tasks": dict(self.tasks),
+            "tasks_started": self.tasks_started,
+            "hook_decisions": dict(self.hook_decisions),
+            "errors": list(self.errors),
+            "error_counts": dict(self.error_counts),
+            "permission_denied": self.permission_denied,
+            "denied_subjects": dict(self.denied_subjects),
+            "latencies": latencies,
+            "timeline": self.timeline.to_dict(),
+        }
+        return data
+
+    def absorb(self, snapshot: Mapping[str, Any], label: str = "") -> None:
+        """Add another process's :meth:`snapshot` (a worker's) into these metrics, exactly;
+        its kept errors are prefixed with ``label``."""
+        self.published.update(snapshot["published"])
+        self.absorbed_states.update(snapshot["states"])
+        self.tasks.update(snapshot["tasks"])
+        self.tasks_started += int(snapshot["tasks_started"])
+        self.hook_decisions.update(snapshot["hook_decisions"])
+        self.error_counts.update(snapshot["error_counts"])
+        for message in snapshot["errors"]:
+            if len(self.errors) < ERRORS_KEPT:
+                self.errors.append(f"{label}: {message}" if label else str(message))
+        self.permission_denied += int(snapshot["permission_denied"])
+        self.denied_subjects.update(snapshot.get("denied_subjects", {}))
+        for name, latency in self._latencies().items():
+            given = snapshot["latencies"][name]
+            latency.add_encoded(str(given["hdr"]), int(given["clamped"]))
+        self.timeline.merge(Timeline.from_dict(snapshot["timeline"]))
+
+    def _latencies(self) -> dict[str, Latency]:
+        return {
+            "task": self.task_latency,
+            "hook_rtt": self.hook_rtt,
+            "heartbeat_lag": self.heartbeat_lag,
+        }
+
     def to_dict(self) -> dict[str, JsonValue]:
         """Everything as plain data, for the JSON report."""
         elapsed = self.elapsed
@@ -223,7 +292,10 @@ class Metrics:
                 "per_second": round(total / elapsed, 1) if elapsed > 0 else 0.0,
                 "by_family": dict(sorted(self.published.items())),
             },
-            "agents": {"total": len(self.states), "by_state": self.state_counts()},
+            "agents": {
+                "total": len(self.states) + sum(self.absorbed_states.values()),
+                "by_state": self.state_counts(),
+            },
             "tasks": {
                 "started": self.tasks_started,
                 "finished": sum(self.tasks.values()),

@@ -66,8 +66,12 @@ class HeartbeatMonitor:
         heartbeat_timeout: float,
         seed: int = 0,
         clock: Callable[[], float] = time.monotonic,
+        wire_heartbeats: bool = True,
     ) -> None:
         self.bus = bus
+        #: Whether other processes' heartbeats are heard on the wire; False: they are vouched
+        #: for (:meth:`vouch`) by whoever knows, e.g. a workers' coordinator from their stats.
+        self.wire_heartbeats = wire_heartbeats
         #: Seconds, monotonic: when agents were last seen and how long they have been silent.
         self.clock = clock
         self.timeout = heartbeat_timeout
@@ -92,7 +96,8 @@ class HeartbeatMonitor:
         """
         wild = subjects.template
         self._unlisten = self.bus.on_heartbeat(self._on_local_heartbeat)
-        self._subs.append(await self.bus.subscribe_heartbeats(self._on_heartbeat))
+        if self.wire_heartbeats:
+            self._subs.append(await self.bus.subscribe_heartbeats(self._on_heartbeat))
         for name, handler in (
             ("agent_status_base", self._on_status),
             ("agent_commands", self._on_command),
@@ -138,6 +143,11 @@ class HeartbeatMonitor:
         agent = msg.subject.split(".", 2)[1]
         if agent in self.last_seen or agent in self.silent or agent not in self.last_state:
             await self._seen(agent)
+
+    def vouch(self, agents: list[str]) -> None:
+        """Count ``agents`` as heard now (their process says they beat), unless offline."""
+        offline = AgentState.OFFLINE.value
+        self._on_local_heartbeat([a for a in agents if self.last_state.get(a) != offline])
 
     def _on_local_heartbeat(self, agents: list[str]) -> None:
         # The hot path (a slot of the local wheel at a time). A local agent beats only while

@@ -291,8 +291,10 @@ def build_report(
     *,
     server: Mapping[str, object] | None = None,
     interrupted: bool = False,
+    workers: Mapping[str, JsonValue] | None = None,
 ) -> dict[str, JsonValue]:
-    """The JSON report: metrics, the scenario and its seed, the server, whether interrupted."""
+    """The JSON report: metrics, the scenario and its seed, the server, whether interrupted,
+    and for a run spread over workers, each worker (its agents, whether lost, its timeline)."""
     report: dict[str, Any] = {
         "report_version": REPORT_VERSION,
         "mistersmith_version": __version__,
@@ -305,6 +307,8 @@ def build_report(
     if server is not None:
         report["server"] = dict(server)
     report.update(metrics.to_dict())
+    if workers is not None:
+        report["workers"] = dict(workers)
     return report
 
 
@@ -315,9 +319,12 @@ def write_json(
     *,
     server: Mapping[str, object] | None = None,
     interrupted: bool = False,
+    workers: Mapping[str, JsonValue] | None = None,
 ) -> dict[str, JsonValue]:
     """Write :func:`build_report`'s content to ``path`` (parents made); return it."""
-    report = build_report(metrics, scenario, server=server, interrupted=interrupted)
+    report = build_report(
+        metrics, scenario, server=server, interrupted=interrupted, workers=workers
+    )
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")

@@ -48,7 +48,7 @@ from simulator.swarm.metrics import Metrics
 from simulator.swarm.monitor import HeartbeatMonitor
 from simulator.swarm.scenario import AgentGroup, Scenario
 
-__all__ = ["SWARM", "Swarm"]
+__all__ = ["SWARM", "Swarm", "agent_ids"]
 
 #: The ``{component}`` of the swarm's ``system.config`` and ``system.control`` messages.
 SWARM = "swarm"
@@ -72,6 +72,10 @@ class Swarm:
         task_consumer: str | None = TASK_CONSUMER,
         connect_options: Mapping[str, object] | None = None,
         agent_options: AgentOptions | None = None,
+        agents: range | None = None,
+        announce: bool = True,
+        name: str = "mistersmith-swarm",
+        wire_heartbeats: bool = True,
     ) -> None:
         self.client_url = client_url
         #: ``nats.connect`` keywords of a secured server (one identity for the whole swarm).
@@ -92,6 +96,11 @@ class Swarm:
         self._want_monitor = monitor
         self._task_consumer = task_consumer
         self._runtime: Runtime | None = None
+        #: Which of the scenario's agents run here (all; a worker's share: a range of them).
+        self.share = agents
+        self._announce_run = announce
+        self._name = name
+        self._wire_heartbeats = wire_heartbeats
 
     @property
     def runtime(self) -> Runtime:
@@ -110,7 +119,7 @@ class Swarm:
         bus = self.bus = await Bus.connect(
             self.client_url,
             self.metrics,
-            name="mistersmith-swarm",
+            name=self._name,
             heartbeats=True,
             options=self.connect_options,
         )
@@ -127,18 +136,23 @@ class Swarm:
         rt = self._runtime = Runtime(bus, gateway, sc.seed, sc.hooks)
         if self._want_monitor:
             self.monitor = HeartbeatMonitor(
-                bus, heartbeat_timeout=sc.heartbeat_timeout, seed=sc.seed
+                bus,
+                heartbeat_timeout=sc.heartbeat_timeout,
+                seed=sc.seed,
+                wire_heartbeats=self._wire_heartbeats,
             )
             await self.monitor.start(check=False)
+        everyone = agent_ids(sc)
+        mine = everyone if self.share is None else everyone[self.share.start : self.share.stop]
         if self._agent_options is None:
-            self.agents = [Agent(agent_id, group, rt) for agent_id, group in _agent_ids(sc)]
+            self.agents = [Agent(agent_id, group, rt) for agent_id, group in mine]
             self.hub = AgentHub(rt, self.agents, consumer=self._task_consumer)
             await self.hub.subscribe()  # settles the connection: every subscription is live
         else:
             self.connections = AgentConnections(
                 self.client_url,
                 rt,
-                _agent_ids(sc),
+                mine,
                 self._agent_options,
                 consumer=self._task_consumer,
             )
@@ -148,15 +162,16 @@ class Swarm:
         if self._want_dispatcher:  # discovery before the heartbeats load the connection
             self.dispatcher = Dispatcher(bus, sc)
             self.dispatcher.changed = rt.changed
-            await self.dispatcher.start(expected_agents=len(self.agents))
+            await self.dispatcher.start(expected_agents=sc.agent_count)
         for loops in (self.hub, self.connections):
             if loops is not None:
                 loops.start_loops()
         if self.monitor is not None:
             self.monitor.start_checking()
-        await self._announce("start")
+        if self._announce_run:
+            await self.announce("start")
 
-    async def _announce(self, operation: str) -> None:
+    async def announce(self, operation: str) -> None:
         """The orchestrator's word on the swarm: the configuration applied (at start), and the
         control operation (``start``, ``stop``)."""
         assert self.bus is not None
@@ -176,7 +191,7 @@ class Swarm:
             control_id=seeded_uuid(rng),
             operation=operation,
             component=SWARM,
-            agents=len(self.agents),
+            agents=sc.agent_count,
             timestamp=now(),
         )
         await bus.publish("system_control", subjects.system_control(operation), control)
@@ -217,7 +232,8 @@ class Swarm:
         """Drain: stop intake, agents ``stopping`` → ``offline``, then close everything."""
         if self.bus is None:
             return
-        await self._announce("stop")
+        if self._announce_run:
+            await self.announce("stop")
         if self.dispatcher is not None:
             await self.dispatcher.stop()
         for intake in (self.hub, self.connections):
@@ -271,7 +287,7 @@ async def _batched(coros: Iterable[Coroutine[Any, Any, None]], size: int = _BATC
     await asyncio.gather(*batch)
 
 
-def _agent_ids(scenario: Scenario) -> list[tuple[str, AgentGroup]]:
+def agent_ids(scenario: Scenario) -> list[tuple[str, AgentGroup]]:
     """``{group name}-{n}`` for each agent (the group's index added if names repeat)."""
     names = [g.name for g in scenario.groups]
     out: list[tuple[str, AgentGroup]] = []

@@ -215,6 +215,42 @@ class Timeline:
         while len(self._buckets) > MAX_BUCKETS:
             self._coarsen()
 
+    @classmethod
+    def from_dict(
+        cls, data: Mapping[str, Any], clock: Callable[[], float] = time.monotonic
+    ) -> Timeline:
+        """A finished timeline back from its :meth:`to_dict` (a worker's, sent to be merged):
+        counts and encoded histograms are exact, agents per state as each bucket shows them."""
+        timeline = cls(clock)
+        timeline.width = float(data["bucket_s"])
+        buckets = [_Bucket() for _ in range(int(data["buckets"]))]
+
+        def fill(series: Mapping[str, list[int]], pick: Callable[[_Bucket], Counter[str]]) -> None:
+            for name, values in series.items():
+                for bucket, value in zip(buckets, values, strict=True):
+                    if value:
+                        pick(bucket)[name] += int(value)
+
+        tasks = dict(data["tasks"])
+        for bucket, value in zip(buckets, tasks.pop("started"), strict=True):
+            bucket.started = int(value)
+        fill(data["messages"], lambda b: b.published)
+        fill(tasks, lambda b: b.finished)
+        fill(data["hooks"], lambda b: b.hooks)
+        fill(data["errors"], lambda b: b.errors)
+        for bucket, value in zip(buckets, data["permission_denied"], strict=True):
+            bucket.denied = int(value)
+        agents: Mapping[str, list[int]] = data["agents"]
+        for i, bucket in enumerate(buckets):
+            if agents:
+                bucket.states = {name: int(v[i]) for name, v in agents.items() if v[i]}
+        for name, series in data["latency_ms"].items():
+            for bucket, encoded in zip(buckets, series["hdr"], strict=True):
+                if encoded is not None:
+                    bucket.hdr[name] = str(encoded).encode("ascii")
+        timeline._buckets = buckets
+        return timeline
+
     def histogram(self, name: str) -> HdrHistogram:
         """All of latency ``name`` over the run, merged from the buckets (an HDR histogram)."""
         self._flush()
