@@ -13,6 +13,7 @@ PACKAGES = [
     "simulator.servers",
     "simulator.agents",
     "simulator.bridge",
+    "simulator.faults",
     "pytest_mistersmith",
     "pytest_mistersmith.factories",
 ]

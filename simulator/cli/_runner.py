@@ -9,6 +9,7 @@ stop the server, then print the summary and write the report. A first signal dra
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -19,13 +20,16 @@ from rich.console import Console
 from rich.live import Live
 from rich.markup import escape
 
+from simulator.cli._faults import durability, durability_overrides, make_session, run_checker
 from simulator.errors import ServerError, TopologyError
+from simulator.faults.session import FaultOptions, FaultSession
 from simulator.protocol import topology as topo
-from simulator.servers.backend import Backend
+from simulator.servers.backend import Backend, ClusterBackend
+from simulator.servers.cluster import NatsCluster
 from simulator.servers.security import Security
 from simulator.signals import StopSignals
 from simulator.swarm.metrics import Metrics
-from simulator.swarm.report import LiveView, build_report, progress_line, summary, write_json
+from simulator.swarm.report import LiveView, build_report, progress_line, summary
 from simulator.swarm.scenario import Scenario
 
 __all__ = ["RunOptions", "apply_missing", "run"]
@@ -52,6 +56,13 @@ class RunOptions:
     security: Security | None = None
     #: ``nats.connect`` keywords for ``url`` (credentials and TLS of a secured server).
     connect_options: Mapping[str, object] = field(default_factory=dict)
+    #: Faults to inject (a cluster), the history checker, what a loss means.
+    faults: FaultOptions = field(default_factory=FaultOptions)
+    #: What the cluster's nodes run on (``--backend cluster``).
+    nodes_on: ClusterBackend = "binary"
+    #: A topology file instead of ours (storage, replicas); JetStream's ``sync_interval``.
+    topology: Path | None = None
+    sync_interval: str | None = None
 
 
 @dataclass
@@ -66,6 +77,10 @@ class _Target:
     where: str = ""
     #: How the swarm connects (a secured server's credentials; the admin's when we started it).
     options: dict[str, object] = field(default_factory=dict)
+    #: The cluster's handle (faults go through it), every client URL, the topology in force.
+    cluster: NatsCluster | None = None
+    urls: list[str] = field(default_factory=list)
+    topology: topo.Topology | None = None
 
     def __post_init__(self) -> None:
         if not self.where:
@@ -121,10 +136,13 @@ def _start_target(options: RunOptions) -> _Target:
     try:
         started = start(
             backend,
+            options.topology,
             binary=BinaryLookup.read(options.server_bin),
             image=options.image,
             url=options.url,
             nodes=_CLUSTER_SIZE,
+            nodes_on=options.nodes_on,
+            overrides=durability_overrides(options.sync_interval),
             apply=True,  # never on an external server (see below)
             security=options.security,
         )
@@ -138,9 +156,16 @@ def _start_target(options: RunOptions) -> _Target:
         where = f"a {server.size}-node cluster ({', '.join(server.client_urls)})"
     missing = started.applied is None  # an external server: create only what it lacks
     connect = dict(options.connect_options) if missing else server.connect_options()
-    return _Target(
+    target = _Target(
         server.client_url, started.info, server.stop, missing, list(started.notes), where, connect
     )
+    target.cluster = server if isinstance(server, NatsCluster) else None
+    target.urls = target.cluster.client_urls if target.cluster else [server.client_url]
+    target.topology = started.topology
+    target.info["durability"] = durability(started.topology, options.sync_interval)
+    if options.faults.checking:  # keep reconnecting to the nodes that are up
+        target.options.setdefault("max_reconnect_attempts", -1)
+    return target
 
 
 async def _prepare_external(target: _Target) -> None:
@@ -161,7 +186,12 @@ async def _prepare_external(target: _Target) -> None:
 
 
 async def _swarm_run(
-    options: RunOptions, target: _Target, metrics: Metrics, console: Console, signals: StopSignals
+    options: RunOptions,
+    target: _Target,
+    metrics: Metrics,
+    console: Console,
+    signals: StopSignals,
+    session: FaultSession | None = None,
 ) -> str | None:
     """Run the swarm; None when it never started, else "" or the failure that ended it."""
     from simulator.swarm import Swarm
@@ -182,6 +212,10 @@ async def _swarm_run(
         await swarm.stop()
         raise
     metrics.begin()
+    if session is not None and swarm.bus is not None:
+        session.begin(
+            swarm.bus, started=metrics.started, duration=scenario.duration, seed=scenario.seed
+        )
     console.print(
         f"running {scenario.agent_count} agents ({escape(scenario.source)}, seed "
         f"{scenario.seed}) on {escape(target.where)} for {scenario.duration:g} s"
@@ -190,6 +224,8 @@ async def _swarm_run(
     try:
         failure = await _watch(swarm, metrics, scenario, console, stop, target.where)
     finally:
+        if session is not None:
+            await session.heal()
         if signals.count:
             console.print("interrupted: draining the swarm (Ctrl-C again to cancel the drain)")
         try:
@@ -197,6 +233,8 @@ async def _swarm_run(
         except asyncio.TimeoutError:
             metrics.error("run", f"the swarm did not drain within {DRAIN_TIMEOUT:g} s")
         metrics.end()
+    if session is not None and not signals.count:
+        await run_checker(session, swarm, console)
     return failure
 
 
@@ -258,11 +296,13 @@ def run(options: RunOptions, console: Console) -> int:
     """
     metrics = Metrics()
     target: _Target | None = None
+    session: FaultSession | None = None
     failure: str | None = ""
     with StopSignals() as signals:
         try:
             target = _start_target(options)
-            failure = asyncio.run(_swarm_run(options, target, metrics, console, signals))
+            session = make_session(options.faults, target.urls, target, console)
+            failure = asyncio.run(_swarm_run(options, target, metrics, console, signals, session))
         except asyncio.CancelledError:
             metrics.error("run", "the drain was cancelled by a second signal")
         finally:
@@ -276,28 +316,30 @@ def run(options: RunOptions, console: Console) -> int:
         if failure is None:
             console.print("interrupted before the swarm started")
         console.print(summary(metrics))
+        for line in session.summary() if session is not None else []:
+            console.print(escape(line), highlight=False)
         server_info = target.info if target is not None else None
-        report = None
+        report = build_report(
+            metrics, options.scenario, server=server_info, interrupted=interrupted
+        )
+        report.update(session.report() if session is not None else {})
         if options.report is not None:
-            report = write_json(
-                options.report,
-                metrics,
-                options.scenario,
-                server=server_info,
-                interrupted=interrupted,
-            )
+            options.report.parent.mkdir(parents=True, exist_ok=True)
+            options.report.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
             console.print(f"report written to {escape(str(options.report))}")
         if options.html is not None:
             from simulator.swarm.html import write_html
 
-            if report is None:
-                report = build_report(
-                    metrics, options.scenario, server=server_info, interrupted=interrupted
-                )
             label = options.report.name if options.report is not None else "this run"
             write_html(options.html, [(label, report)])
             console.print(f"HTML report written to {escape(str(options.html))}")
     if failure:
         console.print(f"[bold red]{escape(failure)}[/]")
         return 1
+    if session is not None and session.result is not None and session.result.lost:
+        lost = session.result.lost
+        if session.failed:
+            console.print(f"[bold red]{lost} acknowledged publish(es) lost[/]")
+            return 1
+        console.print(f"[yellow]warning: {lost} acknowledged publish(es) lost (--loss-warning)[/]")
     return 0
