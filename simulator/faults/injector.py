@@ -116,6 +116,11 @@ class FaultInjector:
         """Start injecting (a task; the schedule's times count from ``started``)."""
         self._task = asyncio.create_task(self._run())
 
+    async def wait(self) -> None:
+        """Until every fault of the schedule has been injected and healed."""
+        if self._task is not None:
+            await asyncio.shield(self._task)
+
     async def close(self) -> None:
         """Cancel what has not happened, bring every node back, and wait for the cluster."""
         if self._task is not None:

@@ -144,10 +144,14 @@ def _faults(value: Any) -> tuple[str, ...]:
     texts = [value] if isinstance(value, str) else value
     if not isinstance(texts, list) or not all(isinstance(t, str) for t in texts):
         raise _Bad(f"{_show(value)} is not a fault spec or a list of them")
-    try:
-        return tuple(f.text for f in parse_faults(texts, "faults"))
-    except ConfigError as exc:
-        raise _Bad(str(exc).removeprefix("faults ")) from None
+    out: list[str] = []
+    for i, text in enumerate(texts):
+        try:
+            out += [f.text for f in parse_faults(text, "faults")]
+        except ConfigError as exc:
+            at = i if isinstance(value, list) else None
+            raise _Bad(str(exc).removeprefix("faults "), at) from None
+    return tuple(out)
 
 
 def _sync_interval(value: Any) -> str:
