@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 from simulator.faults.checker import FaultWindow, Stored, check
 from simulator.faults.history import History, PublishOp
 from simulator.protocol import channels
-from simulator.protocol.models import TaskResult
+from simulator.protocol.models import TaskResult, TaskStatus
 
 
 class _Clock:
@@ -23,7 +23,10 @@ def _result(task_id: str, status: str = "completed") -> tuple[str, bytes]:
     name = "task_result" if status == "completed" else "task_error"
     chan = channels.channel(name)
     model = TaskResult(
-        task_id=task_id, agent_id="worker-0", status=status, timestamp=datetime.now(timezone.utc)
+        task_id=task_id,
+        agent_id="worker-0",
+        status=TaskStatus(status),
+        timestamp=datetime.now(timezone.utc),
     )
     return chan.subject_for(model.model_dump()), model.model_dump_json(exclude_none=True).encode()
 
