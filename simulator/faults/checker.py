@@ -127,6 +127,19 @@ class CheckerReport:
         }
 
 
+def _final_patterns() -> list[tuple[str, ...]]:
+    """The token patterns of the final-result channels (``tasks.*.result``, ...)."""
+    return [tuple(channels.channel(name).template.wildcard.split(".")) for name in FINAL_CHANNELS]
+
+
+def _could_be_final(tokens: list[str], patterns: list[tuple[str, ...]]) -> bool:
+    """A cheap pre-check (a stream holds mostly other messages): the tokens fit a pattern."""
+    return any(
+        len(p) == len(tokens) and all(a in ("*", b) for a, b in zip(p, tokens, strict=True))
+        for p in patterns
+    )
+
+
 def _final_task_id(message: Stored) -> str | None:
     """The task id of a stored final result, else None."""
     try:
@@ -143,7 +156,12 @@ def _final_task_id(message: Stored) -> str | None:
 
 
 def _tasks(assigned: Iterable[str], stored: Iterable[Stored]) -> TaskCheck:
-    finals = Counter(t for m in stored if (t := _final_task_id(m)) is not None)
+    patterns = _final_patterns()
+    finals = Counter(
+        t
+        for m in stored
+        if _could_be_final(m.subject.split("."), patterns) and (t := _final_task_id(m)) is not None
+    )
     check = TaskCheck()
     for task_id in dict.fromkeys(assigned):
         check.assigned += 1
