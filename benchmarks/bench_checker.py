@@ -89,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
         started.server.stop()
     per_million = 1_000_000 / args.messages
     table = Table(title=f"History checker, {args.messages:,} messages, median of {args.runs}")
-    for column in ("step", "seconds", "per million", "× storing"):
+    for column in ("step", "seconds", "per million", "x storing"):
         table.add_column(column, justify="right")
     store = statistics.median(s[0] for s in samples)
     for name, index in (("storing (floor)", 0), ("reading back", 1), ("checking", 2)):
