@@ -162,7 +162,8 @@ def _start_target(options: RunOptions) -> _Target:
     target.cluster = server if isinstance(server, NatsCluster) else None
     target.urls = target.cluster.client_urls if target.cluster else [server.client_url]
     target.topology = started.topology
-    target.info["durability"] = durability(started.topology, options.sync_interval)
+    if not missing:  # what we applied is what is in force (not so on someone else's server)
+        target.info["durability"] = durability(started.topology, options.sync_interval)
     if options.faults.checking:  # keep reconnecting to the nodes that are up
         target.options.setdefault("max_reconnect_attempts", -1)
     return target

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import JsonValue
 
+from simulator.errors import MisterSmithError
 from simulator.faults.checker import CheckerReport, FaultWindow, check
 from simulator.faults.history import History
 from simulator.faults.injector import ClusterHandle, FaultInjector
@@ -88,7 +89,11 @@ class FaultSession:
     async def heal(self) -> None:
         """Stop injecting and bring every node back (waits for the streams' leaders)."""
         if self.injector is not None:
-            await self.injector.close()
+            try:
+                await self.injector.close()
+            except MisterSmithError as exc:  # said, and the run drains and reports anyway
+                self.error = f"the cluster did not recover: {' '.join(str(exc).split())}"
+                self.notify(self.error)
 
     async def check(self, assigned: Sequence[str]) -> CheckerReport:
         """Read every stream back and check the history (tasks ``assigned`` by the swarm)."""
@@ -132,19 +137,21 @@ class FaultSession:
                     item["detail"] = f"{item['detail']}; {lost} acknowledged lost in the run"
                 faults.append(item)
             out["faults"] = faults
+        checker: dict[str, JsonValue] = {} if self.result is None else self.result.to_dict()
+        if self.error:
+            checker["error"] = self.error
+        if checker:
+            out["checker"] = checker
         if self.result is not None:
-            out["checker"] = self.result.to_dict()
             out["lost_messages"] = lost
-        elif self.error:
-            out["checker"] = {"error": self.error}
         return out
 
     def summary(self) -> list[str]:
         """One line per stream with acknowledged publishes or losses, and the tasks' line."""
+        lines = [f"checker: {self.error}"] if self.error else []
         if self.result is None:
-            return [f"checker: {self.error}"] if self.error else []
+            return lines
         r = self.result
-        lines = []
         for name, s in sorted(r.streams.items()):
             if not (s.acknowledged or s.lost or s.duplicated or s.unacked_found):
                 continue
