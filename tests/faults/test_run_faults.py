@@ -116,3 +116,18 @@ def test_the_spec_r3_file_streams_lose_nothing_when_the_stream_leader_is_killed(
     assert data["messages"]["by_family"]["system_alerts"] >= 2
     assert data["messages"]["by_family"]["system_audit"] >= 2
     assert f"fault kill:stream-leader on node {fault['node']}: injected" in done.stdout
+
+
+@pytest.mark.docker
+@pytest.mark.slow
+def test_a_partition_in_a_docker_cluster_run(tmp_path: Path) -> None:
+    report = tmp_path / "run.json"
+    args = ["--backend", "cluster", "--nodes-on", "docker", "--duration", "6"]
+    args += ["--faults", "partition:node=2@2s for 2s", "--report", str(report)]
+    done = run_cli(args, tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    data = json.loads(report.read_text())
+    (fault,) = data["faults"]
+    assert (fault["kind"], fault["node"], fault["verdict"]) == ("partition", 2, "ok")
+    assert data["checker"]["lost"] == 0
+    assert "fault partition:node=2 on node 2: healed" in done.stdout
