@@ -19,19 +19,26 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime, timezone
+from typing import TYPE_CHECKING
 
 import nats
 from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
+from nats.errors import ConnectionReconnectingError, NoRespondersError
+from nats.errors import Error as NatsError
 from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js import JetStreamContext
 from nats.js.api import PubAck
+from nats.js.errors import ServiceUnavailableError
 from pydantic import BaseModel
 
 from simulator.protocol import subjects
 from simulator.protocol.headers import SERVICE_ERROR, SERVICE_ERROR_CODE
 from simulator.swarm.metrics import Metrics
+
+if TYPE_CHECKING:
+    from simulator.faults.history import History
 
 __all__ = ["MSG_ID_HEADER", "Bus", "Handler", "dump", "now", "settle"]
 
@@ -76,6 +83,8 @@ def _error_callback(metrics: Metrics) -> Callable[[Exception], Awaitable[None]]:
         text = " ".join(str(exc).split())
         if "permissions violation" in text.lower():
             metrics.denied(text)
+        elif isinstance(exc, OSError):  # a reconnect refused by a node that is down
+            _logger.debug("nats: %s", text)
         else:
             _logger.error("nats: encountered error", exc_info=exc)
 
@@ -100,34 +109,34 @@ class Bus:
         self.beats = client if beats is None else beats
         self._owned = owned
         self._listeners: list[BeatListener] = []
+        #: Where JetStream publishes are recorded (and retried), if anywhere.
+        self.history: History | None = None
 
     @classmethod
     async def connect(
         cls,
-        url: str,
+        url: str | list[str],
         metrics: Metrics,
         *,
         name: str = "mistersmith",
         heartbeats: bool = False,
         options: Mapping[str, object] | None = None,
     ) -> Bus:
-        """Connect to ``url`` (and, with ``heartbeats``, a ``no_echo`` heartbeat connection).
+        """Connect to ``url`` (or a list: a cluster's nodes) and, with ``heartbeats``, open a
+        ``no_echo`` heartbeat connection.
 
         ``options`` go to ``nats.connect`` (a secured server's credentials and TLS). The bus
         closes the connections it made in :meth:`close`.
         """
         on_error = _error_callback(metrics)
-        extra = dict(options or {})
-        client = await nats.connect(
-            url, name=name, max_reconnect_attempts=2, error_cb=on_error, **extra
-        )
+        extra = {"max_reconnect_attempts": 2, **(options or {})}  # options may override it
+        client = await nats.connect(url, name=name, error_cb=on_error, **extra)
         beats = None
         if heartbeats:
             try:
                 beats = await nats.connect(
                     url,
                     name=f"{name}-heartbeats",
-                    max_reconnect_attempts=2,
                     no_echo=True,
                     error_cb=on_error,
                     **extra,
@@ -197,11 +206,42 @@ class Bus:
     async def js_publish(
         self, family: str, subject: str, payload: Payload, *, msg_id: str | None = None
     ) -> PubAck:
-        """JetStream publish (waits for the PubAck); ``msg_id`` sets ``Nats-Msg-Id``."""
+        """JetStream publish (waits for the PubAck); ``msg_id`` sets ``Nats-Msg-Id``.
+
+        With a :attr:`history` set, the publish is recorded there and a failed attempt is
+        retried (same ``Nats-Msg-Id``) until the history's ``retry_for`` runs out.
+        """
         headers = {MSG_ID_HEADER: msg_id} if msg_id is not None else None
-        ack = await self.js.publish(subject, dump(payload), headers=headers)
+        if self.history is None:
+            ack = await self.js.publish(subject, dump(payload), headers=headers)
+        else:
+            ack = await self._recorded_publish(self.history, subject, dump(payload), msg_id)
         self.metrics.message(family)
         return ack
+
+    async def _recorded_publish(
+        self, history: History, subject: str, data: bytes, msg_id: str | None
+    ) -> PubAck:
+        headers = {MSG_ID_HEADER: msg_id} if msg_id is not None else None
+        op = history.invoke(subject, msg_id)
+        pause = 0.05
+        while True:
+            try:
+                ack = await self.js.publish(
+                    subject, data, headers=headers, timeout=history.attempt_timeout
+                )
+            except (NatsError, asyncio.TimeoutError) as exc:
+                timed_out = isinstance(exc, NatsTimeoutError | asyncio.TimeoutError)
+                history.attempt_failed(op, exc, timeout=timed_out)
+                if history.clock() + pause >= history.deadline(op):
+                    history.gave_up(op)
+                    raise
+                # a back-off between attempts (the cluster is electing or a node is down)
+                await asyncio.sleep(pause)
+                pause = min(pause * 2, 1.0)
+                continue
+            history.acked(op, ack.stream, ack.seq, bool(ack.duplicate))
+            return ack
 
     async def subscribe(self, subject: str, handler: Handler, *, queue: str = "") -> Subscription:
         """Subscribe ``handler``; call :meth:`settle` before relying on the subscription."""
@@ -253,10 +293,17 @@ class Bus:
     async def fetch(
         psub: JetStreamContext.PullSubscription, batch: int, timeout: float
     ) -> list[Msg]:
-        """Fetch up to ``batch`` messages; an empty list when none came within ``timeout``."""
+        """Fetch up to ``batch`` messages; an empty list when none came within ``timeout``.
+
+        While the consumer has no leader (a node down, an election: no responders or a 503)
+        also an empty list, after a pause of at most ``timeout``, so the caller's loop goes on.
+        """
         try:
             return await psub.fetch(batch, timeout=timeout)
         except (NatsTimeoutError, asyncio.TimeoutError):
+            return []
+        except (NoRespondersError, ServiceUnavailableError, ConnectionReconnectingError):
+            await asyncio.sleep(min(timeout, 0.25))  # a back-off while the cluster elects
             return []
 
     async def settle(self, timeout: int = 30) -> None:

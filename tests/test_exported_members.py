@@ -14,6 +14,7 @@ PACKAGES = [
     "simulator.agents",
     "simulator.bridge",
     "simulator.swarm.workers",
+    "simulator.faults",
     "pytest_mistersmith",
     "pytest_mistersmith.factories",
 ]

@@ -9,6 +9,7 @@ stop the server, then print the summary and write the report. A first signal dra
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -19,14 +20,17 @@ from rich.console import Console
 from rich.live import Live
 from rich.markup import escape
 
+from simulator.cli._faults import durability, durability_overrides, make_session, run_checker
 from simulator.cli._spread import Spread, spread_run
 from simulator.errors import ServerError, TopologyError
+from simulator.faults.session import FaultOptions, FaultSession
 from simulator.protocol import topology as topo
-from simulator.servers.backend import Backend
+from simulator.servers.backend import Backend, ClusterBackend
+from simulator.servers.cluster import NatsCluster
 from simulator.servers.security import Security
 from simulator.signals import StopSignals
 from simulator.swarm.metrics import Metrics
-from simulator.swarm.report import LiveView, build_report, progress_line, summary, write_json
+from simulator.swarm.report import LiveView, build_report, progress_line, summary
 from simulator.swarm.scenario import Scenario
 
 if TYPE_CHECKING:
@@ -60,6 +64,13 @@ class RunOptions:
     spread: Spread | None = None
     #: Every ``--url`` given (workers connect round-robin); the first is the run's server.
     urls: tuple[str, ...] = ()
+    #: Faults to inject (a cluster), the history checker, what a loss means.
+    faults: FaultOptions = field(default_factory=FaultOptions)
+    #: What the cluster's nodes run on (``--backend cluster``).
+    nodes_on: ClusterBackend = "binary"
+    #: A topology file instead of ours (storage, replicas); JetStream's ``sync_interval``.
+    topology: Path | None = None
+    sync_interval: str | None = None
 
 
 @dataclass
@@ -78,6 +89,9 @@ class _Target:
     agent_options: AgentOptions | None = None
     #: Where workers connect, round-robin (a cluster's nodes, or every --url).
     urls: list[str] = field(default_factory=list)
+    #: The cluster's handle (faults go through it), the topology in force.
+    cluster: NatsCluster | None = None
+    topology: topo.Topology | None = None
 
     def __post_init__(self) -> None:
         if not self.where:
@@ -133,10 +147,13 @@ def _start_target(options: RunOptions) -> _Target:
     try:
         started = start(
             backend,
+            options.topology,
             binary=BinaryLookup.read(options.server_bin),
             image=options.image,
             url=options.url,
             nodes=_CLUSTER_SIZE,
+            nodes_on=options.nodes_on,
+            overrides=durability_overrides(options.sync_interval),
             apply=True,  # never on an external server (see below)
             security=options.security,
         )
@@ -163,6 +180,12 @@ def _start_target(options: RunOptions) -> _Target:
         connect,
         urls=urls,
     )
+    target.cluster = server if isinstance(server, NatsCluster) else None
+    target.topology = started.topology
+    if not missing:  # what we applied is what is in force (not so on someone else's server)
+        target.info["durability"] = durability(started.topology, options.sync_interval)
+    if options.faults.checking:  # keep reconnecting to the nodes that are up
+        target.options.setdefault("max_reconnect_attempts", -1)
     if options.security is not None and not options.security.open and not missing:
         target.agent_options = server.agent_options  # every agent as itself (spec-notes 28)
         target.info["agent_connections"] = "one per agent"
@@ -193,6 +216,7 @@ async def _swarm_run(
     console: Console,
     signals: StopSignals,
     workers: dict[str, Any],
+    session: FaultSession | None = None,
 ) -> str | None:
     """Run the swarm; None when it never started, else "" or the failure that ended it.
 
@@ -232,6 +256,10 @@ async def _swarm_run(
         await swarm.stop()
         raise
     metrics.begin()
+    if session is not None and swarm.bus is not None:
+        session.begin(
+            swarm.bus, started=metrics.started, duration=scenario.duration, seed=scenario.seed
+        )
     console.print(
         f"running {scenario.agent_count} agents ({escape(scenario.source)}, seed "
         f"{scenario.seed}) on {escape(target.where)} for {scenario.duration:g} s"
@@ -240,6 +268,8 @@ async def _swarm_run(
     try:
         failure = await _watch(swarm, metrics, scenario, console, stop, target.where, swarm.counts)
     finally:
+        if session is not None:
+            await session.heal()
         if signals.count:
             console.print("interrupted: draining the swarm (Ctrl-C again to cancel the drain)")
         try:
@@ -247,6 +277,8 @@ async def _swarm_run(
         except asyncio.TimeoutError:
             metrics.error("run", f"the swarm did not drain within {DRAIN_TIMEOUT:g} s")
         metrics.end()
+    if session is not None and not signals.count:
+        await run_checker(session, swarm, console)
     return failure
 
 
@@ -309,12 +341,16 @@ def run(options: RunOptions, console: Console) -> int:
     """
     metrics = Metrics()
     target: _Target | None = None
+    session: FaultSession | None = None
     failure: str | None = ""
     workers: dict[str, Any] = {}
     with StopSignals() as signals:
         try:
             target = _start_target(options)
-            failure = asyncio.run(_swarm_run(options, target, metrics, console, signals, workers))
+            session = make_session(options.faults, target.urls, target, console)
+            failure = asyncio.run(
+                _swarm_run(options, target, metrics, console, signals, workers, session)
+            )
         except asyncio.CancelledError:
             metrics.error("run", "the drain was cancelled by a second signal")
         finally:
@@ -328,33 +364,34 @@ def run(options: RunOptions, console: Console) -> int:
         if failure is None:
             console.print("interrupted before the swarm started")
         console.print(summary(metrics))
+        for line in session.summary() if session is not None else []:
+            console.print(escape(line), highlight=False)
         server_info = target.info if target is not None else None
-        report = None
+        report = build_report(
+            metrics,
+            options.scenario,
+            server=server_info,
+            interrupted=interrupted,
+            workers=workers or None,
+        )
+        report.update(session.report() if session is not None else {})
         if options.report is not None:
-            report = write_json(
-                options.report,
-                metrics,
-                options.scenario,
-                server=server_info,
-                interrupted=interrupted,
-                workers=workers or None,
-            )
+            options.report.parent.mkdir(parents=True, exist_ok=True)
+            options.report.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
             console.print(f"report written to {escape(str(options.report))}")
         if options.html is not None:
             from simulator.swarm.html import write_html
 
-            if report is None:
-                report = build_report(
-                    metrics,
-                    options.scenario,
-                    server=server_info,
-                    interrupted=interrupted,
-                    workers=workers or None,
-                )
             label = options.report.name if options.report is not None else "this run"
             write_html(options.html, [(label, report)])
             console.print(f"HTML report written to {escape(str(options.html))}")
     if failure:
         console.print(f"[bold red]{escape(failure)}[/]")
         return 1
+    if session is not None and session.result is not None and session.result.lost:
+        lost = session.result.lost
+        if session.failed:
+            console.print(f"[bold red]{lost} acknowledged publish(es) lost[/]")
+            return 1
+        console.print(f"[yellow]warning: {lost} acknowledged publish(es) lost (--loss-warning)[/]")
     return 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 
@@ -17,10 +18,15 @@ from simulator.servers.credentials import add_arguments as add_credentials
 from simulator.servers.credentials import from_arguments as credentials_from
 from simulator.servers.security import AUTHS, TLS_MODES, Security
 
+if TYPE_CHECKING:
+    from simulator.faults.session import FaultOptions
+    from simulator.swarm.scenario import Scenario
+
 __all__ = ["add"]
 
 #: Seconds a spread run waits for its workers to join (``--join-timeout``).
 JOIN_TIMEOUT = 30.0
+_NODES = 3  # the cluster of --backend cluster
 
 
 def _run(args: argparse.Namespace, console: Console) -> int:
@@ -75,6 +81,11 @@ def _run(args: argparse.Namespace, console: Console) -> int:
             "(--backend binary or docker); a server at --url is secured by whoever runs it: "
             "give its credentials (--creds, --nkey-seed, --user, --token-file, --tls-*)"
         )
+    faults, topology, sync_interval = _durability(args, scenario)
+    if spread is not None and faults.checking:
+        raise ConfigError(
+            "--faults/--check: a run in one process only for now (drop --workers/--expect-workers)"
+        )
     options = RunOptions(
         scenario,
         backend=args.backend,
@@ -87,8 +98,55 @@ def _run(args: argparse.Namespace, console: Console) -> int:
         connect_options=credentials.connect_options() if urls else {},
         spread=spread,
         urls=tuple(urls),
+        faults=faults,
+        nodes_on=args.nodes_on,
+        topology=topology,
+        sync_interval=sync_interval,
     )
     return run(options, console)
+
+
+def _durability(
+    args: argparse.Namespace, scenario: Scenario
+) -> tuple[FaultOptions, Path | None, str | None]:
+    """The faults, topology file and sync_interval of the run (options win over the scenario);
+    every fault checked against the backend and the run's duration before anything starts."""
+    from simulator.faults import check_faults, parse_faults
+    from simulator.faults.session import FaultOptions
+
+    specs = parse_faults(args.faults) if args.faults is not None else []
+    if not specs and scenario.faults:
+        specs = parse_faults(list(scenario.faults), f"{scenario.source}: faults")
+    if specs:
+        if args.url is not None or args.backend != "cluster":
+            raise ConfigError("--faults: needs a cluster we start (--backend cluster)")
+        check_faults(specs, duration=scenario.duration, nodes=_NODES, nodes_on=args.nodes_on)
+    if args.nodes_on != "binary" and args.backend != "cluster":
+        raise ConfigError("--nodes-on: only used with --backend cluster")
+    topology = args.topology
+    if topology is None and scenario.topology is not None:
+        topology = Path(scenario.topology)
+        if not topology.is_absolute() and args.scenario is not None:
+            topology = args.scenario.parent / topology
+    sync = args.sync_interval if args.sync_interval is not None else scenario.sync_interval
+    if (topology is not None or sync is not None) and args.url is not None:
+        raise ConfigError("--topology/--sync-interval: for a server we start, not --url")
+    if sync is not None:
+        _check_sync(sync)
+    options = FaultOptions(tuple(specs), check=args.check, loss_warning=args.loss_warning)
+    return options, topology, sync
+
+
+def _check_sync(value: str) -> None:
+    from simulator.faults import parse_duration
+
+    if value != "always":
+        try:
+            parse_duration(value, "--sync-interval")
+        except ConfigError:
+            raise ConfigError(
+                f"--sync-interval: {value!r} is not 'always' or a duration (10s, 500ms, 2m)"
+            ) from None
 
 
 def add(commands: Subparsers) -> None:
@@ -172,6 +230,48 @@ def add(commands: Subparsers) -> None:
         default=JOIN_TIMEOUT,
         metavar="S",
         help=f"seconds to wait for the workers to join (default: {JOIN_TIMEOUT:g})",
+    )
+    faults = parser.add_argument_group(
+        "faults and durability",
+        "inject faults into a cluster (--backend cluster), check the history of JetStream "
+        "publishes against what the streams hold at the end, and set what durability is in force",
+    )
+    faults.add_argument(
+        "--faults",
+        default=None,
+        metavar="SPEC",
+        help="faults, ','-separated: ACTION:TARGET[@WHEN][ for DURATION], e.g. "
+        "'kill:stream-leader@every 10s', 'pause:random@15s for 3s', "
+        "'partition:meta-leader@20s for 5s' (docker nodes), 'restart:all', 'kill:minority'",
+    )
+    faults.add_argument(
+        "--nodes-on",
+        choices=("binary", "docker"),
+        default="binary",
+        help="with --backend cluster: what the nodes run on (default: binary)",
+    )
+    faults.add_argument(
+        "--check",
+        action="store_true",
+        help="check the history without faults (always on with --faults)",
+    )
+    faults.add_argument(
+        "--loss-warning",
+        action="store_true",
+        help="an acknowledged publish lost is a warning, not exit 1",
+    )
+    faults.add_argument(
+        "--sync-interval",
+        default=None,
+        metavar="always|DURATION",
+        help="JetStream's sync_interval (default: the server's, 2m)",
+    )
+    faults.add_argument(
+        "--topology",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="a topology file instead of ours (the streams' storage and replicas)",
     )
     secured = parser.add_argument_group(
         "security",

@@ -62,6 +62,7 @@ ACCOUNT_NKEY = "UALILNHQWH7AYRP76U57PQ7OLYDDV3KVFXE3DF6WIOGJOMEE545P7FTO"
 LogLevel = Literal["info", "debug", "trace"]
 _LOG_LEVELS: tuple[str, ...] = ("info", "debug", "trace")
 _NAME = re.compile(r"^[A-Za-z0-9_-]+$")
+_SYNC_RE = re.compile(r"^(always|\d+(\.\d+)?(ms|s|m|h))$")
 
 
 @dataclass(frozen=True)
@@ -105,6 +106,9 @@ class ServerConfig:
     store_dir: Path | None = None
     max_memory_store: int = 2 * GiB
     max_file_store: int = 100 * GiB
+    #: JetStream's ``sync_interval``: "always" (fsync every write) or a duration such as
+    #: "10s" (None: the server's default, 2 minutes).
+    sync_interval: str | None = None
     account: str = "MISTERSMITH"
     #: Account JetStream limits; -1 is unlimited.
     max_streams: int = 50
@@ -161,6 +165,11 @@ class ServerConfig:
                 f"lame_duck_grace_period: {self.lame_duck_grace_period} s must be >= 0 and "
                 f"below lame_duck_duration ({self.lame_duck_duration} s)"
             )
+        if self.sync_interval is not None and not _SYNC_RE.match(self.sync_interval):
+            raise ConfigError(
+                f"sync_interval: {self.sync_interval!r} is not 'always' or a duration "
+                "(500ms, 10s, 2m)"
+            )
         for line in self.extra:
             if "\n" in line:
                 raise ConfigError(f"extra: {line!r} must be a single line")
@@ -213,8 +222,10 @@ def render(config: ServerConfig) -> str:
         lines += [
             f"  max_memory_store: {config.max_memory_store}",
             f"  max_file_store: {config.max_file_store}",
-            "}",
         ]
+        if config.sync_interval is not None:
+            lines.append(f"  sync_interval: {_quote(config.sync_interval)}")
+        lines.append("}")
     security = config.security
     if security is not None and security.operator is not None:
         op = security.operator

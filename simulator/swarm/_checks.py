@@ -137,10 +137,49 @@ def _weights(value: Any) -> Mapping[str, float]:
     return MappingProxyType(weights)
 
 
+def _faults(value: Any) -> tuple[str, ...]:
+    from simulator.errors import ConfigError
+    from simulator.faults.schedule import parse_faults
+
+    texts = [value] if isinstance(value, str) else value
+    if not isinstance(texts, list) or not all(isinstance(t, str) for t in texts):
+        raise _Bad(f"{_show(value)} is not a fault spec or a list of them")
+    out: list[str] = []
+    for i, text in enumerate(texts):
+        try:
+            out += [f.text for f in parse_faults(text, "faults")]
+        except ConfigError as exc:
+            at = i if isinstance(value, list) else None
+            raise _Bad(str(exc).removeprefix("faults "), at) from None
+    return tuple(out)
+
+
+def _sync_interval(value: Any) -> str:
+    text = str(value)
+    if text != "always":
+        from simulator.errors import ConfigError
+        from simulator.faults.schedule import parse_duration
+
+        try:
+            parse_duration(text, "sync_interval")
+        except ConfigError:
+            raise _Bad(f"{_show(value)} is not 'always' or a duration (10s, 500ms, 2m)") from None
+    return text
+
+
+def _path(value: Any) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise _Bad(f"{_show(value)} is not a file path")
+    return value
+
+
 _TOP: Mapping[str, _Check] = {
     "duration": _number(0, above=True),
     "seed": _int(0),
     "heartbeat_timeout": _number(0, above=True),
+    "faults": _faults,
+    "sync_interval": _optional(_sync_interval),
+    "topology": _optional(_path),
 }
 _GROUP: Mapping[str, _Check] = {
     "name": _name,

@@ -39,6 +39,7 @@ from dataclasses import dataclass, field
 
 from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
+from nats.errors import Error as NatsError
 from pydantic import ValidationError
 
 from simulator.agents.behaviour import Path, TaskFactory, plan_workflow, rng_for, seeded_uuid
@@ -176,9 +177,22 @@ class Dispatcher:
             await self.bus.publish("task_queue", subject, assignment)
         else:
             subject = subjects.task_assignment(t)
-            ack = await self.bus.js_publish(
-                "task_assignment", subject, assignment, msg_id=f"{assignment.task_id}.{self.run_id}"
-            )
+            try:
+                ack = await self.bus.js_publish(
+                    "task_assignment",
+                    subject,
+                    assignment,
+                    msg_id=f"{assignment.task_id}.{self.run_id}",
+                )
+            except (NatsError, asyncio.TimeoutError) as exc:
+                if self.bus.history is None:  # only a recorded (fault) run goes on without it
+                    raise
+                self.outstanding.pop(assignment.task_id, None)
+                self.assigned.remove(assignment)
+                self.bus.metrics.error(
+                    "dispatcher", f"task {assignment.task_id}: assignment not acknowledged: {exc!r}"
+                )
+                return assignment
             self._seq_of[assignment.task_id] = ack.seq
         await self._task_event("assigned", assignment)
         return assignment

@@ -121,6 +121,12 @@ class Scenario:
     seed: int = 0
     #: Seconds without heartbeats before the monitor raises an alert.
     heartbeat_timeout: float = 3.5
+    #: Faults to inject on a cluster (``mistersmith run --faults``), as written.
+    faults: tuple[str, ...] = ()
+    #: JetStream's ``sync_interval`` ("always" or a duration); None: the server's default.
+    sync_interval: str | None = None
+    #: A topology file (streams' storage, replicas), relative to the scenario file.
+    topology: str | None = None
     source: str = "<default>"
 
     @property
@@ -130,7 +136,7 @@ class Scenario:
 
     def to_dict(self) -> dict[str, JsonValue]:
         """Plain data in the scenario file's schema (``loads_scenario`` reads it back)."""
-        return {
+        data: dict[str, JsonValue] = {
             "duration": self.duration,
             "seed": self.seed,
             "heartbeat_timeout": self.heartbeat_timeout,
@@ -141,6 +147,13 @@ class Scenario:
             "tasks": {f.name: _plain(getattr(self.tasks, f.name)) for f in fields(TaskMix)},
             "hooks": {f.name: _plain(getattr(self.hooks, f.name)) for f in fields(HookPolicy)},
         }
+        if self.faults:  # the run's faults and durability, when set
+            data["faults"] = list(self.faults)
+        if self.sync_interval is not None:
+            data["sync_interval"] = self.sync_interval
+        if self.topology is not None:
+            data["topology"] = self.topology
+        return data
 
 
 def _plain(value: object) -> JsonValue:

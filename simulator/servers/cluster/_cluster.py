@@ -36,7 +36,7 @@ from simulator.servers.base import NatsServer, require_started
 from simulator.servers.cluster._health import agreed_leader, wait_peers, wait_streams
 from simulator.servers.cluster._parallel import parallel, remove_dir
 from simulator.servers.cluster._plan import Nodes, Plan
-from simulator.servers.cluster._views import meta_view, stream_view
+from simulator.servers.cluster._views import meta_view, stream_replicas, stream_view
 from simulator.servers.conf import ClusterConfig, ServerConfig, resolve_topology
 from simulator.servers.health import HEALTHZ, wait_healthy
 
@@ -318,10 +318,22 @@ class NatsCluster(NatsServer):
 
     def stream_leader(self, stream: str, timeout: float = 30.0) -> int:
         """The index of the leader of ``stream`` (waits for one the majority agrees on)."""
-        return self._leader(f"leader of stream {stream}", stream_view(stream), timeout)
+        size = self.size
 
-    def _leader(self, what: str, view: Callable[[str], str | None], timeout: float) -> int:
-        return agreed_leader(what, view, self._up_urls(), self.server_names, timeout)
+        def voters() -> int:  # an R1 stream's leader is named by its one node
+            return stream_replicas(stream, self._up_urls()) or size
+
+        view = stream_view(stream)
+        return self._leader(f"leader of stream {stream}", view, timeout, voters)
+
+    def _leader(
+        self,
+        what: str,
+        view: Callable[[str], str | None],
+        timeout: float,
+        voters: Callable[[], int] | None = None,
+    ) -> int:
+        return agreed_leader(what, view, self._up_urls(), self.server_names, timeout, voters)
 
     # -- topology -----------------------------------------------------------------------
     def apply_topology(self, topology: Any = None, timeout: float = 60.0) -> tuple[Any, list[str]]:

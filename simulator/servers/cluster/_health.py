@@ -115,9 +115,11 @@ def agreed_leader(
     urls: Urls,
     names: Sequence[str],
     timeout: float,
+    voters: Callable[[], int] | None = None,
 ) -> int:
     """The index of the node a majority of all nodes names by ``view``, the node agreeing.
 
+    ``voters`` (default: every node) says how many nodes can name one: a stream's replicas.
     Waits up to ``timeout`` for one; ServerNotReadyError with every node's view otherwise.
     """
     deadline = time.monotonic() + timeout
@@ -134,7 +136,7 @@ def agreed_leader(
         votes = Counter(name for name in views.values() if name)
         if votes:
             name, count = votes.most_common(1)[0]
-            if name in names and count > size // 2:
+            if name in names and count > (size if voters is None else voters()) // 2:
                 leader = list(names).index(name)
                 if views.get(leader) == name:  # the leader itself agrees
                     return leader

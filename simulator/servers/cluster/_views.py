@@ -18,6 +18,7 @@ __all__ = [
     "meta_view",
     "settled_streams",
     "stream_names",
+    "stream_replicas",
     "stream_view",
 ]
 
@@ -67,6 +68,21 @@ def stream_view(stream: str) -> Callable[[str], str | None]:
         return None
 
     return view
+
+
+def stream_replicas(stream: str, monitor_urls: Iterable[str | None]) -> int:
+    """How many replicas ``stream`` has, as the first node holding it says (0: none says)."""
+    for url in monitor_urls:
+        if url is None:
+            continue
+        try:
+            details = list(_stream_details(url))
+        except (OSError, ValueError):
+            continue
+        for detail in details:
+            if detail.get("name") == stream:
+                return 1 + len((detail.get("cluster") or {}).get("replicas") or [])
+    return 0
 
 
 def settled_streams(monitor_url: str, server_name: str) -> set[str]:
