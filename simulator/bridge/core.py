@@ -24,13 +24,14 @@ from pydantic import ValidationError
 
 from simulator.bridge.claude import (
     ANNOUNCED,
-    ASKED,
+    CONTEXT,
     Answer,
     BridgeError,
     ClaudeInput,
     OnFailure,
     agent_id_for,
     claude_answer,
+    context_record,
     failure_answer,
     hook_event,
     parse_input,
@@ -38,7 +39,14 @@ from simulator.bridge.claude import (
 from simulator.bridge.record import Recorder
 from simulator.protocol import channels
 from simulator.protocol.headers import HOOK_EVENT_ID, SERVICE_ERROR
-from simulator.protocol.models import HookDecision, HookEvent, HookResponse, HookType, problem
+from simulator.protocol.models import (
+    ClaudeContext,
+    HookDecision,
+    HookEvent,
+    HookResponse,
+    HookType,
+    problem,
+)
 from simulator.servers.credentials import ClientCredentials
 
 __all__ = ["BridgeConfig", "HookBridge"]
@@ -171,19 +179,19 @@ class HookBridge:
 
     async def _carry(
         self, claude: ClaudeInput
-    ) -> tuple[Answer, HookEvent | None, HookResponse | None]:
+    ) -> tuple[Answer, HookEvent | ClaudeContext | None, HookResponse | None]:
         name = claude.hook_event_name
-        if name not in ASKED and name not in ANNOUNCED:
-            return Answer(0, {}, event_name=name), None, None
         agent_id = agent_id_for(self.config.agent_id, claude.session_id)
-        event = hook_event(claude, agent_id, datetime.now(timezone.utc))
-        async with self._connecting:  # one connection, however many hooks arrive at once
-            if self._client is None or not self._client.is_connected:
-                self._phase = "connecting"  # left as it is if the deadline cancels the connect
-                await self.connect()
-                self._phase = "connected"
+        at = datetime.now(timezone.utc)
+        if name in CONTEXT:
+            record = context_record(claude, agent_id, at, str(uuid.uuid4()))
+            await self._connect()
+            await self._context(record)
+            return Answer(0, {}, event_name=name), record, None
+        event = hook_event(claude, agent_id, at)
+        await self._connect()
         if name in ANNOUNCED:
-            await self._announce(event, agent_id)
+            await self._announce(event, agent_id_for(None, claude.session_id))
             return Answer(0, {}, event_name=name), event, None
         if self.config.dialect == "2.1":
             response = await self._ask_21(event)
@@ -191,13 +199,28 @@ class HookBridge:
             response = await self._ask_121(event)
         return claude_answer(claude, response), event, response
 
+    async def _connect(self) -> None:
+        async with self._connecting:  # one connection, however many hooks arrive at once
+            if self._client is None or not self._client.is_connected:
+                self._phase = "connecting"  # left as it is if the deadline cancels the connect
+                await self.connect()
+                self._phase = "connected"
+
+    async def _context(self, record: ClaudeContext) -> None:
+        """Publish an event the spec has no hook type for on ``cli.context`` (both dialects:
+        2.1 has no context channel but its file changes; spec-notes 27)."""
+        assert self._client is not None
+        subject = channels.channel("cli_context").subject_for(record.model_dump(mode="json"))
+        await self._client.publish(subject, _dump(record))
+        await self._client.flush(self._flush_timeout)
+
     async def _announce(self, event: HookEvent, group_id: str) -> None:
         assert self._client is not None
         payload = event.model_dump(mode="json")
         if self.config.dialect == "2.1":
             subject = channels.channel("ctx_file_change").subject_for(payload, group_id=group_id)
         else:
-            subject = channels.channel("cli_context").subject_for(payload, group_id=group_id)
+            subject = channels.channel("cli_file_change").subject_for(payload, group_id=group_id)
         await self._client.publish(subject, _dump(event))
         await self._client.flush(self._flush_timeout)
 
@@ -247,7 +270,7 @@ class HookBridge:
         return _response(msg.data, subject)
 
 
-def _dump(event: HookEvent) -> bytes:
+def _dump(event: HookEvent | ClaudeContext) -> bytes:
     return event.model_dump_json(by_alias=True, exclude_none=True).encode()
 
 

@@ -189,7 +189,7 @@ _DETERMINED = {
     "cli_hook",
     "cli_response",
     "cli_startup",
-    "cli_context",
+    "cli_file_change",
     "workflow_orchestration",
     "workflow_dependencies",
     "workflow_coordination",
