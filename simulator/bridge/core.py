@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import math
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Literal
@@ -49,7 +50,7 @@ from simulator.protocol.models import (
 )
 from simulator.servers.credentials import ClientCredentials
 
-__all__ = ["BridgeConfig", "HookBridge"]
+__all__ = ["BridgeConfig", "Exchange", "HookBridge"]
 
 Dialect = Literal["12.1", "2.1"]
 _STAGES = {HookType.PRE_TASK: "pre", HookType.POST_TASK: "post", HookType.ON_ERROR: "error"}
@@ -83,12 +84,29 @@ class BridgeConfig:
             raise BridgeError(str(error)) from None
 
 
+@dataclass(frozen=True)
+class Exchange:
+    """One hook as the bridge handled it: the answer, and what went over NATS (or None)."""
+
+    answer: Answer
+    event: HookEvent | ClaudeContext | None = None
+    response: HookResponse | None = None
+
+
 class HookBridge:
     """Carries Claude Code hook inputs to the hook service over NATS and maps the answers."""
 
-    def __init__(self, config: BridgeConfig, recorder: Recorder | None = None) -> None:
+    def __init__(
+        self,
+        config: BridgeConfig,
+        recorder: Recorder | None = None,
+        *,
+        connect_options: Mapping[str, object] | None = None,
+    ) -> None:
         self.config = config
         self.recorder = recorder
+        #: ``nats.connect`` keywords used instead of ``config.credentials`` (a swarm's own).
+        self.connect_options = connect_options
         self._client: Client | None = None
         self._subs: dict[str, Subscription] = {}
         self._pending: dict[str, asyncio.Future[bytes]] = {}
@@ -106,7 +124,11 @@ class HookBridge:
         if self._client is not None and not self._client.is_closed:
             await self._client.close()
         self._subs.clear()
-        options = self.config.connect_options()
+        options = (
+            dict(self.connect_options)
+            if self.connect_options is not None
+            else self.config.connect_options()
+        )
         try:
             self._client = await nats.connect(
                 self.config.url,
@@ -139,6 +161,10 @@ class HookBridge:
 
     async def handle(self, raw: bytes) -> Answer:
         """The answer to one hook input; every failure becomes the configured failure answer."""
+        return (await self.exchange(raw)).answer
+
+    async def exchange(self, raw: bytes) -> Exchange:
+        """:meth:`handle`, with the messages published and received along the answer."""
         name = ""
         try:
             if len(raw) > self.config.max_input:
@@ -175,7 +201,7 @@ class HookBridge:
             )
         if self.recorder is not None:
             self.recorder.write(raw, event, response, answer)
-        return answer
+        return Exchange(answer, event, response)
 
     async def _carry(
         self, claude: ClaudeInput

@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.live import Live
@@ -27,6 +27,9 @@ from simulator.signals import StopSignals
 from simulator.swarm.metrics import Metrics
 from simulator.swarm.report import LiveView, build_report, progress_line, summary, write_json
 from simulator.swarm.scenario import Scenario
+
+if TYPE_CHECKING:
+    from simulator.bridge.replay_swarm import ReplayPlan
 
 __all__ = ["RunOptions", "apply_missing", "run"]
 
@@ -52,6 +55,10 @@ class RunOptions:
     security: Security | None = None
     #: ``nats.connect`` keywords for ``url`` (credentials and TLS of a secured server).
     connect_options: Mapping[str, object] = field(default_factory=dict)
+    #: ``--replay``: recorded bridge sessions played instead of simulated agents.
+    replay: ReplayPlan | None = None
+    #: ``--duration`` as given (a replay runs to its end unless it is given).
+    duration_given: float | None = None
 
 
 @dataclass
@@ -175,7 +182,20 @@ async def _swarm_run(
     for note in target.notes:
         console.print(f"[cyan]note[/] {escape(note)}")
     # the responder: the scenario's; on a secured server, one identity for the whole swarm
-    swarm = Swarm(target.client_url, scenario, metrics=metrics, connect_options=target.options)
+    swarm: Any
+    if options.replay is not None:  # recorded bridge sessions as the agents
+        from simulator.bridge.replay_swarm import ReplaySwarm
+
+        swarm = ReplaySwarm(
+            target.client_url,
+            options.replay,
+            scenario,
+            metrics=metrics,
+            connect_options=target.options,
+            duration=options.duration_given,
+        )
+    else:
+        swarm = Swarm(target.client_url, scenario, metrics=metrics, connect_options=target.options)
     try:
         await swarm.start()
     except BaseException:
