@@ -63,9 +63,10 @@ def run_hook(
     return answer.exit_code
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """``mistersmith-hook``: the ``command`` hook without the rest of the ``mistersmith``
-    command (fewer imports per call: Claude Code starts one process per hook).
+def main(argv: Sequence[str] | None = None, prog: str = "mistersmith-hook") -> int:
+    """``mistersmith-hook`` (and ``mistersmith hook`` without an action): the ``command`` hook
+    without the rest of the ``mistersmith`` command (fewer imports per call: Claude Code starts
+    one process per hook).
 
     A usage error exits 2 (argparse's own code), which Claude Code takes as a block.
     """
@@ -74,7 +75,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from simulator.bridge.options import add_options, bridge_config
 
     parser = argparse.ArgumentParser(
-        prog="mistersmith-hook", description="The Claude Code command hook bridge (stdin JSON)."
+        prog=prog, description="The Claude Code command hook bridge (stdin JSON)."
     )
     add_options(parser)
     args = parser.parse_args(argv)
