@@ -89,7 +89,7 @@ class BridgeError(Exception):
 class ClaudeInput(BaseModel):
     """The JSON object Claude Code gives a hook (extra, event-specific fields are kept)."""
 
-    model_config = ConfigDict(extra="allow", frozen=True)
+    model_config = ConfigDict(extra="allow", frozen=True, defer_build=True)
 
     hook_event_name: str
     session_id: str

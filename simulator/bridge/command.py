@@ -71,8 +71,13 @@ def main(argv: Sequence[str] | None = None, prog: str = "mistersmith-hook") -> i
     A usage error exits 2 (argparse's own code), which Claude Code takes as a block.
     """
     import argparse
+    import os
 
     from simulator.bridge.options import add_options, bridge_config
+
+    # A process that validates four messages: pydantic's scan of every installed distribution
+    # for plugins costs more than the rest of its validation (the user's setting wins).
+    os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
 
     parser = argparse.ArgumentParser(
         prog=prog, description="The Claude Code command hook bridge (stdin JSON)."

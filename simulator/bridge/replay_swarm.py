@@ -27,10 +27,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from simulator.agents.hooks import HookResponder
-from simulator.bridge.claude import ANNOUNCED, CONTEXT
+from simulator.bridge.claude import ANNOUNCED, CONTEXT, BridgeError
 from simulator.bridge.core import BridgeConfig, Exchange, HookBridge
 from simulator.bridge.record import Record, read_records
-from simulator.errors import ConfigError
+from simulator.errors import ConfigError, ServerError
 from simulator.protocol.models import AgentState, HookDecision
 from simulator.swarm.metrics import Metrics
 from simulator.swarm.scenario import Scenario
@@ -144,7 +144,10 @@ class ReplaySwarm:
             self._responder_bus = bus
             self.responder = HookResponder(bus, self.scenario.hooks, self.scenario.seed)
             await self.responder.start()
-        await self.bridge.connect()
+        try:
+            await self.bridge.connect()
+        except BridgeError as error:  # the run's one line, not a traceback
+            raise ServerError(f"--replay: {error}") from None
 
     async def run(self, duration: float | None = None) -> None:
         """Play every agent's session to its end, or until :attr:`duration` (the records set
