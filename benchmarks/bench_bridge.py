@@ -2,7 +2,9 @@
 
 Run as a script: ``python benchmarks/bench_bridge.py [--runs N] [--serve-runs N]``. One
 embedded server with the topology applied and the simulator's HookResponder answering in this
-process. Rows, each after one warm-up that is not counted (median, p99 nearest rank):
+process. Rows, each after one warm-up that is not counted (median, p99 nearest rank); the
+three process rows run by turns, one of each per round, and also give the child's CPU time
+(user + system), which a shared machine's load disturbs less than the wall time:
 
 - **python -c "import nats"**: the interpreter and nats-py, started as a process; the floor
   of any Python command hook.
@@ -22,6 +24,7 @@ import asyncio
 import http.client
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -48,6 +51,27 @@ def _stats(samples: list[float]) -> tuple[float, float]:
     return statistics.median(ordered), p99
 
 
+def _interleaved(
+    fns: list[tuple[str, Callable[[], object]]], runs: int
+) -> list[tuple[str, list[float], list[float]]]:
+    """Each process row once per round, by turns (a load that comes and goes hits every row
+    alike): wall ms and CPU ms (the child's user + system time, less sensitive to load)."""
+    for _, fn in fns:
+        fn()  # warm-up
+    wall: dict[str, list[float]] = {name: [] for name, _ in fns}
+    cpu: dict[str, list[float]] = {name: [] for name, _ in fns}
+    for _ in range(runs):
+        for name, fn in fns:
+            before = resource.getrusage(resource.RUSAGE_CHILDREN)
+            t = time.perf_counter()
+            fn()
+            wall[name].append((time.perf_counter() - t) * 1000)
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            used = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+            cpu[name].append(used * 1000)
+    return [(name, wall[name], cpu[name]) for name, _ in fns]
+
+
 def _timed(fn: Callable[[], object], runs: int) -> list[float]:
     fn()  # warm-up
     out = []
@@ -69,6 +93,7 @@ def main(argv: list[str] | None = None) -> int:
     loop = asyncio.new_event_loop()
     thread = threading.Thread(target=loop.run_forever, daemon=True)
     rows: list[tuple[str, list[float]]] = []
+    cpu_ms: dict[str, list[float]] = {}
     with started.server as server:
         url = server.client_url
         thread.start()
@@ -99,8 +124,6 @@ def main(argv: list[str] | None = None) -> int:
             )  # fmt: skip
             assert done.returncode == 0 and b"allow" in done.stdout, done
 
-        rows.append(('python -c "import nats" (process)', _timed(import_nats, args.runs)))
-        rows.append(("mistersmith hook (process per decision)", _timed(hook, args.runs)))
         script = Path(sys.executable).with_name("mistersmith-hook")
 
         def lean_hook() -> None:
@@ -109,7 +132,14 @@ def main(argv: list[str] | None = None) -> int:
             )
             assert done.returncode == 0 and b"allow" in done.stdout, done
 
-        rows.append(("mistersmith-hook (process per decision)", _timed(lean_hook, args.runs)))
+        processes = [
+            ('python -c "import nats" (process)', import_nats),
+            ("mistersmith hook (process per decision)", hook),
+            ("mistersmith-hook (process per decision)", lean_hook),
+        ]
+        for name, wall, cpu in _interleaved(processes, args.runs):
+            rows.append((name, wall))
+            cpu_ms[name] = cpu
 
         def bare() -> None:
             run(client.request("bench.echo", b"{}", timeout=5))  # type: ignore[attr-defined]
@@ -133,12 +163,17 @@ def main(argv: list[str] | None = None) -> int:
     thread.join(5)
     base = {0: statistics.median(rows[0][1]), 3: statistics.median(rows[3][1])}
     table = Table(title=f"Hook bridge round trip (load average {load}, 1/5/15 min at start)")
-    for column in ("row", "runs", "median ms", "p99 ms", "median ratio"):
+    columns = ("row", "runs", "median ms", "p99 ms", "median ratio", "CPU ms", "CPU ratio")
+    for column in columns:
         table.add_column(column, justify="left" if column == "row" else "right")
+    cpu_base = statistics.median(cpu_ms[rows[0][0]])
     for index, (name, samples) in enumerate(rows):
         median, p99 = _stats(samples)
         ratio = median / base[0 if index < 3 else 3]
-        table.add_row(name, str(len(samples)), f"{median:.2f}", f"{p99:.2f}", f"{ratio:.2f}x")
+        cpu = [f"{statistics.median(cpu_ms[name]):.0f}"] if name in cpu_ms else ["", ""]
+        if name in cpu_ms:
+            cpu.append(f"{statistics.median(cpu_ms[name]) / cpu_base:.2f}x")
+        table.add_row(name, str(len(samples)), f"{median:.2f}", f"{p99:.2f}", f"{ratio:.2f}x", *cpu)
     Console().print(table)
     return 0
 

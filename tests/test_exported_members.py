@@ -24,11 +24,11 @@ PACKAGES = [
 def test_all_lists_the_public_names(name: str) -> None:
     module = importlib.import_module(name)
     exported = set(module.__all__)
-    public = {
+    public = {  # dir(): a lazy package (PEP 562) lists the names it has not imported yet
         attr
-        for attr, value in vars(module).items()
+        for attr in dir(module)
         if not attr.startswith("_")
-        and not isinstance(value, types.ModuleType)
+        and not isinstance(getattr(module, attr), types.ModuleType)
         and attr not in {"annotations"}
     }
     assert exported == public | ({"__version__"} & exported)

@@ -319,6 +319,62 @@ def _hook_triggered(c: Ctx) -> Data:
     )
 
 
+# --- cli.context.{group_id}.{context_type} (Claude Code events without a hook type) -----------
+
+_CONTEXT_TYPES = tuple(t.value for t in m.ClaudeContextType)
+_PERMISSION_MODES = ("default", "plan", "acceptEdits", "dontAsk", "bypassPermissions")
+
+
+def _context_data(s: v.Source, context_type: object) -> JsonObject:
+    """The event's own fields, as Claude Code's hooks reference documents them."""
+    rng = s.rng
+    by_type: dict[str, Callable[[], JsonObject]] = {
+        "user_prompt_submit": lambda: {"prompt": s.fake.sentence()},
+        "notification": lambda: {
+            "message": "Claude needs your permission to use Bash",
+            "notification_type": rng.choice(("permission_prompt", "idle_prompt")),
+        },
+        "stop": lambda: {"stop_hook_active": rng.random() < 0.2},
+        "subagent_stop": lambda: {"stop_hook_active": False, "agent_type": "Explore"},
+        "pre_compact": lambda: {
+            "trigger": rng.choice(("manual", "auto")),
+            "custom_instructions": "",
+        },
+        "session_end": lambda: {
+            "reason": rng.choice(("clear", "logout", "prompt_input_exit", "other"))
+        },
+        "permission_request": lambda: {
+            "tool_name": "Bash",
+            "tool_input": {"command": f"pytest {v.file_path(s, 'py')}"},
+        },
+    }
+    make = by_type.get(str(context_type))
+    return make() if make is not None else {}
+
+
+def _claude_context(c: Ctx) -> Data:
+    s = c.src
+    context_type = c.req("context_type", lambda: v.pick_enum(s, _CONTEXT_TYPES))
+    session = c.req("session_id", lambda: v.uuid4(s))
+    token = session if isinstance(session, str) and _UUID_RE.match(session) else None
+    return clean(
+        {
+            "context_id": c.req("context_id", lambda: v.uuid4(s)),
+            "group_id": c.req("group_id", lambda: token or v.agent_id(s)),
+            "context_type": context_type,
+            "session_id": session,
+            "agent_id": c.opt("agent_id", lambda: token or v.agent_id(s)),
+            "transcript_path": c.opt(
+                "transcript_path", lambda: f"/home/dev/.claude/projects/demo/{session}.jsonl"
+            ),
+            "cwd": c.opt("cwd", lambda: f"/home/dev/{s.fake.word()}"),
+            "permission_mode": c.opt("permission_mode", lambda: v.pick_enum(s, _PERMISSION_MODES)),
+            "data": c.opt("data", lambda: _context_data(s, context_type)),
+            "timestamp": c.req("timestamp", lambda: v.timestamp(s)),
+        }
+    )
+
+
 # --- workflow.{workflow_id}.{kind} -------------------------------------------------------------
 
 _WORKFLOW_STATUSES: dict[str, tuple[str, ...]] = {
@@ -376,6 +432,7 @@ OUR_BUILDERS: dict[type[BaseModel], Callable[..., Data]] = {
     m.SystemMetrics: _system_metrics,
     m.SystemEvent: _system_event,
     m.HookTriggered: _hook_triggered,
+    m.ClaudeContext: _claude_context,
     m.WorkflowMessage: _workflow_message,
 }
 """The builder of every model of ``_model_ours.OURS``, merged into ``BUILDERS``."""

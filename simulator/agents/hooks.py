@@ -167,8 +167,8 @@ class HookGateway:
         if self.policy.dialect == "2.1":
             await self.bus.publish("ctx_file_change", subjects.ctx_file_change(group_id), event)
         else:
-            subject = subjects.cli_context(group_id, "file_change")
-            await self.bus.publish("cli_context", subject, event)
+            subject = subjects.cli_file_change(group_id)
+            await self.bus.publish("cli_file_change", subject, event)
 
 
 class HookResponder:

@@ -10,7 +10,9 @@ mapping; in short:
   ``post_task``, ``PostToolUseFailure`` -> ``on_error``: a :class:`HookEvent` that waits for a
   :class:`HookResponse`;
 * ``FileChanged`` -> ``on_file_change``, announced without an answer (spec-notes 17);
-* every other event Claude Code documents gets its neutral answer (``{}``), nothing published;
+* every other event Claude Code documents (``Stop``, ``UserPromptSubmit``, ...) is published as a
+  :class:`ClaudeContext` on ``cli.context.{session}.{context_type}`` and gets Claude Code's
+  neutral answer (``{}``);
 * a name Claude Code does not document is a failure (:func:`failure_answer`).
 """
 
@@ -23,12 +25,20 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, JsonValue, ValidationError
 
-from simulator.protocol.models import HookDecision, HookEvent, HookResponse, HookType
+from simulator.protocol.models import (
+    ClaudeContext,
+    ClaudeContextType,
+    HookDecision,
+    HookEvent,
+    HookResponse,
+    HookType,
+)
 from simulator.protocol.models.types import AGENT_ID_MAX_LENGTH
 
 __all__ = [
     "ANNOUNCED",
     "ASKED",
+    "CONTEXT",
     "NEUTRAL",
     "Answer",
     "BridgeError",
@@ -36,6 +46,7 @@ __all__ = [
     "OnFailure",
     "agent_id_for",
     "claude_answer",
+    "context_record",
     "failure_answer",
     "hook_event",
     "parse_input",
@@ -52,35 +63,14 @@ ASKED: dict[str, HookType] = {
 }
 #: Claude Code events announced without an answer.
 ANNOUNCED: dict[str, HookType] = {"FileChanged": HookType.ON_FILE_CHANGE}
-#: Claude Code events the spec has no hook type for: Claude Code's neutral answer, nothing sent.
-NEUTRAL = frozenset(
-    {
-        "UserPromptSubmit",
-        "Notification",
-        "Stop",
-        "StopFailure",
-        "SubagentStart",
-        "SubagentStop",
-        "PreCompact",
-        "PostCompact",
-        "SessionEnd",
-        "PermissionRequest",
-        "PermissionDenied",
-        "TaskCreated",
-        "TaskCompleted",
-        "TeammateIdle",
-        "ConfigChange",
-        "InstructionsLoaded",
-        "CwdChanged",
-        "WorktreeCreate",
-        "WorktreeRemove",
-        "Elicitation",
-        "ElicitationResult",
-        "Setup",
-        "UserPromptExpansion",
-        "PostToolBatch",
-    }
-)
+#: Claude Code events the spec has no hook type for, each with its ``{context_type}`` token:
+#: published on ``cli.context.{session}.{context_type}`` as a :class:`ClaudeContext`, answered
+#: with Claude Code's neutral ``{}`` (the catalogue's enum is the one list; spec-notes 27).
+CONTEXT: dict[str, ClaudeContextType] = {
+    "".join(word.capitalize() for word in t.value.split("_")): t for t in ClaudeContextType
+}
+#: The same events' names (the neutral answer: nothing awaited).
+NEUTRAL = frozenset(CONTEXT)
 #: The fields every event carries; the rest are the event's own.
 _COMMON = ("session_id", "transcript_path", "cwd", "permission_mode", "hook_event_name")
 _TOKEN_BAD = re.compile(r"[^A-Za-z0-9_-]")
@@ -99,7 +89,7 @@ class BridgeError(Exception):
 class ClaudeInput(BaseModel):
     """The JSON object Claude Code gives a hook (extra, event-specific fields are kept)."""
 
-    model_config = ConfigDict(extra="allow", frozen=True)
+    model_config = ConfigDict(extra="allow", frozen=True, defer_build=True)
 
     hook_event_name: str
     session_id: str
@@ -228,6 +218,33 @@ def hook_event(claude: ClaudeInput, agent_id: str, at: datetime) -> HookEvent:
         first = error.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
         raise BridgeError(f"{name} does not make a HookEvent: {where}: {first['msg']}") from None
+
+
+def context_record(
+    claude: ClaudeInput, agent_id: str, at: datetime, context_id: str
+) -> ClaudeContext:
+    """The :class:`ClaudeContext` of an event the spec has no hook type for: the session (made
+    a token) as the group, the event's own fields as ``data`` (spec-notes 27)."""
+    name = claude.hook_event_name
+    fields = {
+        "context_id": context_id,
+        "group_id": agent_id_for(None, claude.session_id),
+        "context_type": CONTEXT[name],
+        "session_id": claude.session_id,
+        "agent_id": agent_id,
+        "transcript_path": claude.transcript_path,
+        "cwd": claude.cwd,
+        "permission_mode": claude.permission_mode,
+        "data": claude.specific() or None,
+        "timestamp": at,
+    }
+    try:
+        return ClaudeContext.model_validate({k: v for k, v in fields.items() if v is not None})
+    except ValidationError as error:
+        first = error.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        why = f"{where}: {first['msg']}"
+        raise BridgeError(f"{name} does not make a ClaudeContext: {why}") from None
 
 
 def _pre_tool(

@@ -63,18 +63,24 @@ def run_hook(
     return answer.exit_code
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """``mistersmith-hook``: the ``command`` hook without the rest of the ``mistersmith``
-    command (fewer imports per call: Claude Code starts one process per hook).
+def main(argv: Sequence[str] | None = None, prog: str = "mistersmith-hook") -> int:
+    """``mistersmith-hook`` (and ``mistersmith hook`` without an action): the ``command`` hook
+    without the rest of the ``mistersmith`` command (fewer imports per call: Claude Code starts
+    one process per hook).
 
     A usage error exits 2 (argparse's own code), which Claude Code takes as a block.
     """
     import argparse
+    import os
 
     from simulator.bridge.options import add_options, bridge_config
 
+    # A process that validates four messages: pydantic's scan of every installed distribution
+    # for plugins costs more than the rest of its validation (the user's setting wins).
+    os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
+
     parser = argparse.ArgumentParser(
-        prog="mistersmith-hook", description="The Claude Code command hook bridge (stdin JSON)."
+        prog=prog, description="The Claude Code command hook bridge (stdin JSON)."
     )
     add_options(parser)
     args = parser.parse_args(argv)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import math
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Literal
@@ -24,13 +25,14 @@ from pydantic import ValidationError
 
 from simulator.bridge.claude import (
     ANNOUNCED,
-    ASKED,
+    CONTEXT,
     Answer,
     BridgeError,
     ClaudeInput,
     OnFailure,
     agent_id_for,
     claude_answer,
+    context_record,
     failure_answer,
     hook_event,
     parse_input,
@@ -38,10 +40,17 @@ from simulator.bridge.claude import (
 from simulator.bridge.record import Recorder
 from simulator.protocol import channels
 from simulator.protocol.headers import HOOK_EVENT_ID, SERVICE_ERROR
-from simulator.protocol.models import HookDecision, HookEvent, HookResponse, HookType, problem
+from simulator.protocol.models import (
+    ClaudeContext,
+    HookDecision,
+    HookEvent,
+    HookResponse,
+    HookType,
+    problem,
+)
 from simulator.servers.credentials import ClientCredentials
 
-__all__ = ["BridgeConfig", "HookBridge"]
+__all__ = ["BridgeConfig", "Exchange", "HookBridge"]
 
 Dialect = Literal["12.1", "2.1"]
 _STAGES = {HookType.PRE_TASK: "pre", HookType.POST_TASK: "post", HookType.ON_ERROR: "error"}
@@ -75,12 +84,29 @@ class BridgeConfig:
             raise BridgeError(str(error)) from None
 
 
+@dataclass(frozen=True)
+class Exchange:
+    """One hook as the bridge handled it: the answer, and what went over NATS (or None)."""
+
+    answer: Answer
+    event: HookEvent | ClaudeContext | None = None
+    response: HookResponse | None = None
+
+
 class HookBridge:
     """Carries Claude Code hook inputs to the hook service over NATS and maps the answers."""
 
-    def __init__(self, config: BridgeConfig, recorder: Recorder | None = None) -> None:
+    def __init__(
+        self,
+        config: BridgeConfig,
+        recorder: Recorder | None = None,
+        *,
+        connect_options: Mapping[str, object] | None = None,
+    ) -> None:
         self.config = config
         self.recorder = recorder
+        #: ``nats.connect`` keywords used instead of ``config.credentials`` (a swarm's own).
+        self.connect_options = connect_options
         self._client: Client | None = None
         self._subs: dict[str, Subscription] = {}
         self._pending: dict[str, asyncio.Future[bytes]] = {}
@@ -98,7 +124,11 @@ class HookBridge:
         if self._client is not None and not self._client.is_closed:
             await self._client.close()
         self._subs.clear()
-        options = self.config.connect_options()
+        options = (
+            dict(self.connect_options)
+            if self.connect_options is not None
+            else self.config.connect_options()
+        )
         try:
             self._client = await nats.connect(
                 self.config.url,
@@ -131,6 +161,10 @@ class HookBridge:
 
     async def handle(self, raw: bytes) -> Answer:
         """The answer to one hook input; every failure becomes the configured failure answer."""
+        return (await self.exchange(raw)).answer
+
+    async def exchange(self, raw: bytes) -> Exchange:
+        """:meth:`handle`, with the messages published and received along the answer."""
         name = ""
         try:
             if len(raw) > self.config.max_input:
@@ -167,23 +201,23 @@ class HookBridge:
             )
         if self.recorder is not None:
             self.recorder.write(raw, event, response, answer)
-        return answer
+        return Exchange(answer, event, response)
 
     async def _carry(
         self, claude: ClaudeInput
-    ) -> tuple[Answer, HookEvent | None, HookResponse | None]:
+    ) -> tuple[Answer, HookEvent | ClaudeContext | None, HookResponse | None]:
         name = claude.hook_event_name
-        if name not in ASKED and name not in ANNOUNCED:
-            return Answer(0, {}, event_name=name), None, None
         agent_id = agent_id_for(self.config.agent_id, claude.session_id)
-        event = hook_event(claude, agent_id, datetime.now(timezone.utc))
-        async with self._connecting:  # one connection, however many hooks arrive at once
-            if self._client is None or not self._client.is_connected:
-                self._phase = "connecting"  # left as it is if the deadline cancels the connect
-                await self.connect()
-                self._phase = "connected"
+        at = datetime.now(timezone.utc)
+        if name in CONTEXT:
+            record = context_record(claude, agent_id, at, str(uuid.uuid4()))
+            await self._connect()
+            await self._context(record)
+            return Answer(0, {}, event_name=name), record, None
+        event = hook_event(claude, agent_id, at)
+        await self._connect()
         if name in ANNOUNCED:
-            await self._announce(event, agent_id)
+            await self._announce(event, agent_id_for(None, claude.session_id))
             return Answer(0, {}, event_name=name), event, None
         if self.config.dialect == "2.1":
             response = await self._ask_21(event)
@@ -191,13 +225,28 @@ class HookBridge:
             response = await self._ask_121(event)
         return claude_answer(claude, response), event, response
 
+    async def _connect(self) -> None:
+        async with self._connecting:  # one connection, however many hooks arrive at once
+            if self._client is None or not self._client.is_connected:
+                self._phase = "connecting"  # left as it is if the deadline cancels the connect
+                await self.connect()
+                self._phase = "connected"
+
+    async def _context(self, record: ClaudeContext) -> None:
+        """Publish an event the spec has no hook type for on ``cli.context`` (both dialects:
+        2.1 has no context channel but its file changes; spec-notes 27)."""
+        assert self._client is not None
+        subject = channels.channel("cli_context").subject_for(record.model_dump(mode="json"))
+        await self._client.publish(subject, _dump(record))
+        await self._client.flush(self._flush_timeout)
+
     async def _announce(self, event: HookEvent, group_id: str) -> None:
         assert self._client is not None
         payload = event.model_dump(mode="json")
         if self.config.dialect == "2.1":
             subject = channels.channel("ctx_file_change").subject_for(payload, group_id=group_id)
         else:
-            subject = channels.channel("cli_context").subject_for(payload, group_id=group_id)
+            subject = channels.channel("cli_file_change").subject_for(payload, group_id=group_id)
         await self._client.publish(subject, _dump(event))
         await self._client.flush(self._flush_timeout)
 
@@ -247,7 +296,7 @@ class HookBridge:
         return _response(msg.data, subject)
 
 
-def _dump(event: HookEvent) -> bytes:
+def _dump(event: HookEvent | ClaudeContext) -> bytes:
     return event.model_dump_json(by_alias=True, exclude_none=True).encode()
 
 

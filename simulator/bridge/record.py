@@ -1,8 +1,9 @@
 """Record what the bridge handled (JSONL, one hook per line) and replay it through a bridge.
 
 A record line: ``at`` (when the hook came, RFC 3339), ``input`` (Claude Code's document as
-received; a string if it was not JSON), ``event`` and ``response`` (the spec's messages, or
-null), ``answer`` (``exit_code``, ``output``, ``message``). :func:`replay` feeds the recorded
+received; a string if it was not JSON), ``event`` and ``response`` (what was published and
+received: a ``HookEvent`` or a ``ClaudeContext``, a ``HookResponse``, or null), ``answer``
+(``exit_code``, ``output``, ``message``). :func:`replay` feeds the recorded
 inputs back through a :class:`~simulator.bridge.core.HookBridge` in order, at the recorded pace
 divided by ``speed``, each session fanned out to ``agents`` copies (session ``S`` becomes
 ``S-0``, ``S-1``, ...), so a hook service sees real sessions' shapes at scale.
@@ -23,7 +24,7 @@ from pydantic import JsonValue
 
 if TYPE_CHECKING:
     from simulator.bridge.claude import Answer
-    from simulator.protocol.models import HookEvent, HookResponse
+    from simulator.protocol.models import ClaudeContext, HookEvent, HookResponse
 
 __all__ = ["Record", "Recorder", "read_records", "replay"]
 
@@ -50,7 +51,7 @@ class Recorder:
     def write(
         self,
         raw: bytes,
-        event: HookEvent | None,
+        event: HookEvent | ClaudeContext | None,
         response: HookResponse | None,
         answer: Answer,
     ) -> None:

@@ -35,6 +35,7 @@ from simulator.swarm.scenario import Scenario
 
 if TYPE_CHECKING:
     from simulator.agents import AgentOptions
+    from simulator.bridge.replay_swarm import ReplayPlan
 
 __all__ = ["RunOptions", "apply_missing", "run"]
 
@@ -71,6 +72,10 @@ class RunOptions:
     #: A topology file instead of ours (storage, replicas); JetStream's ``sync_interval``.
     topology: Path | None = None
     sync_interval: str | None = None
+    #: ``--replay``: recorded bridge sessions played instead of simulated agents.
+    replay: ReplayPlan | None = None
+    #: ``--duration`` as given (a replay runs to its end unless it is given).
+    duration_given: float | None = None
 
 
 @dataclass
@@ -243,13 +248,26 @@ async def _swarm_run(
         workers.update(report)
         return failure
     # the responder: the scenario's; on a secured server, one identity for the whole swarm
-    swarm = Swarm(
-        target.client_url,
-        scenario,
-        metrics=metrics,
-        connect_options=target.options,
-        agent_options=target.agent_options,
-    )
+    swarm: Any
+    if options.replay is not None:  # recorded bridge sessions as the agents
+        from simulator.bridge.replay_swarm import ReplaySwarm
+
+        swarm = ReplaySwarm(
+            target.client_url,
+            options.replay,
+            scenario,
+            metrics=metrics,
+            connect_options=target.options,
+            duration=options.duration_given,
+        )
+    else:
+        swarm = Swarm(
+            target.client_url,
+            scenario,
+            metrics=metrics,
+            connect_options=target.options,
+            agent_options=target.agent_options,
+        )
     try:
         await swarm.start()
     except BaseException:

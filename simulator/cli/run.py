@@ -36,6 +36,15 @@ def _run(args: argparse.Namespace, console: Console) -> int:
     scenario = default_scenario() if args.scenario is None else load_scenario(args.scenario)
     given = {"agents": args.agents, "duration": args.duration, "seed": args.seed}
     given["task_rate"] = args.task_rate
+    replay = None
+    if args.replay is not None:  # each recorded session an agent, --agents copies of each
+        from simulator.bridge.replay_swarm import load_plan
+
+        replay = load_plan(args.replay, args.speed, args.agents or 1)
+        given["agents"] = replay.agent_count
+        given["duration"] = args.duration or replay.duration or None
+    elif args.speed != 1.0:
+        raise ConfigError("--speed: only used with --replay")
     scenario = with_overrides(scenario, **{k: v for k, v in given.items() if v is not None})
     if args.image is not None and args.backend != "docker":
         raise ConfigError("--image: only used with --backend docker")
@@ -82,6 +91,10 @@ def _run(args: argparse.Namespace, console: Console) -> int:
             "give its credentials (--creds, --nkey-seed, --user, --token-file, --tls-*)"
         )
     faults, topology, sync_interval = _durability(args, scenario)
+    if spread is not None and replay is not None:
+        raise ConfigError(
+            "--replay: a run in one process only for now (drop --workers/--expect-workers)"
+        )
     if spread is not None and faults.checking:
         raise ConfigError(
             "--faults/--check: a run in one process only for now (drop --workers/--expect-workers)"
@@ -102,6 +115,8 @@ def _run(args: argparse.Namespace, console: Console) -> int:
         nodes_on=args.nodes_on,
         topology=topology,
         sync_interval=sync_interval,
+        replay=replay,
+        duration_given=args.duration,
     )
     return run(options, console)
 
@@ -184,6 +199,21 @@ def add(commands: Subparsers) -> None:
     )
     parser.add_argument(
         "--scenario", type=Path, default=None, metavar="FILE", help="scenario YAML (options win)"
+    )
+    parser.add_argument(
+        "--replay",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="play the sessions recorded by `mistersmith hook --record FILE` as the agents "
+        "(each session an agent, --agents N copies of each, tool calls as tasks)",
+    )
+    parser.add_argument(
+        "--speed",
+        type=number(float, 0, above=False),
+        default=1.0,
+        metavar="X",
+        help="with --replay: X times the recorded pace (0: as fast as it goes; default 1)",
     )
     parser.add_argument("--report", type=Path, default=None, metavar="FILE", help="JSON report")
     parser.add_argument(

@@ -234,9 +234,12 @@ CHANNELS: tuple[Channel, ...] = (
          notes=(10, 16)),
     _row("cli_mutation", "cli.mutations.{agent_id}", m.HookResponse, "12.1", (_H,), (_P,),
          notes=(17,)),
-    _row("cli_context", "cli.context.{group_id}.{context_type}", m.HookEvent, "12.1",
-         (_A,), (_P,), values={"hook_type": ("on_file_change",)},
-         defaults={"context_type": "file_change"}),
+    # cli.context: a file change is the spec's HookEvent; every other context_type is one of
+    # Claude Code's events the spec has no hook type for (ERRATA 27). parse tries this order.
+    _row("cli_file_change", "cli.context.{group_id}.file_change", m.HookEvent, "12.1",
+         (_A,), (_P,), notes=(27,), values={"hook_type": ("on_file_change",)}),
+    _row("cli_context", "cli.context.{group_id}.{context_type}", m.ClaudeContext, "12.1",
+         (_A,), (_P,), notes=(27,)),
     # 2.1 subject hierarchy: the older forms of 12.1 templates
     _row("agent_commands_base", "agents.{agent_id}.commands", m.AgentCommand, "2.1",
          (_P,), (_A,), reply=m.CommandReply, notes=(10, 20)),

@@ -44,6 +44,7 @@ __all__ = [
     "agent_state_event",
     "agent_status",
     "cli_context",
+    "cli_file_change",
     "cli_hook",
     "cli_mutation",
     "cli_response",
@@ -244,8 +245,13 @@ def cli_mutation(agent_id: str) -> str:
 
 
 def cli_context(group_id: str, context_type: str) -> str:
-    """``cli.context.{group_id}.{context_type}``."""
+    """``cli.context.{group_id}.{context_type}`` (``file_change``: :func:`cli_file_change`)."""
     return _BY_NAME["cli_context"].build(group_id=group_id, context_type=context_type)
+
+
+def cli_file_change(group_id: str) -> str:
+    """``cli.context.{group_id}.file_change``: the file changes of ``cli.context`` (ERRATA 27)."""
+    return _BY_NAME["cli_file_change"].build(group_id=group_id)
 
 
 def events(event_type: str) -> str:

@@ -101,6 +101,21 @@ async def test_both_entry_points(
     assert (code, out) == (2, "") and "cannot reach NATS" in err
 
 
+async def test_the_command_hook_imports_only_what_it_needs() -> None:
+    """A process per hook: neither rich, the swarm, the servers nor the other commands."""
+    import subprocess
+    import sys
+
+    heavy = ("rich", "simulator.swarm", "simulator.servers.binary", "simulator.cli.run", "docker")
+    for code in ("import simulator.bridge.command", "import simulator.cli"):
+        shown = f"print(sorted(m for m in sys.modules if m.startswith({heavy!r})))"
+        out = subprocess.run(
+            [sys.executable, "-c", f"import sys; {code}; {shown}"],
+            capture_output=True, text=True, check=True,
+        )  # fmt: skip
+        assert out.stdout.strip() == "[]", (code, out.stdout)
+
+
 @pytest.mark.parametrize("entry", sorted(ENTRIES))
 async def test_a_usage_error_blocks(entry: str) -> None:
     code, out, err = await run_hook("nats://127.0.0.1:1", PRE, "--timeout", "-1", entry=entry)

@@ -38,7 +38,8 @@ async def test_record_then_replay(
     assert [r.input for r in records] == SESSION
     assert [r.answer["exit_code"] for r in records] == [0] * len(SESSION)  # type: ignore[index]
     recorded = [r.event for r in records if r.event is not None]
-    assert len(recorded) == 5  # Stop is answered without an event
+    assert len(recorded) == 6  # Stop's is a ClaudeContext, answered neutrally
+    assert recorded[-1]["context_type"] == "stop"  # type: ignore[index]
     first_pass = [(e.hook_type, e.tool_name) for e in responder.events]
 
     responder.events.clear()

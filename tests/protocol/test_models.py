@@ -205,7 +205,7 @@ def test_models_registry() -> None:
         "CapabilityResponse",
         *(model.__name__ for model in OURS),
     ]
-    assert len(MODELS) == 24
+    assert len(MODELS) == 25
     assert all(model.__name__ == name for name, model in MODELS.items())
 
 
@@ -315,7 +315,8 @@ def test_public_surface_is_pinned() -> None:
         """
         JSON_SCHEMA_DIALECT MODELS NESTED OURS SPEC AgentCommand AgentEvent AgentLog
         AgentMetric AgentState AgentStatus AuditRecord Availability CapabilityQuery
-        CapabilityResponse CommandMetadata CommandReply CommandType ConfigChange
+        CapabilityResponse ClaudeContext ClaudeContextType CommandMetadata CommandReply
+        CommandType ConfigChange
         ControlMessage ErrorDetails ExecutionMetrics HealthReport HealthStatus HookDecision
         HookEvent HookResponse HookTriggered HookType OutputStatus ResourceRequirements
         ResourceUsage ResultNotification SessionInfo Severity StatusUpdate SystemAlert

@@ -185,6 +185,7 @@ def test_size_limits_come_from_the_streams_that_store_each_message() -> None:
         "SystemMetrics": topology.max_payload,
         "SystemEvent": topology.max_payload,
         "HookTriggered": topology.max_payload,
+        "ClaudeContext": stream["claude_cli_integration"],
         "WorkflowMessage": topology.max_payload,
     }
     assert {name: size_limit(name)[0] for name in NAMES} == expected

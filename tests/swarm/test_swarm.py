@@ -126,10 +126,11 @@ async def test_swarm_proof(
         if not m.subject.startswith(("_INBOX.", "$")):
             channels.for_subject(m.subject).payload.model_validate_json(m.data)
     # every channel the simulator's roles publish on appears
-    # (cli.mutations: test_hooks; the 2.1 dialect's subjects: test_hooks)
+    # (cli.mutations: test_hooks; the 2.1 dialect's subjects: test_hooks; cli_context: Claude
+    # Code's events, published by the hook bridge as an agent, tests/bridge/test_context)
     dialect_21 = {"control_startup", "agent_hook", "ctx_file_change", "agent_hook_response"}
     ours = {c.name for c in channels.CHANNELS if c.publishers & channels.SIMULATED}
-    expected = ours - {"cli_mutation"} - dialect_21
+    expected = ours - {"cli_mutation", "cli_context"} - dialect_21
     assert expected - set(got) == set()
     # every assignment got exactly one result or error
     final = results(cap)
@@ -189,7 +190,7 @@ _DETERMINED = {
     "cli_hook",
     "cli_response",
     "cli_startup",
-    "cli_context",
+    "cli_file_change",
     "workflow_orchestration",
     "workflow_dependencies",
     "workflow_coordination",

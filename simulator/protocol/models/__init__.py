@@ -35,6 +35,7 @@ from pydantic import BaseModel, JsonValue, ValidationError
 
 from simulator.protocol.models._enums import (
     AgentState,
+    ClaudeContextType,
     CommandType,
     HookDecision,
     HookType,
@@ -49,6 +50,7 @@ from simulator.protocol.models._ours import (
     AgentLog,
     AgentMetric,
     AuditRecord,
+    ClaudeContext,
     CommandReply,
     ConfigChange,
     ControlMessage,
@@ -104,6 +106,8 @@ __all__ = [
     "Availability",
     "CapabilityQuery",
     "CapabilityResponse",
+    "ClaudeContext",
+    "ClaudeContextType",
     "CommandMetadata",
     "CommandReply",
     "CommandType",

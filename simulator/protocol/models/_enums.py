@@ -6,6 +6,7 @@ from enum import Enum
 
 __all__ = [
     "AgentState",
+    "ClaudeContextType",
     "CommandType",
     "HookDecision",
     "HookType",
@@ -99,3 +100,36 @@ class TaskStatus(_WireEnum):
     FAILED = "failed"
     CANCELLED = "cancelled"
     TIMEOUT = "timeout"
+
+
+class ClaudeContextType(_WireEnum):
+    """Ours: a Claude Code hook event the spec has no hook type for, as the ``{context_type}``
+    token of ``cli.context.{group_id}.{context_type}`` (its name in snake case; spec-notes 27).
+
+    ``file_change`` is not one: a ``FileChanged`` is the spec's ``on_file_change`` HookEvent.
+    """
+
+    USER_PROMPT_SUBMIT = "user_prompt_submit"
+    NOTIFICATION = "notification"
+    STOP = "stop"
+    STOP_FAILURE = "stop_failure"
+    SUBAGENT_START = "subagent_start"
+    SUBAGENT_STOP = "subagent_stop"
+    PRE_COMPACT = "pre_compact"
+    POST_COMPACT = "post_compact"
+    SESSION_END = "session_end"
+    PERMISSION_REQUEST = "permission_request"
+    PERMISSION_DENIED = "permission_denied"
+    TASK_CREATED = "task_created"
+    TASK_COMPLETED = "task_completed"
+    TEAMMATE_IDLE = "teammate_idle"
+    CONFIG_CHANGE = "config_change"
+    INSTRUCTIONS_LOADED = "instructions_loaded"
+    CWD_CHANGED = "cwd_changed"
+    WORKTREE_CREATE = "worktree_create"
+    WORKTREE_REMOVE = "worktree_remove"
+    ELICITATION = "elicitation"
+    ELICITATION_RESULT = "elicitation_result"
+    SETUP = "setup"
+    USER_PROMPT_EXPANSION = "user_prompt_expansion"
+    POST_TOOL_BATCH = "post_tool_batch"

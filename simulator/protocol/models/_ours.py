@@ -16,6 +16,7 @@ from pydantic import StrictBool
 
 from simulator.protocol.models._enums import (
     AgentState,
+    ClaudeContextType,
     CommandType,
     HookDecision,
     HookType,
@@ -43,6 +44,7 @@ __all__ = [
     "AgentLog",
     "AgentMetric",
     "AuditRecord",
+    "ClaudeContext",
     "CommandReply",
     "ConfigChange",
     "ControlMessage",
@@ -222,6 +224,27 @@ class HookTriggered(WireModel):
     timestamp: Timestamp
 
 
+class ClaudeContext(WireModel):
+    """Ours: a Claude Code hook event the spec has no hook type for (``Stop``,
+    ``UserPromptSubmit``, ``Notification``, ...), on ``cli.context.{group_id}.{context_type}``
+    with the session as the group (spec-notes 27).
+
+    ``data`` holds the event's own fields as Claude Code sent them (``prompt``, ``message``,
+    ``reason``, ``trigger``, ...); the five every event carries are fields of their own.
+    """
+
+    context_id: Uuid
+    group_id: AgentId
+    context_type: ClaudeContextType
+    session_id: Text
+    agent_id: Omittable[AgentId] = None
+    transcript_path: Omittable[Text] = None
+    cwd: Omittable[Text] = None
+    permission_mode: Omittable[Text] = None
+    data: Omittable[JsonObject] = None
+    timestamp: Timestamp
+
+
 class WorkflowMessage(WireModel):
     """Ours: a workflow step, on ``workflow.{workflow_id}.{kind}``."""
 
@@ -249,6 +272,7 @@ OURS: tuple[type[WireModel], ...] = (
     SystemMetrics,
     SystemEvent,
     HookTriggered,
+    ClaudeContext,
     WorkflowMessage,
 )
 """Our models, in the order the schemas are exported."""

@@ -166,6 +166,9 @@ class WireModel(BaseModel):
         extra="allow",
         populate_by_name=True,
         regex_engine="rust-regex",
+        # validators are built on first use, not at import: a process that handles one
+        # message (the command hook) builds only the models it touches
+        defer_build=True,
     )
 
 
