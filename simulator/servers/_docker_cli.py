@@ -14,8 +14,10 @@ import json
 import os
 import shutil
 import subprocess
+import tempfile
 import threading
 import uuid
+from pathlib import Path
 
 from simulator.errors import ServerError
 from simulator.servers._proc import pid_alive, start_time
@@ -28,6 +30,7 @@ __all__ = [
     "docker_ok",
     "host_port",
     "labels",
+    "scratch_dir",
     "sweep_stale",
 ]
 
@@ -39,6 +42,9 @@ _START = "io.mistersmith.owner-start"
 SESSION = uuid.uuid4().hex[:12]
 _swept = False
 _LOCK = threading.Lock()
+#: Host-side scratch dirs (a secured container's credentials): the owner's pid and start time in
+#: the name, so that a sweep can remove those of a process that died without cleaning up.
+_SCRATCH = "mistersmith-docker-credentials-"
 
 
 def labels() -> dict[str, str]:
@@ -48,6 +54,32 @@ def labels() -> dict[str, str]:
         _PID: str(os.getpid()),
         _START: str(start_time(os.getpid()) or ""),
     }
+
+
+def _scratch_bases() -> list[Path]:
+    from simulator.servers._files import default_base_dir
+
+    return list(dict.fromkeys([default_base_dir() or Path(tempfile.gettempdir())]))
+
+
+def scratch_dir() -> Path:
+    """A new 0700 host dir owned by this process, removed by a later sweep if it dies first."""
+    owner = f"{os.getpid()}-{start_time(os.getpid()) or ''}-"
+    base = _scratch_bases()[0]
+    return Path(tempfile.mkdtemp(prefix=f"{_SCRATCH}{owner}", dir=base))
+
+
+def _sweep_scratch(mine: bool = False) -> int:
+    """Remove the scratch dirs of dead owners (``mine``: of this process, at its exit)."""
+    removed = 0
+    for base in _scratch_bases():
+        with contextlib.suppress(OSError):
+            for path in base.glob(f"{_SCRATCH}*"):
+                pid, start = [*path.name[len(_SCRATCH) :].split("-"), "", ""][:2]
+                if (pid == str(os.getpid())) if mine else _dead(pid, start):
+                    shutil.rmtree(path, ignore_errors=True)
+                    removed += 1
+    return removed
 
 
 def docker(*args: str, timeout: float = 120.0) -> subprocess.CompletedProcess[str]:
@@ -141,7 +173,7 @@ def sweep_stale() -> int:
 
 
 def _sweep() -> int:
-    removed = 0
+    removed = _sweep_scratch()
     for kind in ("container", "network", "volume"):
         stale = [ident for ident, pid, start in _owners(kind) if _dead(pid, start)]
         if stale:
@@ -153,6 +185,7 @@ def _sweep() -> int:
 
 def _remove_session() -> None:
     """At exit: remove whatever this session still owns (a handle that was never stopped)."""
+    _sweep_scratch(mine=True)
     with contextlib.suppress(Exception):
         mine = f"label={LABEL}={SESSION}"
         ids = docker_ok("ps", "-aq", "--filter", mine, timeout=60).split()

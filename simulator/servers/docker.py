@@ -18,7 +18,6 @@ loopback port.
 from __future__ import annotations
 
 import shutil
-import tempfile
 import time
 import uuid
 from dataclasses import replace
@@ -26,7 +25,14 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 from simulator.errors import ImageNotFoundError, ServerError, ServerStartError
-from simulator.servers._docker_cli import docker, docker_ok, host_port, labels, sweep_stale
+from simulator.servers._docker_cli import (
+    docker,
+    docker_ok,
+    host_port,
+    labels,
+    scratch_dir,
+    sweep_stale,
+)
 from simulator.servers._locate import BinaryArg, resolve_binary
 from simulator.servers._ports import free_ports
 from simulator.servers.base import ProcessServer, require_started
@@ -234,13 +240,10 @@ class DockerServer(ProcessServer):
         """Make the credentials and certificates of ``security`` (on the host, see the module)."""
         if self.security is None or self.security.open or self._given.security is not None:
             return
-        from simulator.servers._files import default_base_dir
         from simulator.servers.security import make_material
 
         given = self._given
-        self._material_dir = Path(
-            tempfile.mkdtemp(prefix="mistersmith-docker-credentials-", dir=default_base_dir())
-        )
+        self._material_dir = scratch_dir()
         try:
             self.material = make_material(
                 self.security, self._material_dir / "credentials", given.account_limits

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import subprocess
 import time
 from collections.abc import Iterator
@@ -14,7 +16,15 @@ import pytest
 
 from simulator.errors import ServerError
 from simulator.servers import DockerServer, get_json
-from simulator.servers._docker_cli import LABEL, SESSION, _sweep, docker, docker_available
+from simulator.servers._docker_cli import (
+    LABEL,
+    SESSION,
+    _sweep,
+    _sweep_scratch,
+    docker,
+    docker_available,
+    scratch_dir,
+)
 
 pytest_plugins = ["pytester"]
 docker_only = pytest.mark.docker
@@ -98,6 +108,24 @@ def test_stale_containers_of_dead_sessions_are_swept() -> None:
     assert _containers(name)
     _sweep()
     assert _containers(name) == []
+
+
+def test_credentials_dirs_of_dead_owners_are_swept_and_live_ones_kept() -> None:
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    mine = scratch_dir()
+    orphan = mine.with_name(mine.name.replace(f"-{os.getpid()}-", f"-{dead.pid}-", 1))
+    mine.rename(orphan)
+    (orphan / "admin.nk").write_text("seed")
+    kept = scratch_dir()
+    try:
+        assert _sweep_scratch() >= 1
+        assert not orphan.exists()
+        assert kept.is_dir()
+        assert _sweep_scratch(mine=True) >= 1  # what the exit hook does
+        assert not kept.exists()
+    finally:
+        shutil.rmtree(kept, ignore_errors=True)
 
 
 @docker_only
