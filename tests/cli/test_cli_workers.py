@@ -314,3 +314,30 @@ def test_workers_run_under_the_runs_credentials(tmp_path: Path) -> None:
         assert data["errors"]["total"] == 0, data["errors"]
         assert sorted(data["workers"]) == ["local-1", "local-2"]
         assert all(w["messages"] > 0 for w in data["workers"].values())
+
+
+def test_a_sigkilled_workers_stream_tasks_are_redelivered_to_the_other(tmp_path: Path) -> None:
+    # the spec's task_processor waits 300 s before it redelivers; a run's --topology says 4 s
+    ours = (Path(topo.__file__).parent / "topology.yaml").read_text(encoding="utf-8")
+    assert ours.count("ack_wait: 300s") == 1
+    (tmp_path / "topology.yaml").write_text(ours.replace("ack_wait: 300s", "ack_wait: 4s"))
+    (tmp_path / "scenario.yaml").write_text(
+        "duration: 8\nseed: 3\ntopology: topology.yaml\n"
+        "groups:\n  - name: slow\n    count: 6\n    max_tasks: 2\n"
+        "    capabilities: [analysis]\n    task_duration: [1.0, 2.0]\n    failure_rate: 0\n"
+        "tasks:\n  rate: 6\n  weights: {analysis: 1}\n  queue_share: 0\n  deadline: null\n"
+    )
+    run = _run_name()
+    report = tmp_path / "report.json"
+    args = ["--scenario", str(tmp_path / "scenario.yaml"), "--workers", "2", "--run", run]
+    args += ["--report", str(report)]
+    with running(args, tmp_path) as (process, out):
+        pids = _pids_of(run)
+        time.sleep(3)  # not a readiness wait: the victim has to be holding tasks when it dies
+        os.kill(min(pids), signal.SIGKILL)
+        assert process.wait(RUN_TIMEOUT) == 0, out.read_text()
+    data = _report(report)
+    (lost,) = [w for w in data["workers"].values() if w["lost"]]
+    assert lost["held"], lost  # it died holding stream tasks...
+    assert lost["held_finished"] == len(lost["held"]), lost  # ...and every one finished elsewhere
+    assert data["server"]["durability"]["streams"]["task_lifecycle"]
