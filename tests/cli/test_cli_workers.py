@@ -341,3 +341,16 @@ def test_a_sigkilled_workers_stream_tasks_are_redelivered_to_the_other(tmp_path:
     assert lost["held"], lost  # it died holding stream tasks...
     assert lost["held_finished"] == len(lost["held"]), lost  # ...and every one finished elsewhere
     assert data["server"]["durability"]["streams"]["task_lifecycle"]
+
+
+def test_workers_connect_round_robin_to_a_clusters_nodes(tmp_path: Path) -> None:
+    report = tmp_path / "report.json"
+    args = ["--backend", "cluster", "--workers", "3", "--agents", "6", "--duration", "2"]
+    args += ["--run", _run_name(), "--report", str(report)]
+    done = run_cli(args, tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    data = _report(report)
+    servers = [w["server"] for w in data["workers"].values()]
+    assert len(servers) == 3 and all(servers)
+    assert len(set(servers)) == 3, servers  # one worker on each node
+    assert data["errors"]["total"] == 0, data["errors"]

@@ -70,6 +70,8 @@ class WorkerState:
     lost: bool = False
     #: How often it went silent (a worker starved of CPU may come back: then it is not lost).
     silences: int = 0
+    #: The server it connected to (``host:port``), as it said when it joined.
+    server: str = ""
 
 
 class Coordinator:
@@ -241,6 +243,7 @@ class Coordinator:
         for name, w in sorted(self.workers.items()):
             entry: dict[str, JsonValue] = {
                 "version": w.version,
+                "server": w.server,
                 "agents": [w.share.start, w.share.stop] if w.share is not None else None,
                 "lost": w.lost,
                 "silences": w.silences,
@@ -281,6 +284,8 @@ class Coordinator:
         op = message.operation
         if op == c.JOIN:
             await self._on_join(name, str(data.get("version", "")), worker)
+            if name in self.workers:
+                self.workers[name].server = str(data.get("server", ""))
         elif worker is None:
             return
         elif op == c.STATS:

@@ -141,12 +141,14 @@ class Worker:
         await self._bus.publish("system_control", subject, message)
 
     async def _join(self) -> ControlMessage:
-        assert self._answer is not None
+        assert self._answer is not None and self._bus is not None
         opts = self.options
         loop = asyncio.get_running_loop()
         deadline = loop.time() + opts.join_timeout
         while loop.time() < deadline:
-            await self._send(c.JOIN, {"version": __version__})
+            url = self._bus.client.connected_url
+            where = f"{url.hostname}:{url.port}" if url is not None else ""
+            await self._send(c.JOIN, {"version": __version__, "server": where})
             with contextlib.suppress(asyncio.TimeoutError):
                 answer = await asyncio.wait_for(
                     asyncio.shield(self._answer), min(_JOIN_EVERY, deadline - loop.time())
