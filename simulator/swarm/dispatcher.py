@@ -240,6 +240,9 @@ class Dispatcher:
             if self._halt.is_set():
                 return
             await (self.submit() if kind == "task" else self.start_workflow())
+        # the run lasts its duration even when the plan ends sooner (a low rate, or none)
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(self._halt.wait(), max(0.0, start + duration - loop.time()))
 
     # --- workflows ------------------------------------------------------------------------
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 from typing import Any
 
 import pytest
@@ -78,3 +80,18 @@ async def test_a_workflow_step_is_assigned_only_after_its_dependencies_completed
                 assert order.index(("completed", wf.task_ids[dep])) < assigned_at
                 checked += 1
     assert checked > 0  # the plans had dependencies to check
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("rate", [0.0, 2.0])
+async def test_the_dispatching_lasts_the_duration_even_when_the_plan_ends_sooner(
+    nats_server: BinaryServer, mistersmith_topology: TopologyState, rate: float
+) -> None:
+    quiet = dataclasses.replace(scenario(), tasks=dataclasses.replace(scenario().tasks, rate=rate))
+    async with Swarm(nats_server.client_url, quiet) as s:
+        assert s.dispatcher is not None
+        loop = asyncio.get_running_loop()
+        began = loop.time()
+        await s.dispatcher.run(1.2)  # the last planned task (rate 2) goes at 0.5 s
+        assert loop.time() - began >= 1.2
+        assert len(s.dispatcher.assigned) == int(rate * 1.2)
