@@ -243,7 +243,7 @@ async def _swarm_run(
 
         failure, report = await spread_run(
             options.spread, scenario, target.client_url, target.urls, target.options,
-            metrics, console, stop, watch, DRAIN_TIMEOUT,
+            metrics, console, stop, watch, DRAIN_TIMEOUT, session,
         )  # fmt: skip
         workers.update(report)
         return failure

@@ -19,7 +19,9 @@ from pydantic import JsonValue
 from rich.console import Console
 from rich.markup import escape
 
+from simulator.cli._faults import run_checker
 from simulator.errors import ConfigError
+from simulator.faults.session import FaultSession
 from simulator.swarm.metrics import Metrics
 from simulator.swarm.scenario import Scenario
 
@@ -79,8 +81,12 @@ async def spread_run(
     stop: asyncio.Event,
     watch: Callable[[object, Callable[[], dict[str, int]]], Awaitable[str]],
     drain_timeout: float,
+    session: FaultSession | None = None,
 ) -> tuple[str, dict[str, JsonValue]]:
-    """Run ``scenario`` over the workers; the failure ("" if none) and the report's workers."""
+    """Run ``scenario`` over the workers; the failure ("" if none) and the report's workers.
+
+    With a fault ``session``, the faults go in and are healed from here, and the history (the
+    dispatcher's JetStream publishes, all made here) is checked after the drain."""
     from simulator.servers.workers import LocalWorkers
     from simulator.swarm import Swarm
     from simulator.swarm.dispatcher import Dispatcher
@@ -136,6 +142,10 @@ async def spread_run(
         await close()
         raise
     metrics.begin()
+    if session is not None:
+        session.begin(
+            swarm.bus, started=metrics.started, duration=scenario.duration, seed=scenario.seed
+        )
     console.print(
         f"running {scenario.agent_count} agents ({escape(scenario.source)}, seed "
         f"{scenario.seed}) on {len(coordinator.workers)} worker(s) for {scenario.duration:g} s"
@@ -144,6 +154,8 @@ async def spread_run(
     try:
         failure = await watch(swarm, coordinator.counts)
     finally:
+        if session is not None:
+            await session.heal()
         if stop.is_set():
             console.print("interrupted: draining the workers (Ctrl-C again to cancel the drain)")
         try:
@@ -154,4 +166,6 @@ async def spread_run(
         finally:
             await close()
             metrics.end()
+    if session is not None and not stop.is_set():
+        await run_checker(session, swarm, console)
     return failure, coordinator.workers_report()

@@ -95,10 +95,6 @@ def _run(args: argparse.Namespace, console: Console) -> int:
         raise ConfigError(
             "--replay: a run in one process only for now (drop --workers/--expect-workers)"
         )
-    if spread is not None and faults.checking:
-        raise ConfigError(
-            "--faults/--check: a run in one process only for now (drop --workers/--expect-workers)"
-        )
     options = RunOptions(
         scenario,
         backend=args.backend,

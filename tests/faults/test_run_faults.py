@@ -131,3 +131,23 @@ def test_a_partition_in_a_docker_cluster_run(tmp_path: Path) -> None:
     assert (fault["kind"], fault["node"], fault["verdict"]) == ("partition", 2, "ok")
     assert data["checker"]["lost"] == 0
     assert "fault partition:node=2 on node 2: healed" in done.stdout
+
+
+@pytest.mark.slow
+def test_faults_in_a_run_spread_over_workers_are_injected_and_the_history_checked(
+    tmp_path: Path,
+) -> None:
+    report = tmp_path / "run.json"
+    args = ["--backend", "cluster", "--workers", "2", "--faults", "kill:stream-leader@2s for 2s"]
+    args += ["--run", f"faults-{tmp_path.name[-8:]}", "--duration", "7", "--report", str(report)]
+    done = run_cli(args, tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    data = json.loads(report.read_text())
+    (fault,) = data["faults"]
+    assert fault["kind"] == "kill" and fault["verdict"] == "ok"
+    checker = data["checker"]
+    assert checker["lost"] == 0
+    stream = checker["streams"]["task_lifecycle"]
+    assert stream["acknowledged"] > 0 and stream["found"] == stream["acknowledged"]
+    assert checker["tasks"]["assigned"] > 0
+    assert len(data["workers"]) == 2
