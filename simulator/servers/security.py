@@ -5,8 +5,8 @@ decentralised, an operator, one account and a user JWT per identity, memory reso
 ``tls`` (``off``, ``tls``: the server has a certificate; ``mtls``: clients need one too, and
 the certificate's e-mail name is the user, ``verify_and_map``). :func:`make_material` creates
 what the profile needs in a directory (the server's temp dir): one password or nkey seed per
-identity (``nkeys``), a CA with a server certificate and one client certificate per identity
-(``trustme``), and writes them as files for tools outside Python (``<user>.nk``,
+identity (``nkeys``), a server certificate and one client certificate per identity from the
+session's CA (``trustme``; the CA and each certificate made once per process), and writes them as files for tools outside Python (``<user>.nk``,
 ``<user>.password``, ``<user>.pem``/``<user>.key``, ``ca.pem``). :class:`Material` renders the
 server's side (:meth:`Material.users`, :meth:`Material.tls_block`) and the client's
 (:meth:`Material.connect_options`, the keyword arguments of ``nats.connect``).
@@ -19,6 +19,7 @@ server refuses clients without credentials (no ``no_auth_user``): it fails close
 
 from __future__ import annotations
 
+import functools
 import secrets
 import ssl
 import time
@@ -301,9 +302,7 @@ def make_material(
     ca_path = cert_path = key_path = None
     ca = None
     if security.tls != "off":
-        import trustme
-
-        ca = trustme.CA(organization_name="mistersmith test CA")
+        ca = _session_ca()
         ca_path = directory / "ca.pem"
         ca.cert_pem.write_to_path(str(ca_path))
         cert_path, key_path = _issue(ca, directory, "server", "localhost", "127.0.0.1", *hosts)
@@ -360,9 +359,24 @@ def _secret_for(
     return _Secret(text_password, seed, public, cert, key_file, creds)
 
 
+@functools.cache
+def _session_ca() -> trustme.CA:
+    """The CA of this process (the session): made once, its key never written anywhere."""
+    import trustme
+
+    return trustme.CA(organization_name="mistersmith test CA")
+
+
+@functools.cache
+def _leaf(ca: trustme.CA, names: tuple[str, ...]) -> trustme.LeafCert:
+    """``ca``'s leaf certificate for ``names``, made once per process (each server's temp dir
+    gets its own copy of the files)."""
+    return ca.issue_cert(*names)
+
+
 def _issue(ca: trustme.CA, directory: Path, stem: str, *names: str) -> tuple[Path, Path]:
     """A leaf certificate of ``ca`` for ``names``, written as ``<stem>.pem`` and ``.key``."""
-    leaf = ca.issue_cert(*names)
+    leaf = _leaf(ca, names)
     cert, key = directory / f"{stem}.pem", directory / f"{stem}.key"
     leaf.cert_chain_pems[0].write_to_path(str(cert))
     leaf.private_key_pem.write_to_path(str(key))
