@@ -79,11 +79,13 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / _TICK
 
 
-def _window(report: dict[str, Any], warmup: float) -> tuple[float, float, float]:
-    """Heartbeats/s, lag p99 (ms) and messages/s over the steady buckets of ``report``."""
+def _window(report: dict[str, Any], warmup: float, seconds: float) -> tuple[float, float, float]:
+    """Heartbeats/s, lag p99 (ms) and messages/s over the steady buckets of ``report``: the
+    ``seconds`` after ``warmup``, never the drain's buckets after the run's duration."""
     tl = report["timeline"]
     width, n = float(tl["bucket_s"]), int(tl["buckets"])
-    first, last = int(warmup // width) + 1, n - 1  # skip start-up and the drain's bucket
+    first = int(warmup // width) + 1  # skip start-up
+    last = min(first + max(1, int(seconds // width)), n - 1)
     if last <= first:
         raise RuntimeError(f"run too short: {n} buckets of {width:g} s")
     beats = sum(tl["messages"].get("agent_heartbeat", [0] * n)[first:last])
@@ -121,7 +123,7 @@ def _run(
         if child.returncode != 0 or not report.exists():
             raise RuntimeError(f"mistersmith run exited with {child.returncode}")
         data = json.loads(report.read_text())
-    rate, p99, messages = _window(data, warmup)
+    rate, p99, messages = _window(data, warmup, seconds)
     agents = int(data["agents"]["total"])
     return Step(agents, rate, p99, start_s, server_cpu, messages)
 
