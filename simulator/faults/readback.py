@@ -11,13 +11,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import TypeVar
 
 from nats.errors import Error as NatsError
+from nats.errors import NoRespondersError
 from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
-from nats.js.errors import NotFoundError
+from nats.js.errors import NotFoundError, ServiceUnavailableError
 
 from simulator.bus import MSG_ID_HEADER, Bus
 from simulator.errors import ServerError
@@ -27,11 +30,29 @@ from simulator.swarm.metrics import Metrics
 __all__ = ["read_streams"]
 
 _BATCH = 1000
+_PAUSE = 0.25
+_T = TypeVar("_T")
+#: What a cluster that has just healed may answer for a while (no meta or stream leader yet).
+_UNSETTLED = (ServiceUnavailableError, NoRespondersError, NatsTimeoutError, asyncio.TimeoutError)
+
+
+async def _settled(call: Callable[[], Awaitable[_T]], what: str, deadline: float) -> _T:
+    """``call()``, asked again while the cluster has not settled, until ``deadline``."""
+    while True:
+        try:
+            return await call()
+        except _UNSETTLED as exc:
+            if time.monotonic() + _PAUSE > deadline:
+                raise ServerError(
+                    f"{what}: no answer before the deadline ({type(exc).__name__}); the cluster "
+                    "may not have settled"
+                ) from exc
+            await asyncio.sleep(_PAUSE)
 
 
 async def _read_stream(bus: Bus, name: str, deadline: float) -> list[Stored]:
     try:
-        info = await bus.js.stream_info(name)
+        info = await _settled(lambda: bus.js.stream_info(name), f"stream {name}", deadline)
     except NotFoundError:
         return []
     total = info.state.messages
@@ -44,7 +65,11 @@ async def _read_stream(bus: Bus, name: str, deadline: float) -> list[Stored]:
         num_replicas=1,
         inactive_threshold=60.0,
     )
-    psub = await bus.js.pull_subscribe("", stream=name, config=config)
+    psub = await _settled(
+        lambda: bus.js.pull_subscribe("", stream=name, config=config),
+        f"stream {name}: a reading consumer",
+        deadline,
+    )
     out: list[Stored] = []
     try:
         while len(out) < total:
@@ -86,7 +111,11 @@ async def read_streams(
         redelivered: dict[str, int] = {}
         for stream, durable in consumers:
             with contextlib.suppress(NotFoundError):
-                info = await bus.js.consumer_info(stream, durable)
+                info = await _settled(
+                    functools.partial(bus.js.consumer_info, stream, durable),
+                    f"consumer {stream}/{durable}",
+                    deadline,
+                )
                 redelivered[f"{stream}/{durable}"] = int(info.num_redelivered or 0)
     finally:
         await bus.close()

@@ -6,9 +6,10 @@ decentralised, an operator, one account and a user JWT per identity, memory reso
 the certificate's e-mail name is the user, ``verify_and_map``). :func:`make_material` creates
 what the profile needs in a directory (the server's temp dir): one password or nkey seed per
 identity (``nkeys``), a server certificate and one client certificate per identity from the
-session's CA (``trustme``; the CA and each certificate made once per process), and writes them as files for tools outside Python (``<user>.nk``,
-``<user>.password``, ``<user>.pem``/``<user>.key``, ``ca.pem``). :class:`Material` renders the
-server's side (:meth:`Material.users`, :meth:`Material.tls_block`) and the client's
+session's CA (``trustme``; the CA and each certificate made once per process), and writes
+them as files for tools outside Python (``<user>.nk``, ``<user>.password``,
+``<user>.pem``/``<user>.key``, ``ca.pem``). :class:`Material` renders the server's side
+(:meth:`Material.users`, :meth:`Material.tls_block`) and the client's
 (:meth:`Material.connect_options`, the keyword arguments of ``nats.connect``).
 
 Every identity's permissions come from :mod:`simulator.protocol.permissions`; ``admin`` has
