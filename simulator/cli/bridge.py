@@ -78,13 +78,14 @@ def _replay(args: argparse.Namespace, console: Console) -> int:
 
 def _install(args: argparse.Namespace, console: Console) -> int:
     from simulator.bridge import hook_command, install
+    from simulator.bridge.install import DEFAULT_EVENTS
 
     timeout = getattr(args, "timeout", DEFAULT_TIMEOUT)
     command = hook_command(
         getattr(args, "url", DEFAULT_URL), timeout, getattr(args, "on_failure", "deny")
     )
     try:
-        changes = install(args.settings, command, timeout)
+        changes = install(args.settings, command, timeout, args.event or DEFAULT_EVENTS)
     except ValueError as error:
         from simulator.errors import MisterSmithError
 
@@ -135,6 +136,13 @@ def add(commands: Subparsers) -> None:
         default=Path(".claude/settings.json"),
         metavar="FILE",
         help="default .claude/settings.json",
+    )
+    install.add_argument(
+        "--event",
+        action="append",
+        metavar="NAME",
+        help="a Claude Code event to wire, repeatable (default: SessionStart, PreToolUse, "
+        "PostToolUse, PostToolUseFailure, FileChanged; any other the bridge carries, e.g. Stop)",
     )
     add_options(install, record=False)
     install.set_defaults(handler=_install)

@@ -73,3 +73,36 @@ def test_the_examples_are_what_install_writes() -> None:
 def test_serve_refuses_a_bad_listen_address(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["hook", "serve", "--listen", "localhost"]) == 2
     assert "--listen 'localhost': expected HOST:PORT" in capsys.readouterr().err
+
+
+def test_install_wires_the_events_asked_for(tmp_path: Path) -> None:
+    settings = tmp_path / "settings.json"
+    args = ["hook", "install", "--settings", str(settings), "--event", "Stop"]
+    assert main([*args, "--event", "UserPromptSubmit", "--event", "PermissionRequest"]) == 0
+    hooks = json.loads(settings.read_text())["hooks"]
+    assert set(hooks) == {"Stop", "UserPromptSubmit", "PermissionRequest"}
+    assert "matcher" not in hooks["Stop"][0] and hooks["PermissionRequest"][0]["matcher"] == "*"
+
+
+@pytest.mark.parametrize(
+    ("event", "says"),
+    [
+        ("WorktreeCreate", "--event WorktreeCreate: its hook replaces Claude Code's own"),
+        ("PreToolUs", "--event 'PreToolUs': not a Claude Code event the bridge carries"),
+    ],
+)
+def test_install_refuses_an_event_it_cannot_bridge(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], event: str, says: str
+) -> None:
+    settings = tmp_path / "settings.json"
+    assert main(["hook", "install", "--settings", str(settings), "--event", event]) == 2
+    assert says in capsys.readouterr().err
+    assert not settings.exists()
+
+
+def test_every_installable_event_is_one_the_bridge_answers() -> None:
+    from simulator.bridge.claude import ASKED, CONTEXT, NEUTRAL
+    from simulator.bridge.install import INSTALLABLE
+
+    assert set(INSTALLABLE) <= {*ASKED, "FileChanged", *CONTEXT}
+    assert {"Stop", "UserPromptSubmit", "Notification"} <= set(INSTALLABLE) & NEUTRAL
