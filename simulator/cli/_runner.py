@@ -12,7 +12,7 @@ import asyncio
 import json
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -97,6 +97,8 @@ class _Target:
     #: The cluster's handle (faults go through it), the topology in force.
     cluster: NatsCluster | None = None
     topology: topo.Topology | None = None
+    #: A secured server we started: its credentials, for the workers of a spread run.
+    credentials_dir: Path | None = None
 
     def __post_init__(self) -> None:
         if not self.where:
@@ -194,6 +196,7 @@ def _start_target(options: RunOptions) -> _Target:
     if options.security is not None and not options.security.open and not missing:
         target.agent_options = server.agent_options  # every agent as itself (spec-notes 28)
         target.info["agent_connections"] = "one per agent"
+        target.credentials_dir = server.credentials_dir
     return target
 
 
@@ -241,8 +244,9 @@ async def _swarm_run(
         async def watch(swarm: Any, counts: Callable[[], dict[str, int]]) -> str:
             return await _watch(swarm, metrics, scenario, console, stop, target.where, counts)
 
+        spread = await _secured_spread(options.spread, target, scenario, console)
         failure, report = await spread_run(
-            options.spread, scenario, target.client_url, target.urls, target.options,
+            spread, scenario, target.client_url, target.urls, target.options,
             metrics, console, stop, watch, DRAIN_TIMEOUT, session,
         )  # fmt: skip
         workers.update(report)
@@ -298,6 +302,26 @@ async def _swarm_run(
     if session is not None and not signals.count:
         await run_checker(session, swarm, console)
     return failure
+
+
+async def _secured_spread(
+    spread: Spread, target: _Target, scenario: Scenario, console: Console
+) -> Spread:
+    """On a secured server we started, every agent of the run gets its identity now (one
+    reload), and the workers read the credentials directory (spec-notes 29)."""
+    if target.agent_options is None or target.credentials_dir is None:
+        return spread
+    from simulator.swarm.swarm import agent_ids
+
+    await asyncio.to_thread(target.agent_options, [aid for aid, _ in agent_ids(scenario)])
+    where = str(target.credentials_dir)
+    if spread.expect_workers:
+        import shlex
+
+        join = ["mistersmith", "worker", "--url", target.client_url, "--run", spread.run_name]
+        line = shlex.join([*join, "--credentials-dir", where])
+        console.print(f"[cyan]note[/] workers join with: {escape(line)}", soft_wrap=True)
+    return replace(spread, worker_args=(*spread.worker_args, "--credentials-dir", where))
 
 
 async def _watch(

@@ -56,11 +56,6 @@ def _run(args: argparse.Namespace, console: Console) -> int:
     if args.workers is not None or args.expect_workers is not None:
         from simulator.cli._spread import Spread
 
-        if (args.auth, args.tls) != ("none", "off"):
-            raise ConfigError(
-                "--workers/--expect-workers with --auth/--tls: not yet; secure the server "
-                "yourself and give --url with the credentials (the workers use them too)"
-            )
         given_flags = [
             (flag, getattr(args, flag[2:].replace("-", "_"))) for flag, _, _ in CREDENTIAL_OPTIONS
         ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+from pathlib import Path
 
 from rich.console import Console
 from rich.markup import escape
@@ -23,11 +24,28 @@ def _worker(args: argparse.Namespace, console: Console) -> int:
     from simulator.swarm.workers import Worker, WorkerOptions
 
     name = args.name if args.name is not None else f"{socket.gethostname()}-{os.getpid()}"
+    credentials = credentials_from(args)
+    connect_options = credentials.connect_options()
+    agent_options = None
+    if args.credentials_dir is not None:
+        from simulator.errors import ConfigError
+        from simulator.servers.credentials import ClientCredentials
+        from simulator.servers.credentials_dir import CredentialsDir
+
+        if credentials != ClientCredentials():
+            raise ConfigError(
+                "--credentials-dir: the directory holds every credential the worker needs; "
+                "drop --creds/--user/--nkey-seed/--token-file/--tls-*"
+            )
+        directory = CredentialsDir(args.credentials_dir)
+        connect_options = directory.connect_options()
+        agent_options = directory.agent_options
     options = WorkerOptions(
         url=args.url,
         name=name,
         run_id=args.run,
-        connect_options=credentials_from(args).connect_options(),
+        connect_options=connect_options,
+        agent_options=agent_options,
         join_timeout=args.join_timeout,
     )
     worker = Worker(options)
@@ -66,5 +84,14 @@ def add(commands: Subparsers) -> None:
         metavar="S",
         help="seconds to wait for the coordinator's answer (default: 10)",
     )
-    add_credentials(parser.add_argument_group("credentials of a secured server"))
+    group = parser.add_argument_group("credentials of a secured server")
+    group.add_argument(
+        "--credentials-dir",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="the credentials directory of the server `mistersmith run --auth/--tls` started "
+        "(it prints it): coordination as admin, each agent as agent:<id>",
+    )
+    add_credentials(group)
     parser.set_defaults(handler=_worker)

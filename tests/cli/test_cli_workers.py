@@ -314,6 +314,63 @@ def test_workers_run_under_the_runs_credentials(tmp_path: Path) -> None:
         assert data["errors"]["total"] == 0, data["errors"]
         assert sorted(data["workers"]) == ["local-1", "local-2"]
         assert all(w["messages"] > 0 for w in data["workers"].values())
+        assert {w["connections"] for w in data["workers"].values()} == {"shared"}
+
+
+def test_workers_on_the_embedded_secured_server_run_every_agent_as_itself(
+    tmp_path: Path,
+) -> None:
+    """--workers with --auth/--tls: the coordinator gives every agent its identity before the
+    workers start; they read the server's credentials directory and connect each agent as
+    ``agent:<id>`` (a denial would show as permission_denied)."""
+    report = tmp_path / "r.json"
+    args = ["--agents", "6", "--duration", "2", "--seed", "1", "--workers", "2"]
+    args += ["--auth", "nkey", "--tls", "tls", "--report", str(report), "--run", _run_name()]
+    done = run_cli(args, tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    data = _report(report)
+    assert data["errors"]["total"] == 0, data["errors"]
+    assert data["permission_denied"] == 0 and data["permission_denied_by_subject"] == {}
+    assert data["server"]["agent_connections"] == "one per agent"
+    assert sorted(data["workers"]) == ["local-1", "local-2"]
+    assert {w["connections"] for w in data["workers"].values()} == {"one per agent"}
+    assert sum(w["agents"][1] - w["agents"][0] for w in data["workers"].values()) == 6
+    assert data["tasks"]["finished"] > 0
+
+
+def test_a_worker_joins_a_secured_run_with_the_line_the_coordinator_prints(
+    tmp_path: Path,
+) -> None:
+    report = tmp_path / "r.json"
+    args = ["run", "--agents", "2", "--duration", "1", "--expect-workers", "1", "--auth"]
+    args += ["password", "--report", str(report), "--run", _run_name(), "--join-timeout", "60"]
+    said = tmp_path / "coordinator.txt"
+    with said.open("w") as sink:
+        coordinator = subprocess.Popen(
+            [sys.executable, "-m", "simulator", *args],
+            stdout=sink, stderr=subprocess.STDOUT, env=run_env(tmp_path),
+        )  # fmt: skip
+    try:
+        deadline = time.monotonic() + RUN_TIMEOUT
+        while "workers join with: " not in said.read_text():
+            assert coordinator.poll() is None and time.monotonic() < deadline, said.read_text()
+            time.sleep(0.05)
+        line = said.read_text().split("workers join with: ", 1)[1].split("\n", 1)[0]
+        assert line.startswith("mistersmith worker ") and "--credentials-dir " in line
+        worker = subprocess.run(
+            [sys.executable, "-m", "simulator", *line.split()[1:]],
+            capture_output=True, text=True, env=run_env(tmp_path), timeout=RUN_TIMEOUT,
+        )  # fmt: skip
+        assert worker.returncode == 0, worker.stdout + worker.stderr
+        assert coordinator.wait(RUN_TIMEOUT) == 0, said.read_text()
+    finally:
+        if coordinator.poll() is None:
+            coordinator.kill()
+            coordinator.wait()
+    data = _report(report)
+    assert data["errors"]["total"] == 0 and data["permission_denied"] == 0
+    (entry,) = data["workers"].values()
+    assert entry["connections"] == "one per agent" and entry["messages"] > 0
 
 
 def test_a_sigkilled_workers_stream_tasks_are_redelivered_to_the_other(tmp_path: Path) -> None:

@@ -72,6 +72,8 @@ class WorkerState:
     silences: int = 0
     #: The server it connected to (``host:port``), as it said when it joined.
     server: str = ""
+    #: How its agents connect, as it said when ready: ``one per agent`` or ``shared``.
+    connections: str = ""
 
 
 class Coordinator:
@@ -244,6 +246,7 @@ class Coordinator:
             entry: dict[str, JsonValue] = {
                 "version": w.version,
                 "server": w.server,
+                "connections": w.connections,
                 "agents": [w.share.start, w.share.stop] if w.share is not None else None,
                 "lost": w.lost,
                 "silences": w.silences,
@@ -302,6 +305,7 @@ class Coordinator:
                 self.monitor.vouch(self._ids[worker.share.start : worker.share.stop])
         elif op == c.READY:
             worker.ready, worker.last_seen = True, time.monotonic()
+            worker.connections = str(data.get("connections", ""))
         elif op == c.FINAL and worker.final is None:
             worker.final, worker.lost = dict(data), False
             self.metrics.absorb(data, label=f"worker {name}")

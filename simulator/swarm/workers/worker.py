@@ -23,6 +23,7 @@ from nats.aio.msg import Msg
 from pydantic import JsonValue
 
 from simulator import __version__
+from simulator.agents import AgentOptions
 from simulator.bus import Bus, now
 from simulator.protocol import subjects
 from simulator.protocol.models import ControlMessage, HealthReport, make
@@ -50,6 +51,8 @@ class WorkerOptions:
     run_id: str = DEFAULT_RUN
     #: ``nats.connect`` keywords (the run's credentials and TLS).
     connect_options: Mapping[str, object] = field(default_factory=dict)
+    #: Per-agent connections: each agent's own credentials (a secured server we started).
+    agent_options: AgentOptions | None = None
     join_timeout: float = 10.0
     drain_timeout: float = 30.0
 
@@ -97,14 +100,16 @@ class Worker:
             swarm = self.swarm = Swarm(
                 opts.url, scenario, metrics=self.metrics, hook_responder=None,
                 dispatcher=False, monitor=False, connect_options=opts.connect_options,
-                agents=share, announce=False, name=f"mistersmith-worker-{opts.name}",
+                agent_options=opts.agent_options, agents=share, announce=False,
+                name=f"mistersmith-worker-{opts.name}",
             )  # fmt: skip
             try:
                 await swarm.start()
             except BaseException:
                 await swarm.stop()
                 raise
-            await self._send(c.READY, {}, agents=len(share))
+            connections = "one per agent" if opts.agent_options is not None else "shared"
+            await self._send(c.READY, {"connections": connections}, agents=len(share))
             await self._until(self._started, stop)
             if self._started.is_set():
                 self.metrics.begin()
