@@ -20,7 +20,7 @@ from simulator.faults.session import FaultOptions, FaultSession
 from simulator.protocol import topology as topo
 
 if TYPE_CHECKING:
-    from simulator.cli._runner import _Target
+    from simulator.cli._target import Target
 
 __all__ = ["durability", "durability_overrides", "make_session", "run_checker"]
 
@@ -50,7 +50,7 @@ def durability(topology: topo.Topology, sync_interval: str | None) -> dict[str, 
 
 
 def make_session(
-    options: FaultOptions, urls: Sequence[str], target: _Target, console: Console
+    options: FaultOptions, urls: Sequence[str], target: Target, console: Console
 ) -> FaultSession | None:
     """The run's fault session, or None when neither faults nor the checker were asked for."""
     if not options.checking or target.topology is None:

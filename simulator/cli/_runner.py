@@ -12,7 +12,7 @@ import asyncio
 import json
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -20,13 +20,13 @@ from rich.console import Console
 from rich.live import Live
 from rich.markup import escape
 
-from simulator.cli._faults import durability, durability_overrides, make_session, run_checker
+from simulator.cli._faults import make_session
+from simulator.cli._span import run_span
 from simulator.cli._spread import Spread, spread_run
-from simulator.errors import ServerError, TopologyError
+from simulator.cli._target import Target, prepare_external, secured_spread, start_target
+from simulator.errors import ServerError
 from simulator.faults.session import FaultOptions, FaultSession
-from simulator.protocol import topology as topo
 from simulator.servers.backend import Backend, ClusterBackend
-from simulator.servers.cluster import NatsCluster
 from simulator.servers.security import Security
 from simulator.signals import StopSignals
 from simulator.swarm.metrics import Metrics
@@ -34,16 +34,14 @@ from simulator.swarm.report import LiveView, build_report, progress_line, summar
 from simulator.swarm.scenario import Scenario
 
 if TYPE_CHECKING:
-    from simulator.agents import AgentOptions
     from simulator.bridge.replay_swarm import ReplayPlan
 
-__all__ = ["RunOptions", "apply_missing", "run"]
+__all__ = ["RunOptions", "run"]
 
 #: Seconds the swarm gets to drain after the run (or the first Ctrl-C).
 DRAIN_TIMEOUT = 45.0
 _TICK = 0.25
 _PLAIN_EVERY = 5.0
-_CLUSTER_SIZE = 3
 
 
 @dataclass(frozen=True)
@@ -78,148 +76,9 @@ class RunOptions:
     duration_given: float | None = None
 
 
-@dataclass
-class _Target:
-    """A server to run on: its URL, what to say about it, and how to stop it."""
-
-    client_url: str
-    info: dict[str, Any]
-    stop: Callable[[], None] = lambda: None
-    apply_missing: bool = False
-    notes: list[str] = field(default_factory=list)
-    where: str = ""
-    #: How the swarm connects (a secured server's credentials; the admin's when we started it).
-    options: dict[str, object] = field(default_factory=dict)
-    #: Per-agent connections: each agent's credentials (a server we started and secured).
-    agent_options: AgentOptions | None = None
-    #: Where workers connect, round-robin (a cluster's nodes, or every --url).
-    urls: list[str] = field(default_factory=list)
-    #: The cluster's handle (faults go through it), the topology in force.
-    cluster: NatsCluster | None = None
-    topology: topo.Topology | None = None
-    #: A secured server we started: its credentials, for the workers of a spread run.
-    credentials_dir: Path | None = None
-
-    def __post_init__(self) -> None:
-        if not self.where:
-            self.where = self.client_url
-
-
-async def apply_missing(js: Any, topology: topo.Topology) -> tuple[list[str], list[str]]:
-    """Create the streams and consumers of ``topology`` that ``js`` lacks; never touch others.
-
-    Returns what was created and one note per existing stream or consumer that differs.
-    """
-    from nats.js.errors import APIError, NotFoundError
-
-    created: list[str] = []
-    differs: list[str] = []
-    try:
-        for stream in topology.streams:
-            try:
-                info = await js.stream_info(str(stream.name))
-            except NotFoundError:
-                await js.add_stream(stream)
-                created.append(f"stream {stream.name}")
-                continue
-            if fields := topo.drift(stream, info.config):
-                differs.append(f"stream {stream.name} differs ({', '.join(fields)}): left as is")
-        for consumer in topology.consumers:
-            label = f"consumer {consumer.stream}/{consumer.name}"
-            try:
-                cinfo = await js.consumer_info(consumer.stream, consumer.name)
-            except NotFoundError:
-                await js.add_consumer(consumer.stream, consumer.config)
-                created.append(label)
-                continue
-            if fields := topo.drift(consumer.config, cinfo.config):
-                differs.append(f"{label} differs ({', '.join(fields)}): left as is")
-    except APIError as exc:
-        raise TopologyError(
-            f"the server refused part of the topology: {exc.err_code} {exc.description}"
-        ) from exc
-    return created, differs
-
-
-def _start_target(options: RunOptions) -> _Target:
-    """Start the server of ``options.backend`` with our topology applied, or reach ``--url``.
-
-    A ServerError (no engine, no image, not ready) is the CLI's one line; nothing stays running.
-    Every backend prints the same notes on what was clamped to its nodes (ERRATA 2).
-    """
-    from simulator.errors import ConfigError, ImageNotFoundError
-    from simulator.servers import BinaryLookup, NatsCluster, start
-
-    backend: Backend = "external" if options.url is not None else options.backend
-    try:
-        started = start(
-            backend,
-            options.topology,
-            binary=BinaryLookup.read(options.server_bin),
-            image=options.image,
-            url=options.url,
-            nodes=_CLUSTER_SIZE,
-            nodes_on=options.nodes_on,
-            overrides=durability_overrides(options.sync_interval),
-            apply=True,  # never on an external server (see below)
-            security=options.security,
-        )
-    except ImageNotFoundError as exc:
-        if options.image is None:
-            raise
-        raise ConfigError(f"--image {exc.image}: {exc}") from exc
-    server = started.server
-    where = server.client_url
-    if isinstance(server, NatsCluster):
-        where = f"a {server.size}-node cluster ({', '.join(server.client_urls)})"
-    missing = started.applied is None  # an external server: create only what it lacks
-    connect = dict(options.connect_options) if missing else server.connect_options()
-    urls = list(options.urls) if options.urls else [server.client_url]
-    if isinstance(server, NatsCluster):
-        urls = list(server.client_urls)
-    target = _Target(
-        server.client_url,
-        started.info,
-        server.stop,
-        missing,
-        list(started.notes),
-        where,
-        connect,
-        urls=urls,
-    )
-    target.cluster = server if isinstance(server, NatsCluster) else None
-    target.topology = started.topology
-    if not missing:  # what we applied is what is in force (not so on someone else's server)
-        target.info["durability"] = durability(started.topology, options.sync_interval)
-    if options.faults.checking:  # keep reconnecting to the nodes that are up
-        target.options.setdefault("max_reconnect_attempts", -1)
-    if options.security is not None and not options.security.open and not missing:
-        target.agent_options = server.agent_options  # every agent as itself (spec-notes 28)
-        target.info["agent_connections"] = "one per agent"
-        target.credentials_dir = server.credentials_dir
-    return target
-
-
-async def _prepare_external(target: _Target) -> None:
-    import nats
-
-    client = await nats.connect(
-        target.client_url, allow_reconnect=False, name="mistersmith-run", **target.options
-    )
-    try:
-        clamped, _ = topo.for_cluster(topo.default_topology(), 1)
-        created, differs = await apply_missing(client.jsm(), clamped)
-    finally:
-        await client.close()
-    target.notes.append(
-        f"topology: {len(created)} created" + (f" ({', '.join(created)})" if created else "")
-    )
-    target.notes.extend(differs)
-
-
 async def _swarm_run(
     options: RunOptions,
-    target: _Target,
+    target: Target,
     metrics: Metrics,
     console: Console,
     signals: StopSignals,
@@ -236,7 +95,7 @@ async def _swarm_run(
     if signals.count:
         return None
     if target.apply_missing:
-        await _prepare_external(target)
+        await prepare_external(target)
     for note in target.notes:
         console.print(f"[cyan]note[/] {escape(note)}")
     if options.spread is not None:
@@ -244,7 +103,7 @@ async def _swarm_run(
         async def watch(swarm: Any, counts: Callable[[], dict[str, int]]) -> str:
             return await _watch(swarm, metrics, scenario, console, stop, target.where, counts)
 
-        spread = await _secured_spread(options.spread, target, scenario, console)
+        spread = await secured_spread(options.spread, target, scenario, console)
         failure, report = await spread_run(
             spread, scenario, target.client_url, target.urls, target.options,
             metrics, console, stop, watch, DRAIN_TIMEOUT, session,
@@ -277,51 +136,21 @@ async def _swarm_run(
     except BaseException:
         await swarm.stop()
         raise
-    metrics.begin()
-    if session is not None and swarm.bus is not None:
-        session.begin(
-            swarm.bus, started=metrics.started, duration=scenario.duration, seed=scenario.seed
-        )
-    console.print(
-        f"running {scenario.agent_count} agents ({escape(scenario.source)}, seed "
-        f"{scenario.seed}) on {escape(target.where)} for {scenario.duration:g} s"
-    )
-    failure = ""
-    try:
-        failure = await _watch(swarm, metrics, scenario, console, stop, target.where, swarm.counts)
-    finally:
-        if session is not None:
-            await session.heal()
-        if signals.count:
-            console.print("interrupted: draining the swarm (Ctrl-C again to cancel the drain)")
+
+    async def drain() -> None:
         try:
             await asyncio.wait_for(swarm.stop(), DRAIN_TIMEOUT)
         except asyncio.TimeoutError:
             metrics.error("run", f"the swarm did not drain within {DRAIN_TIMEOUT:g} s")
-        metrics.end()
-    if session is not None and not signals.count:
-        await run_checker(session, swarm, console)
-    return failure
 
+    async def watching() -> str:
+        return await _watch(swarm, metrics, scenario, console, stop, target.where, swarm.counts)
 
-async def _secured_spread(
-    spread: Spread, target: _Target, scenario: Scenario, console: Console
-) -> Spread:
-    """On a secured server we started, every agent of the run gets its identity now (one
-    reload), and the workers read the credentials directory (spec-notes 29)."""
-    if target.agent_options is None or target.credentials_dir is None:
-        return spread
-    from simulator.swarm.swarm import agent_ids
-
-    await asyncio.to_thread(target.agent_options, [aid for aid, _ in agent_ids(scenario)])
-    where = str(target.credentials_dir)
-    if spread.expect_workers:
-        import shlex
-
-        join = ["mistersmith", "worker", "--url", target.client_url, "--run", spread.run_name]
-        line = shlex.join([*join, "--credentials-dir", where])
-        console.print(f"[cyan]note[/] workers join with: {escape(line)}", soft_wrap=True)
-    return replace(spread, worker_args=(*spread.worker_args, "--credentials-dir", where))
+    return await run_span(
+        scenario=scenario, metrics=metrics, console=console, bus=swarm.bus, session=session,
+        where=target.where, what="swarm", interrupted=lambda: bool(signals.count),
+        watch=watching, drain=drain, checked=swarm,
+    )  # fmt: skip
 
 
 async def _watch(
@@ -382,13 +211,13 @@ def run(options: RunOptions, console: Console) -> int:
     Returns 0 (also when a signal stopped the run), 1 when the swarm itself failed.
     """
     metrics = Metrics()
-    target: _Target | None = None
+    target: Target | None = None
     session: FaultSession | None = None
     failure: str | None = ""
     workers: dict[str, Any] = {}
     with StopSignals() as signals:
         try:
-            target = _start_target(options)
+            target = start_target(options)
             session = make_session(options.faults, target.urls, target, console)
             failure = asyncio.run(
                 _swarm_run(options, target, metrics, console, signals, workers, session)

@@ -19,7 +19,7 @@ from pydantic import JsonValue
 from rich.console import Console
 from rich.markup import escape
 
-from simulator.cli._faults import run_checker
+from simulator.cli._span import run_span
 from simulator.errors import ConfigError
 from simulator.faults.session import FaultSession
 from simulator.swarm.metrics import Metrics
@@ -141,31 +141,21 @@ async def spread_run(
     except BaseException:
         await close()
         raise
-    metrics.begin()
-    if session is not None:
-        session.begin(
-            swarm.bus, started=metrics.started, duration=scenario.duration, seed=scenario.seed
-        )
-    console.print(
-        f"running {scenario.agent_count} agents ({escape(scenario.source)}, seed "
-        f"{scenario.seed}) on {len(coordinator.workers)} worker(s) for {scenario.duration:g} s"
-    )
-    failure = ""
-    try:
-        failure = await watch(swarm, coordinator.counts)
-    finally:
-        if session is not None:
-            await session.heal()
-        if stop.is_set():
-            console.print("interrupted: draining the workers (Ctrl-C again to cancel the drain)")
+
+    async def drain() -> None:
+        assert coordinator is not None
         try:
-            await swarm.dispatcher.stop()
+            if swarm.dispatcher is not None:
+                await swarm.dispatcher.stop()
             if swarm.monitor is not None:
                 swarm.monitor.stop_checking()
             await coordinator.drain(drain_timeout)
         finally:
             await close()
-            metrics.end()
-    if session is not None and not stop.is_set():
-        await run_checker(session, swarm, console)
+
+    failure = await run_span(
+        scenario=scenario, metrics=metrics, console=console, bus=swarm.bus, session=session,
+        where=f"{len(coordinator.workers)} worker(s)", what="workers", interrupted=stop.is_set,
+        watch=lambda: watch(swarm, coordinator.counts), drain=drain, checked=swarm,
+    )  # fmt: skip
     return failure, coordinator.workers_report()
