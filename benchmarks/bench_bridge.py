@@ -14,7 +14,8 @@ three process rows run by turns, one of each per round, and also give the child'
   line, no rich), what ``hook install`` writes into Claude Code's settings.
 - **bare nats-py request-reply**: one core request on an unstored subject, answered in-process.
 - **hook serve** (:class:`~simulator.bridge.HookServer`): one POST per decision over a kept-
-  alive HTTP connection. Goal: p99 under 5 ms.
+  alive HTTP connection, the server in this process (beside the responder's thread), then
+  ``mistersmith hook serve`` as a process of its own, as it is deployed. Goal: p99 under 5 ms.
 """
 
 from __future__ import annotations
@@ -80,6 +81,34 @@ def _timed(fn: Callable[[], object], runs: int) -> list[float]:
         fn()
         out.append((time.perf_counter() - t) * 1000)
     return out
+
+
+def _served(url: str, stdin: bytes, runs: int) -> list[float]:
+    """POSTs to ``mistersmith hook serve`` run as its own process, as it is deployed (this
+    process's threads, the responder's among them, then do not share its interpreter)."""
+    serve = subprocess.Popen(
+        [sys.executable, "-m", "simulator", "hook", "serve", "--url", url],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        assert serve.stdout is not None
+        hook_url = serve.stdout.readline().decode().strip()  # printed once it listens
+        host, port = hook_url.split("//")[1].split("/")[0].split(":")
+        connection = http.client.HTTPConnection(host, int(port), timeout=10)
+
+        def post() -> None:
+            connection.request("POST", "/hook", body=stdin,
+                               headers={"Content-Type": "application/json"})  # fmt: skip
+            body = json.loads(connection.getresponse().read())
+            assert body["hookSpecificOutput"]["permissionDecision"] == "allow", body
+
+        try:
+            return _timed(post, runs)
+        finally:
+            connection.close()
+    finally:
+        serve.terminate()
+        serve.wait(10)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -157,6 +186,7 @@ def main(argv: list[str] | None = None) -> int:
 
             rows.append(("hook serve (POST per decision)", _timed(post, args.serve_runs)))
             connection.close()
+        rows.append(("hook serve, its own process", _served(url, stdin, args.serve_runs)))
         run(responder.stop())
         run(client.close())  # type: ignore[attr-defined]
     loop.call_soon_threadsafe(loop.stop)
