@@ -32,7 +32,7 @@ from pydantic import JsonValue
 from simulator.agents._execute import Running, execute, finish, hook_event
 from simulator.agents._runtime import Runtime, Work
 from simulator.agents.behaviour import rng_for, seeded_uuid
-from simulator.bus import now
+from simulator.bus import dump, now
 from simulator.protocol import subjects
 from simulator.protocol.models import (
     AgentEvent,
@@ -83,6 +83,7 @@ class Agent:
             agent_id=agent_id, session_id=seeded_uuid(rng), model="claude-sim", start_time=now()
         )
         self.heartbeat_subject = subjects.agent_heartbeat(agent_id)
+        self._status_subject = subjects.agent_status(agent_id)
         self._hb_head = f'{{"agent_id":"{agent_id}","status":"'.encode()
 
     # --- state ----------------------------------------------------------------------------
@@ -125,8 +126,8 @@ class Agent:
     async def _publish_state(self) -> None:
         state = self.state
         self.runtime.metrics.agent_state(self.agent_id, state.value)
-        bus, status = self.runtime.bus, self.status()
-        await bus.publish("agent_status_base", subjects.agent_status(self.agent_id), status)
+        bus, status = self.runtime.bus, dump(self.status())  # serialized once for all three
+        await bus.publish("agent_status_base", self._status_subject, status)
         await bus.publish("agent_status", subjects.agent_status(self.agent_id, state.value), status)
         if state in _STATE_EVENTS:  # 2.1's topic conventions agent.ready / agent.busy
             await bus.publish(
