@@ -32,6 +32,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import time
 from collections import Counter
 from collections.abc import Coroutine, Iterable, Mapping
 from typing import Any, Literal
@@ -101,6 +102,8 @@ class Swarm:
         self._announce_run = announce
         self._name = name
         self._wire_heartbeats = wire_heartbeats
+        #: Seconds the agents took to start (made, subscribed, each ``idle``), once started.
+        self.start_seconds: float | None = None
 
     @property
     def runtime(self) -> Runtime:
@@ -142,6 +145,7 @@ class Swarm:
                 wire_heartbeats=self._wire_heartbeats,
             )
             await self.monitor.start(check=False)
+        began = time.monotonic()
         everyone = agent_ids(sc)
         mine = everyone if self.share is None else everyone[self.share.start : self.share.stop]
         if self._agent_options is None:
@@ -159,6 +163,7 @@ class Swarm:
             self.agents = await self.connections.open()
             await bus.settle()
         await _batched(a.start() for a in self.agents)
+        self.start_seconds = time.monotonic() - began
         if self._want_dispatcher:  # discovery before the heartbeats load the connection
             self.dispatcher = Dispatcher(bus, sc)
             self.dispatcher.changed = rt.changed
