@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import time
 from collections import deque
 from typing import TypeVar
@@ -32,7 +33,7 @@ from pydantic import JsonValue
 from simulator.agents._execute import Running, execute, finish, hook_event
 from simulator.agents._runtime import Runtime, Work
 from simulator.agents.behaviour import rng_for, seeded_uuid
-from simulator.bus import dump, now
+from simulator.bus import now
 from simulator.protocol import subjects
 from simulator.protocol.models import (
     AgentEvent,
@@ -84,7 +85,7 @@ class Agent:
         )
         self.heartbeat_subject = subjects.agent_heartbeat(agent_id)
         self._status_subject = subjects.agent_status(agent_id)
-        self._hb_head = f'{{"agent_id":"{agent_id}","status":"'.encode()
+        self._hb_head = f'{{"agent_id":{json.dumps(agent_id)},"status":"'.encode()
 
     # --- state ----------------------------------------------------------------------------
 
@@ -126,7 +127,8 @@ class Agent:
     async def _publish_state(self) -> None:
         state = self.state
         self.runtime.metrics.agent_state(self.agent_id, state.value)
-        bus, status = self.runtime.bus, dump(self.status())  # serialized once for all three
+        stamp = now().isoformat().replace("+00:00", "Z")
+        bus, status = self.runtime.bus, self._status_json(stamp) + b"}"  # one for all three
         await bus.publish("agent_status_base", self._status_subject, status)
         await bus.publish("agent_status", subjects.agent_status(self.agent_id, state.value), status)
         if state in _STATE_EVENTS:  # 2.1's topic conventions agent.ready / agent.busy
@@ -184,6 +186,11 @@ class Agent:
 
     def heartbeat_payload(self, timestamp: str) -> bytes:
         """The heartbeat (an :class:`AgentStatus` with ``last_heartbeat``), pre-serialized."""
+        return self._status_json(timestamp) + f',"last_heartbeat":"{timestamp}"}}'.encode()
+
+    def _status_json(self, timestamp: str) -> bytes:
+        """:meth:`status` serialized by hand, its closing brace left off (a status change and
+        a heartbeat each: no pydantic per message; a test holds it to the model's dump)."""
         n = len(self.running)
         capacity = max(0.0, 1.0 - n / self.max_tasks)
         return (
@@ -191,8 +198,7 @@ class Agent:
             + (
                 f'{self.state.value}","timestamp":"{timestamp}","capacity":{capacity},'
                 f'"current_tasks":{n},"max_tasks":{self.max_tasks},'
-                f'"uptime_seconds":{int(time.monotonic() - self._started)},'
-                f'"last_heartbeat":"{timestamp}"}}'
+                f'"uptime_seconds":{int(time.monotonic() - self._started)}'
             ).encode()
         )
 
