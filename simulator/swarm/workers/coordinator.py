@@ -77,8 +77,10 @@ class WorkerState:
     silences: int = 0
     #: The server it connected to (``host:port``), as it said when it joined.
     server: str = ""
-    #: Seconds from the coordinator's ``assign`` to this worker's ``ready`` (its agents up).
+    #: Seconds from the coordinator's ``assign`` to this worker's ``ready`` (its agents up),
+    #: and the CPU seconds that start took the worker (as it said).
     start_s: float | None = None
+    start_cpu_s: float | None = None
 
 
 class Coordinator:
@@ -266,6 +268,7 @@ class Coordinator:
                 "lost": w.lost,
                 "silences": w.silences,
                 "start_s": None if w.start_s is None else round(w.start_s, 3),
+                "start_cpu_s": w.start_cpu_s,
             }
             if w.lost:
                 entry["held"] = list(w.held)
@@ -323,6 +326,8 @@ class Coordinator:
             worker.ready, worker.last_seen = True, time.monotonic()
             if self._assigned_at is not None:
                 worker.start_s = worker.last_seen - self._assigned_at
+            cpu = data.get("cpu_s")
+            worker.start_cpu_s = float(cpu) if isinstance(cpu, int | float) else None
         elif op == c.FINAL and worker.final is None:
             worker.final, worker.lost = dict(data), False
             self.metrics.absorb(data, label=f"worker {name}")

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -99,12 +100,14 @@ class Worker:
                 dispatcher=False, monitor=False, connect_options=opts.connect_options,
                 agents=share, announce=False, name=f"mistersmith-worker-{opts.name}",
             )  # fmt: skip
+            cpu = time.process_time()
             try:
                 await swarm.start()
             except BaseException:
                 await swarm.stop()
                 raise
-            await self._send(c.READY, {}, agents=len(share))
+            cpu = round(time.process_time() - cpu, 3)  # what its start cost this process
+            await self._send(c.READY, {"cpu_s": cpu}, agents=len(share))
             await self._until(self._started, stop)
             if self._started.is_set():
                 self.metrics.begin()
