@@ -102,9 +102,9 @@ class Template:
 
     def build(self, **params: object) -> str:
         """Fill in the template, validating every parameter."""
-        missing = set(self.params) - params.keys()
-        extra = params.keys() - set(self.params)
-        if missing or extra:
+        if len(params) != len(self.params) or not all(p in params for p in self.params):
+            missing = set(self.params) - params.keys()
+            extra = params.keys() - set(self.params)
             raise SubjectError(
                 f"{self.name} ({self.pattern}) takes parameters {list(self.params)}; "
                 f"missing {sorted(missing)}, unexpected {sorted(extra)}"
