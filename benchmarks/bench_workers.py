@@ -15,6 +15,12 @@ Run as a script: ``python benchmarks/bench_workers.py [--steps 2000,4000,8000] [
 - **start-up**: seconds from the run's start to "running" for the largest count both held.
 - **full speed**: ``--fast-agents`` agents beating every 10 ms (more than a process can send)
   with tasks: every message per second, one process and 2 workers. Goal: 2 workers >= 1.7x.
+- **start ``--start-agents`` agents** (50,000): one process (a :class:`~simulator.swarm.Swarm`
+  in this process with its hook responder and monitor, as ``mistersmith run`` has them:
+  ``Swarm.start_seconds``, the agents made, subscribed and each ``idle``) and 2 workers
+  (``mistersmith run --workers 2``: the report's ``workers.*.start_s``, from the coordinator's
+  ``assign`` to each worker's ``ready``; the row is the last one's). Goal: at most 5 s on 2
+  workers, 10,000 agents a second per worker. ``--start-only`` measures just these two rows.
 
 The server's own CPU share is measured from ``/proc/<pid>/stat`` (utime + stime over the
 phase's wall time): on 2 cores the server competes with the workers, which is what bounds the
@@ -48,12 +54,22 @@ from simulator.servers.run import start_with_topology
 from simulator.swarm.scenario import default_scenario, with_overrides
 from simulator.swarm.timeline import new_histogram
 
-__all__ = ["GOAL_LAG_P99_MS", "GOAL_ONE_VS_BARE", "GOAL_RATE_SHARE", "GOAL_TWO_VS_ONE", "main"]
+__all__ = [
+    "GOAL_LAG_P99_MS",
+    "GOAL_ONE_VS_BARE",
+    "GOAL_RATE_SHARE",
+    "GOAL_START_PER_WORKER",
+    "GOAL_START_S",
+    "GOAL_TWO_VS_ONE",
+    "main",
+]
 
 GOAL_RATE_SHARE = 0.99
 GOAL_LAG_P99_MS = 10.0
 GOAL_ONE_VS_BARE = 0.9
 GOAL_TWO_VS_ONE = 1.7
+GOAL_START_S = 5.0
+GOAL_START_PER_WORKER = 10_000.0
 _TICK = os.sysconf("SC_CLK_TCK")
 
 
@@ -128,6 +144,86 @@ def _run(
     return Step(agents, rate, p99, start_s, server_cpu, messages)
 
 
+@dataclass
+class Start:
+    """One start-up measure: agents, seconds until every one is up, and what it cost."""
+
+    label: str
+    agents: int
+    seconds: float
+    #: (agents, seconds, CPU seconds) of each process that started agents.
+    shares: list[tuple[int, float, float]]
+    server_cpu: float
+    #: CPU seconds of the coordinator (hook responder, monitor), when apart from the agents.
+    coordinator_cpu: float | None = None
+
+    @property
+    def per_worker(self) -> float:
+        """Agents a second of the slowest process."""
+        return min(n / s for n, s, _ in self.shares)
+
+    @property
+    def cpu_us(self) -> float:
+        """CPU microseconds per agent over every Python process (the server's apart)."""
+        spent = sum(c for _, _, c in self.shares) + (self.coordinator_cpu or 0.0)
+        return spent / self.agents * 1e6
+
+
+async def _start_here(url: str, agents: int) -> tuple[float, float]:
+    from simulator.swarm import Swarm
+
+    scenario = with_overrides(default_scenario(agents=agents, seed=1), task_rate=0.0)
+    cpu = time.process_time()
+    async with Swarm(url, scenario, dispatcher=False) as swarm:
+        assert swarm.start_seconds is not None
+        return swarm.start_seconds, time.process_time() - cpu
+
+
+def _start_one(url: str, pid: int, agents: int) -> Start:
+    cpu0, t0 = _cpu_seconds(pid), time.monotonic()
+    seconds, cpu = asyncio.run(_start_here(url, agents))
+    server = (_cpu_seconds(pid) - cpu0) / (time.monotonic() - t0)
+    return Start("one process", agents, seconds, [(agents, seconds, cpu)], server)
+
+
+def _start_spread(url: str, pid: int, folder: Path, agents: int, workers: int) -> Start:
+    """``mistersmith run --workers``: the workers' start from the report; the coordinator's
+    CPU from its ``waiting for`` line (workers joining) to its ``running`` line (which also
+    holds the dispatcher's discovery: an upper bound)."""
+    scenario = _scenario(folder, agents, 1.0, 0.0)
+    with tempfile.TemporaryDirectory(prefix="bench-workers-") as tmp:
+        report = Path(tmp) / "report.json"
+        argv = [sys.executable, "-m", "simulator", "run", "--url", url, "--scenario", str(scenario)]
+        argv += ["--duration", "1", "--report", str(report), "--workers", str(workers)]
+        argv += ["--run", f"bench-{uuid.uuid4().hex[:8]}"]
+        cpu0, t0 = _cpu_seconds(pid), time.monotonic()
+        child = subprocess.Popen(
+            argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=tmp
+        )
+        assert child.stdout is not None
+        marks: dict[str, float] = {}
+        tail: list[str] = []
+        for line in child.stdout:
+            tail = [*tail[-20:], line.strip()]
+            for word in ("waiting", "running"):
+                if line.startswith(word) and word not in marks:
+                    marks[word] = _cpu_seconds(child.pid)
+        child.wait()
+        server = (_cpu_seconds(pid) - cpu0) / (time.monotonic() - t0)
+        if child.returncode != 0 or not report.exists():
+            raise RuntimeError(f"mistersmith run exited with {child.returncode}: {tail}")
+        entries = json.loads(report.read_text())["workers"].values()
+    shares = []
+    for entry in entries:
+        if entry["start_s"] is None:
+            raise RuntimeError(f"a worker never said ready: {entry}")
+        first, stop = entry["agents"]
+        shares.append((stop - first, float(entry["start_s"]), float(entry["start_cpu_s"])))
+    seconds = max(s for _, s, _ in shares)
+    coordinator = marks.get("running", 0.0) - marks.get("waiting", 0.0)
+    return Start(f"{workers} workers", agents, seconds, shares, server, coordinator)
+
+
 def _scenario(directory: Path, agents: int, interval: float, task_rate: float) -> Path:
     scenario = with_overrides(
         default_scenario(agents=agents, seed=1), heartbeat_interval=interval, task_rate=task_rate
@@ -168,6 +264,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--task-rate", type=float, default=20.0, help="tasks/s while held")
     parser.add_argument("--fast-agents", type=int, default=2000, help="full-speed agents")
     parser.add_argument("--fast-task-rate", type=float, default=100.0)
+    parser.add_argument("--start-agents", type=int, default=50_000, help="start-up agents")
+    parser.add_argument("--start-only", action="store_true", help="only the start-up rows")
     args = parser.parse_args(argv)
     steps = [int(s) for s in args.steps.split(",")]
     console = Console(highlight=False, width=160)
@@ -197,6 +295,19 @@ def main(argv: list[str] | None = None) -> int:
 
                 return measure
 
+            starts = []
+            for workers in (0, 2):
+                what = f"{workers} workers" if workers else "one process"
+                console.print(f"start {args.start_agents:,} agents, {what} ...")
+                start = (
+                    _start_spread(url, pid, folder, args.start_agents, workers)
+                    if workers
+                    else _start_one(url, pid, args.start_agents)
+                )
+                console.print(f"  {start.seconds:.1f} s, {start.per_worker:,.0f} agents/s")
+                starts.append(start)
+            if args.start_only:
+                return _report_starts(console, starts)
             results = {
                 "bare asyncio loop": _capacity(console, "bare loop", steps, bare),
                 "one simulator process": _capacity(console, "one process", steps, spread(0)),
@@ -209,7 +320,43 @@ def main(argv: list[str] | None = None) -> int:
                 fast[label] = _run(url, pid, scenario, workers, args.seconds, args.warmup)
     finally:
         served.server.stop()
-    return _report(console, results, fast)
+    ok = _report(console, results, fast)
+    return max(ok, _report_starts(console, starts))
+
+
+def _report_starts(console: Console, starts: list[Start]) -> int:
+    """The start-up rows, beside each other; 1 when the 2-worker goal is missed."""
+    table = Table(title="Start-up", title_justify="left")
+    columns = ("what", "seconds", "agents/s per worker", "CPU us/agent", "server CPU", "goal")
+    for column in columns:
+        table.add_column(column, justify="left" if column in ("what", "goal") else "right")
+    ok = True
+    for start in starts:
+        verdict = ""
+        if start.label != "one process":
+            met = start.seconds <= GOAL_START_S and start.per_worker >= GOAL_START_PER_WORKER
+            ok &= met
+            verdict = (
+                f"<= {GOAL_START_S:g} s and >= {GOAL_START_PER_WORKER:,.0f}/s per worker: "
+                f"{'met' if met else 'missed'}"
+            )
+        table.add_row(
+            f"start {start.agents:,} agents: {start.label}",
+            f"{start.seconds:.1f} s",
+            f"{start.per_worker:,.0f}",
+            f"{start.cpu_us:,.0f}",
+            f"{start.server_cpu:.0%}",
+            verdict,
+        )
+    console.print(table)
+    for start in starts:
+        parts = [f"{n:,} agents {s:.1f} s, {c:.1f} CPU s" for n, s, c in start.shares]
+        if start.coordinator_cpu is not None:
+            parts.append(f"coordinator {start.coordinator_cpu:.1f} CPU s")
+        console.print(f"{start.label}: {'; '.join(parts)}")
+    load = os.getloadavg()
+    console.print(f"load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
+    return 0 if ok else 1
 
 
 def _report(

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import time
 from collections import deque
 from typing import TypeVar
@@ -83,7 +84,8 @@ class Agent:
             agent_id=agent_id, session_id=seeded_uuid(rng), model="claude-sim", start_time=now()
         )
         self.heartbeat_subject = subjects.agent_heartbeat(agent_id)
-        self._hb_head = f'{{"agent_id":"{agent_id}","status":"'.encode()
+        self._status_subject = subjects.agent_status(agent_id)
+        self._hb_head = f'{{"agent_id":{json.dumps(agent_id)},"status":"'.encode()
 
     # --- state ----------------------------------------------------------------------------
 
@@ -125,8 +127,9 @@ class Agent:
     async def _publish_state(self) -> None:
         state = self.state
         self.runtime.metrics.agent_state(self.agent_id, state.value)
-        bus, status = self.runtime.bus, self.status()
-        await bus.publish("agent_status_base", subjects.agent_status(self.agent_id), status)
+        stamp = now().isoformat().replace("+00:00", "Z")
+        bus, status = self.runtime.bus, self._status_json(stamp) + b"}"  # one for all three
+        await bus.publish("agent_status_base", self._status_subject, status)
         await bus.publish("agent_status", subjects.agent_status(self.agent_id, state.value), status)
         if state in _STATE_EVENTS:  # 2.1's topic conventions agent.ready / agent.busy
             await bus.publish(
@@ -183,6 +186,11 @@ class Agent:
 
     def heartbeat_payload(self, timestamp: str) -> bytes:
         """The heartbeat (an :class:`AgentStatus` with ``last_heartbeat``), pre-serialized."""
+        return self._status_json(timestamp) + f',"last_heartbeat":"{timestamp}"}}'.encode()
+
+    def _status_json(self, timestamp: str) -> bytes:
+        """:meth:`status` serialized by hand, its closing brace left off (a status change and
+        a heartbeat each: no pydantic per message; a test holds it to the model's dump)."""
         n = len(self.running)
         capacity = max(0.0, 1.0 - n / self.max_tasks)
         return (
@@ -190,8 +198,7 @@ class Agent:
             + (
                 f'{self.state.value}","timestamp":"{timestamp}","capacity":{capacity},'
                 f'"current_tasks":{n},"max_tasks":{self.max_tasks},'
-                f'"uptime_seconds":{int(time.monotonic() - self._started)},'
-                f'"last_heartbeat":"{timestamp}"}}'
+                f'"uptime_seconds":{int(time.monotonic() - self._started)}'
             ).encode()
         )
 

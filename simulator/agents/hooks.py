@@ -28,6 +28,7 @@ answer, then takes ``HookPolicy.default`` (counted as ``timeout`` in the metrics
 from __future__ import annotations
 
 import asyncio
+import functools
 import inspect
 import json
 import time
@@ -202,11 +203,14 @@ class HookResponder:
         else:
             self._bus = await Bus.connect(self._target, self.metrics, name="mistersmith-hooks")
         patterns = (
-            subjects.cli_startup(),
-            subjects.template("cli_hook").wildcard,
-            subjects.template("agent_hook").wildcard,
+            ("cli_startup", subjects.cli_startup()),
+            ("cli_hook", subjects.template("cli_hook").wildcard),
+            ("agent_hook", subjects.template("agent_hook").wildcard),
         )
-        self._subs = [await self._bus.subscribe(p, self._on_event) for p in patterns]
+        self._subs = [
+            await self._bus.subscribe(pattern, functools.partial(self._on_event, name))
+            for name, pattern in patterns
+        ]
         await self._bus.settle()
 
     async def stop(self) -> None:
@@ -217,25 +221,24 @@ class HookResponder:
         if self._bus is not None and not isinstance(self._target, Bus):
             await self._bus.close()  # a no-op unless the responder made the connection
 
-    async def _on_event(self, msg: Msg) -> None:
+    async def _on_event(self, family: str, msg: Msg) -> None:
+        """An event on a subscription of template ``family`` (the 12.1 subjects need no
+        parse: at a swarm's start every agent's startup event comes here)."""
         assert self._bus is not None
-        parsed = subjects.parse(msg.subject)
-        stage = parsed.params.get("stage")
-        answerable = parsed.name in ("cli_startup", "cli_hook") or (
-            parsed.name == "agent_hook" and stage in _STAGE_TYPES and bool(msg.reply)
-        )
-        if not answerable:
-            return  # agent.{id}.hook_response (mutations) and other 2.1 traffic: not ours
+        if family == "agent_hook":
+            stage = subjects.parse(msg.subject).params.get("stage")
+            if stage not in _STAGE_TYPES or not msg.reply:
+                return  # agent.{id}.hook_response (mutations) and other 2.1 traffic: not ours
         try:
             event = HookEvent.model_validate_json(msg.data)
         except ValidationError as error:
             self.metrics.error("responder", f"invalid hook event on {msg.subject}: {error}")
-            await self._refuse(parsed, msg)
+            await self._refuse(subjects.parse(msg.subject), msg)
             return
         self.events.append(event)
         answer = await self._decide(event)
         self.answered[answer.decision.value] += 1
-        if parsed.name == "agent_hook":
+        if family == "agent_hook":
             await self._bus.publish("agent_hook_reply", msg.reply, answer)
             if answer.modifications:
                 subject = subjects.agent_hook_response(event.agent_id)

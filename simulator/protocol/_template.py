@@ -67,14 +67,13 @@ class Template:
     section: str
     request_reply: bool = False
     params: tuple[str, ...] = field(init=False)
+    #: The template's tokens, parameters still in braces (split once: ``parse`` reads them for
+    #: every template it tries).
+    tokens: tuple[str, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "params", tuple(_PARAM_RE.findall(self.pattern)))
-
-    @property
-    def tokens(self) -> tuple[str, ...]:
-        """The template's tokens, parameters still in braces."""
-        return tuple(self.pattern.split("."))
+        object.__setattr__(self, "tokens", tuple(self.pattern.split(".")))
 
     @property
     def wildcard(self) -> str:
@@ -103,9 +102,9 @@ class Template:
 
     def build(self, **params: object) -> str:
         """Fill in the template, validating every parameter."""
-        missing = set(self.params) - params.keys()
-        extra = params.keys() - set(self.params)
-        if missing or extra:
+        if len(params) != len(self.params) or not all(p in params for p in self.params):
+            missing = set(self.params) - params.keys()
+            extra = params.keys() - set(self.params)
             raise SubjectError(
                 f"{self.name} ({self.pattern}) takes parameters {list(self.params)}; "
                 f"missing {sorted(missing)}, unexpected {sorted(extra)}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import string
 
 from simulator.errors import SubjectError
@@ -22,6 +23,10 @@ MAX_TOKEN_LENGTH = 128
 
 
 _WHITESPACE = frozenset(string.whitespace)
+#: The first character an ASCII token may not hold: '.', a wildcard, a space or a control
+#: character (every ASCII whitespace is one of these). One regex search instead of a Python
+#: loop per character: subjects are built and parsed for every message.
+_ASCII_BAD = re.compile(r"[.*>\x00-\x20\x7f]")
 
 
 def _is_control(ch: str) -> bool:
@@ -35,6 +40,11 @@ def token_problem(value: str, *, max_length: int | None = MAX_TOKEN_LENGTH) -> s
         return "is empty"
     if max_length is not None and len(value) > max_length:
         return f"is {len(value)} characters long (at most {max_length})"
+    if value.isascii():
+        bad = _ASCII_BAD.search(value)
+        if bad is None:
+            return None
+        value = value[bad.start() :]  # the loop below names that character
     for ch in value:
         if ch == ".":
             return "contains '.', the token separator"

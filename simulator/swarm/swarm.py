@@ -32,6 +32,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import time
 from collections import Counter
 from collections.abc import Coroutine, Iterable, Mapping
 from typing import Any, Literal
@@ -101,6 +102,8 @@ class Swarm:
         self._announce_run = announce
         self._name = name
         self._wire_heartbeats = wire_heartbeats
+        #: Seconds the agents took to start (made, subscribed, each ``idle``), once started.
+        self.start_seconds: float | None = None
 
     @property
     def runtime(self) -> Runtime:
@@ -132,7 +135,8 @@ class Swarm:
         if self.responder is not None:
             await self.responder.start()
         gateway = HookGateway(bus, sc.hooks)
-        await gateway.start()
+        if self.share is None or len(self.share):  # a coordinator's swarm holds no agent
+            await gateway.start()
         rt = self._runtime = Runtime(bus, gateway, sc.seed, sc.hooks)
         if self._want_monitor:
             self.monitor = HeartbeatMonitor(
@@ -142,6 +146,7 @@ class Swarm:
                 wire_heartbeats=self._wire_heartbeats,
             )
             await self.monitor.start(check=False)
+        began = time.monotonic()
         everyone = agent_ids(sc)
         mine = everyone if self.share is None else everyone[self.share.start : self.share.stop]
         if self._agent_options is None:
@@ -159,6 +164,7 @@ class Swarm:
             self.agents = await self.connections.open()
             await bus.settle()
         await _batched(a.start() for a in self.agents)
+        self.start_seconds = time.monotonic() - began
         if self._want_dispatcher:  # discovery before the heartbeats load the connection
             self.dispatcher = Dispatcher(bus, sc)
             self.dispatcher.changed = rt.changed
@@ -277,14 +283,41 @@ class Swarm:
 
 
 async def _batched(coros: Iterable[Coroutine[Any, Any, None]], size: int = _BATCH) -> None:
-    """Run ``coros`` concurrently, ``size`` at a time (50,000 at once floods the connection)."""
-    batch: list[Coroutine[Any, Any, None]] = []
-    for coro in coros:
-        batch.append(coro)
-        if len(batch) >= size:
-            await asyncio.gather(*batch)
-            batch = []
-    await asyncio.gather(*batch)
+    """Run ``coros`` in order, at most ``size`` at once (50,000 at once flood the connection).
+
+    A window, not batches: the next one starts as soon as any ends, so that a few slow ones
+    (a hook answer from a busy responder) do not hold up the rest. The first error is raised
+    once those running have ended, the rest not started; cancelled, it cancels those running.
+    """
+    running: set[asyncio.Task[None]] = set()
+    failed: BaseException | None = None
+    spawn = asyncio.get_running_loop().create_task
+
+    def first_error(done: set[asyncio.Task[None]]) -> BaseException | None:
+        for task in done:
+            if task.cancelled():
+                return asyncio.CancelledError()
+            if task.exception() is not None:
+                return task.exception()
+        return None
+
+    try:
+        for coro in coros:
+            if failed is not None:
+                coro.close()
+                continue
+            running.add(spawn(coro))
+            if len(running) >= size:
+                done, running = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+                failed = first_error(done)
+        if running:
+            done, running = await asyncio.wait(running)
+            failed = failed or first_error(done)
+    finally:
+        for task in running:
+            task.cancel()
+    if failed is not None:
+        raise failed
 
 
 def agent_ids(scenario: Scenario) -> list[tuple[str, AgentGroup]]:

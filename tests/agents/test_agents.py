@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from typing import Any
+from types import SimpleNamespace
+from typing import Any, cast
 
 import pytest
 from nats.aio.client import Client
 
 from pytest_mistersmith.janitor import TopologyState
+from simulator.agents import Runtime
+from simulator.agents.agent import Agent
 from simulator.agents.payloads import AuditRecord, CommandReply, make
-from simulator.bus import Bus, now
+from simulator.bus import Bus, dump, now
 from simulator.protocol import subjects
 from simulator.protocol.models import (
     AgentCommand,
@@ -300,3 +303,19 @@ async def test_the_swarm_announces_its_configuration_and_control_operations(
     assert [c.agents for c in control.models] == [3, 3]
     assert config.subjects == ["system.config.swarm.applied"]
     assert config.models[0].settings["seed"] == 3
+
+
+@pytest.mark.parametrize("state", list(AgentState))
+@pytest.mark.parametrize("running", [0, 1, 3])
+def test_a_status_serialized_by_hand_is_the_models_dump(state: AgentState, running: int) -> None:
+    """Must fail if the hand-made status (a status change, a heartbeat) drifts from the
+    model's ``dump``: same fields, same order, same formats (capacity as a fraction)."""
+    agent = Agent("analyst-7", AgentGroup(max_tasks=3), cast(Runtime, SimpleNamespace(seed=1)))
+    agent.state = state
+    agent.running = dict.fromkeys(range(running))  # type: ignore[arg-type]
+    stamp = now()
+    text = stamp.isoformat().replace("+00:00", "Z")
+    expected = dump(agent.status(timestamp=stamp))
+    assert agent._status_json(text) + b"}" == expected
+    beat = AgentStatus.model_validate_json(agent.heartbeat_payload(text))
+    assert beat == agent.status(timestamp=stamp, last_heartbeat=stamp)

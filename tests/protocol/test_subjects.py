@@ -5,6 +5,8 @@ from __future__ import annotations
 import uuid
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from simulator.errors import SubjectError
 from simulator.protocol import subjects as s
@@ -210,3 +212,43 @@ def test_a_template_narrowed_to_one_agent_is_a_pattern_with_its_id() -> None:
         commands.narrowed(task_id="x")
     with pytest.raises(SubjectError, match="agent_id"):
         commands.narrowed(agent_id="a.b")  # not one token
+
+
+def _reference_problem(value: str) -> str | None:
+    """The per-character rule, as written before the ASCII fast path."""
+    if value == "":
+        return "is empty"
+    if len(value) > s.MAX_TOKEN_LENGTH:
+        return f"is {len(value)} characters long (at most {s.MAX_TOKEN_LENGTH})"
+    for ch in value:
+        if ch == ".":
+            return "contains '.', the token separator"
+        if ch in "*>":
+            return f"contains the wildcard {ch!r}"
+        if ch.isspace():
+            return f"contains whitespace {ch!r}"
+        if ord(ch) < 0x20 or 0x7F <= ord(ch) < 0xA0:
+            return f"contains the control character {ch!r}"
+    return None
+
+
+def _problem(value: str) -> str | None:
+    """What ``validate_token`` says of ``value`` (the part after "it "), or None."""
+    try:
+        s.validate_token("t", value)
+    except SubjectError as error:
+        return str(error).split(": it ", 1)[1]
+    return None
+
+
+@given(st.text(alphabet=st.characters(max_codepoint=0x2100), max_size=140))
+@settings(max_examples=500)
+def test_the_token_check_names_the_first_bad_character_as_the_reference_does(value: str) -> None:
+    """Must fail if the fast path lets a character through or names another one (the ASCII
+    search, then the loop from the first bad character)."""
+    assert _problem(value) == _reference_problem(value)
+
+
+@pytest.mark.parametrize("value", ["a\x1cb", "a\x7fb", "ab\x85", "x y", "agent-7>"])
+def test_the_token_check_refuses_what_the_fast_path_might_miss(value: str) -> None:
+    assert _problem(value) == _reference_problem(value) is not None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections import Counter
 from typing import Any
@@ -18,6 +19,7 @@ from simulator.servers import BinaryServer
 from simulator.swarm import Swarm
 from simulator.swarm.metrics import Metrics
 from simulator.swarm.scenario import AgentGroup, HookPolicy, Scenario, TaskMix
+from simulator.swarm.swarm import _batched
 from tests.waits import until
 
 FAST = AgentGroup(count=4, task_duration=(0.01, 0.04), heartbeat_interval=0.2, failure_rate=0.3)
@@ -262,3 +264,43 @@ async def test_a_test_can_consume_the_stream_tasks_itself(
         await msg.ack()
         assert all(a.tasks_done == 0 for a in s.agents)
         assert set(s.dispatcher.outstanding) == {task.task_id}
+
+
+@pytest.mark.asyncio
+async def test_agents_start_in_a_window_the_next_as_soon_as_one_is_up() -> None:
+    """Must fail with batches: one slow start (a late hook answer) does not hold up the next
+    ones; never more than the window at once; every start runs, in order."""
+    started: list[int] = []
+    running, most = 0, 0
+    slow = asyncio.Event()
+
+    async def start(i: int) -> None:
+        nonlocal running, most
+        started.append(i)
+        running += 1
+        most = max(most, running)
+        if i == 0:
+            await slow.wait()  # the first one waits for the last one to have started
+        else:
+            await asyncio.sleep(0)
+            if i == 9:
+                slow.set()
+        running -= 1
+
+    await asyncio.wait_for(_batched((start(i) for i in range(10)), size=3), 5)
+    assert started == list(range(10)) and most == 3
+
+
+@pytest.mark.asyncio
+async def test_a_failed_start_is_raised_and_the_rest_not_started() -> None:
+    started: list[int] = []
+
+    async def start(i: int) -> None:
+        started.append(i)
+        await asyncio.sleep(0.01 * i)
+        if i == 1:
+            raise RuntimeError("agent 1 failed")
+
+    with pytest.raises(RuntimeError, match="agent 1 failed"):
+        await _batched((start(i) for i in range(10)), size=2)
+    assert started == [0, 1, 2]  # 2 took 0's place; 1's failure ended the window

@@ -24,6 +24,7 @@ from simulator.swarm.swarm import agent_ids
 from simulator.swarm.timeline import Timeline
 from simulator.swarm.workers import Coordinator, WorkersError, split
 from simulator.swarm.workers import control as c
+from simulator.swarm.workers.coordinator import STARTING_LOST_AFTER
 from tests.reports import Clock, metrics_on, simulate
 from tests.swarm.test_timeline import assert_adds_up
 
@@ -105,6 +106,12 @@ async def _join(client: Any, run: str, name: str, version: str = __version__) ->
     await client.flush()
 
 
+async def _say(client: Any, run: str, op: str, name: str) -> None:
+    subject, message = c.control(op, c.WORKER, run, {"name": name})
+    await client.publish(subject, dump(message))
+    await client.flush()
+
+
 async def _answer(heard: list[ControlMessage], op: str, name: str) -> ControlMessage:
     for _ in range(200):
         for m in heard:
@@ -165,6 +172,7 @@ async def test_a_silent_worker_is_lost_within_two_intervals_of_its_last_word(
         await _join(client, "r2", "w1")
         await coordinator.gather(5)
         await coordinator.assign()
+        await _say(client, "r2", c.READY, "w1")  # its agents started
         for _ in range(3):  # alive for a while
             subject, stats = c.control(c.STATS, c.WORKER, "r2", {"name": "w1", "held": ["t-1"]})
             await client.publish(subject, dump(stats))
@@ -207,6 +215,7 @@ async def test_a_worker_that_speaks_again_is_live_again_and_vouches_for_its_agen
         await _join(client, "r3", "w1")
         await coordinator.gather(5)
         await coordinator.assign()
+        await _say(client, "r3", c.READY, "w1")
         await _answer(heard, c.LOST, "w1")
         subject, stats = c.control(c.STATS, c.WORKER, "r3", {"name": "w1"})
         await client.publish(subject, dump(stats))
@@ -221,5 +230,41 @@ async def test_a_worker_that_speaks_again_is_live_again_and_vouches_for_its_agen
     finally:
         await coordinator.close()
         await monitor.stop()
+        await bus.close()
+        await client.close()
+
+
+@pytest.mark.asyncio
+async def test_a_worker_starting_its_agents_is_not_lost_for_two_intervals_of_silence(
+    nats_server: BinaryServer,
+) -> None:
+    """Must fail: a worker assigned its share and silent while it starts (its stats wait behind
+    its agents' start on the coordinator's connection) is lost only after
+    STARTING_LOST_AFTER intervals, not 1.5; a ready worker's start time is reported."""
+    heard: list[ControlMessage] = []
+    client = await _listen(nats_server.client_url, heard)
+    bus = await Bus.connect(nats_server.client_url, Metrics())
+    coordinator = Coordinator(
+        bus, default_scenario(agents=4), run_id="r4", expected=2, interval=0.1
+    )
+    try:
+        await coordinator.open()
+        await _join(client, "r4", "w1")
+        await _join(client, "r4", "w2")
+        await coordinator.gather(5)
+        await coordinator.assign()
+        await _say(client, "r4", c.READY, "w1")
+        await asyncio.sleep(4 * 0.1)  # twice the silence that loses a ready worker
+        assert not coordinator.workers["w2"].lost
+        assert coordinator.start_seconds is None  # w2 is not ready
+        lost = await _answer(heard, c.LOST, "w2")
+        assert (lost.data or {})["first"] == 2
+        assert any(f"silent {STARTING_LOST_AFTER * 0.1:g} s" in e for e in bus.metrics.errors)
+        report = coordinator.workers_report()
+        w1_start = report["w1"]["start_s"]
+        assert isinstance(w1_start, float) and 0 <= w1_start < 5
+        assert report["w2"]["start_s"] is None
+    finally:
+        await coordinator.close()
         await bus.close()
         await client.close()

@@ -8,7 +8,8 @@ Every coordination message is the catalogue's model of ``system.control.{operati
 * ``join`` (worker, repeated until answered; ``data``: name, version),
 * ``refuse`` (coordinator; ``data``: name, reason: another version, a full or started run),
 * ``assign`` (coordinator; ``data``: name, first, stop, total, the scenario, the interval),
-* ``ready`` (worker: its agents are up), ``start`` (coordinator: the run's clock starts),
+* ``ready`` (worker: its agents are up; ``data``: name, cpu_s, the CPU seconds their start
+  took), ``start`` (coordinator: the run's clock starts),
 * ``stats`` (worker, every interval: its liveness, agents per state, tasks held),
 * ``beat`` (coordinator, every interval: workers stop when it goes silent),
 * ``lost`` (coordinator: a worker went silent; ``data``: name, agents, tasks held),

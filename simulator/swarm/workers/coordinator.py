@@ -6,10 +6,11 @@ It lives beside the dispatcher, the monitor and the hook responder, on their con
 starts its own ``beat`` (and a ``system.health.coordinator`` report) every interval;
 :meth:`gather` waits for the expected workers, :meth:`assign` hands each a share of the agents
 (:func:`~simulator.swarm.workers.control.split`, in the order of their names), :meth:`wait_ready`
-waits until every share runs, :meth:`start` starts the run's clock. While running, a worker
-silent for 1.5 intervals is *lost* (checked every quarter interval, so said within 2 intervals
-of its last word): an error in the metrics, a ``lost`` control message, an ``unhealthy``
-report on ``system.health.worker``, and its agents and the tasks it held go into the report
+waits until every share runs, :meth:`start` starts the run's clock. A worker that said
+``ready`` and is then silent for 1.5 intervals is *lost* (checked every quarter interval, so
+said within 2 intervals of its last word; one still starting its agents, after 10): an error
+in the metrics, a ``lost`` control message, an ``unhealthy`` report on
+``system.health.worker``, and its agents and the tasks it held go into the report
 (:meth:`workers_report`, with how many of those tasks were finished since: JetStream
 redelivered them to another worker). A lost worker that speaks again (starved of CPU, not
 dead) is live again, as an agent that beats again: the report counts its ``silences``.
@@ -48,6 +49,10 @@ __all__ = ["Coordinator", "WorkerState", "WorkersError"]
 
 #: A worker silent this many intervals is lost.
 LOST_AFTER = 1.5
+#: A worker still starting its share (assigned, not ready) is lost after this many silent
+#: intervals: every agent's start floods the coordinator's connection (hook events, statuses),
+#: and the worker's stats wait behind them; a worker is not lost for being busy starting.
+STARTING_LOST_AFTER = 10.0
 
 
 class WorkersError(MisterSmithError):
@@ -74,6 +79,10 @@ class WorkerState:
     server: str = ""
     #: How its agents connect, as it said when ready: ``one per agent`` or ``shared``.
     connections: str = ""
+    #: Seconds from the coordinator's ``assign`` to this worker's ``ready`` (its agents up),
+    #: and the CPU seconds that start took the worker (as it said).
+    start_s: float | None = None
+    start_cpu_s: float | None = None
 
 
 class Coordinator:
@@ -108,6 +117,7 @@ class Coordinator:
         #: (which stay off the coordinator's connection); a lost worker's agents go silent.
         self.monitor: HeartbeatMonitor | None = None
         self._ids = [agent_id for agent_id, _ in agent_ids(scenario)]
+        self._assigned_at: float | None = None
 
     @property
     def metrics(self) -> Metrics:
@@ -156,6 +166,7 @@ class Coordinator:
         names = sorted(self.workers)
         shares = c.split(self.scenario.agent_count, len(names))
         settings: dict[str, JsonValue] = dict(self.scenario.to_dict())
+        self._assigned_at = time.monotonic()
         for name, share in zip(names, shares, strict=True):
             self.workers[name].share = share
             data: dict[str, JsonValue] = {
@@ -238,6 +249,15 @@ class Coordinator:
                 total.update(worker.states)
         return dict(total)
 
+    @property
+    def start_seconds(self) -> float | None:
+        """Seconds from :meth:`assign` to the last worker's ``ready``: every share's agents
+        started (None until every worker is ready)."""
+        times = [w.start_s for w in self.workers.values()]
+        if not times or any(t is None for t in times):
+            return None
+        return max(t for t in times if t is not None)
+
     def workers_report(self) -> dict[str, JsonValue]:
         """The report's ``workers``: each one's agents, whether lost and what it held, and its
         own timeline."""
@@ -250,6 +270,8 @@ class Coordinator:
                 "agents": [w.share.start, w.share.stop] if w.share is not None else None,
                 "lost": w.lost,
                 "silences": w.silences,
+                "start_s": None if w.start_s is None else round(w.start_s, 3),
+                "start_cpu_s": w.start_cpu_s,
             }
             if w.lost:
                 entry["held"] = list(w.held)
@@ -306,6 +328,10 @@ class Coordinator:
         elif op == c.READY:
             worker.ready, worker.last_seen = True, time.monotonic()
             worker.connections = str(data.get("connections", ""))
+            if self._assigned_at is not None:
+                worker.start_s = worker.last_seen - self._assigned_at
+            cpu = data.get("cpu_s")
+            worker.start_cpu_s = float(cpu) if isinstance(cpu, int | float) else None
         elif op == c.FINAL and worker.final is None:
             worker.final, worker.lost = dict(data), False
             self.metrics.absorb(data, label=f"worker {name}")
@@ -344,20 +370,23 @@ class Coordinator:
             await asyncio.sleep(self.interval / 4)
             if self.phase not in ("assigned", "running"):
                 continue
-            silent = time.monotonic() - LOST_AFTER * self.interval
+            clock = time.monotonic()
             for worker in self.workers.values():
-                if worker.lost or worker.final is not None or worker.last_seen > silent:
+                after = LOST_AFTER if worker.ready else STARTING_LOST_AFTER
+                if worker.lost or worker.final is not None:
                     continue
-                await self._lose(worker)
+                if worker.last_seen > clock - after * self.interval:
+                    continue
+                await self._lose(worker, after)
 
-    async def _lose(self, worker: WorkerState) -> None:
+    async def _lose(self, worker: WorkerState, after: float) -> None:
         worker.lost = True
         worker.silences += 1
         share = worker.share or range(0)
         held = ", ".join(worker.held) or "none"
         self.metrics.error(
             "workers",
-            f"worker {worker.name} lost (silent {LOST_AFTER * self.interval:g} s): agents "
+            f"worker {worker.name} lost (silent {after * self.interval:g} s): agents "
             f"{share.start}..{share.stop - 1}, tasks held: {held}",
         )
         data: dict[str, JsonValue] = {

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -103,13 +104,15 @@ class Worker:
                 agent_options=opts.agent_options, agents=share, announce=False,
                 name=f"mistersmith-worker-{opts.name}",
             )  # fmt: skip
+            cpu = time.process_time()
             try:
                 await swarm.start()
             except BaseException:
                 await swarm.stop()
                 raise
+            cpu = round(time.process_time() - cpu, 3)  # what its start cost this process
             connections = "one per agent" if opts.agent_options is not None else "shared"
-            await self._send(c.READY, {"connections": connections}, agents=len(share))
+            await self._send(c.READY, {"cpu_s": cpu, "connections": connections}, agents=len(share))
             await self._until(self._started, stop)
             if self._started.is_set():
                 self.metrics.begin()
