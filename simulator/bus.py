@@ -25,7 +25,13 @@ import nats
 from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
-from nats.errors import ConnectionReconnectingError, NoRespondersError
+from nats.errors import (
+    ConnectionClosedError,
+    ConnectionReconnectingError,
+    NoRespondersError,
+    StaleConnectionError,
+    UnexpectedEOF,
+)
 from nats.errors import Error as NatsError
 from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js import JetStreamContext
@@ -40,7 +46,7 @@ from simulator.swarm.metrics import Metrics
 if TYPE_CHECKING:
     from simulator.faults.history import History
 
-__all__ = ["MSG_ID_HEADER", "Bus", "Handler", "dump", "now", "settle"]
+__all__ = ["MSG_ID_HEADER", "Bus", "Handler", "dump", "now", "settle", "until_closed"]
 
 #: JetStream's de-duplication header (the dispatcher sets it to the task id).
 MSG_ID_HEADER = "Nats-Msg-Id"
@@ -75,6 +81,13 @@ def now() -> datetime:
     return datetime.now(timezone.utc)
 
 
+async def until_closed(loop: Awaitable[None]) -> None:
+    """Run a background ``loop`` that publishes or fetches; when its connection closes for
+    good (the server gone, the reconnects spent) it ends quietly: the run says so once."""
+    with contextlib.suppress(ConnectionClosedError):
+        await loop
+
+
 def _error_callback(metrics: Metrics) -> Callable[[Exception], Awaitable[None]]:
     """nats-py's asynchronous errors: a permissions violation is counted (the server refused
     a publish or subscribe and the connection goes on); the rest are logged as nats-py does."""
@@ -83,7 +96,9 @@ def _error_callback(metrics: Metrics) -> Callable[[Exception], Awaitable[None]]:
         text = " ".join(str(exc).split())
         if "permissions violation" in text.lower():
             metrics.denied(text)
-        elif isinstance(exc, OSError):  # a reconnect refused by a node that is down
+        elif isinstance(exc, OSError | UnexpectedEOF | StaleConnectionError):
+            # a node that is down or went away: the reconnects follow, and a connection that
+            # closes for good ends the run with one line (``mistersmith run``)
             _logger.debug("nats: %s", text)
         else:
             _logger.error("nats: encountered error", exc_info=exc)
@@ -321,5 +336,6 @@ class Bus:
                 continue
             if client.is_connected:
                 await client.drain()
-            else:
-                await client.close()
+            else:  # reconnecting to a server that went away: its socket may be gone too
+                with contextlib.suppress(OSError):
+                    await client.close()

@@ -40,7 +40,7 @@ from pydantic import ValidationError
 from simulator.agents._commands import handle_command
 from simulator.agents._runtime import Runtime, Work
 from simulator.agents.agent import LIVE_STATES, Agent
-from simulator.bus import now
+from simulator.bus import now, until_closed
 from simulator.protocol import channels, subjects
 from simulator.protocol.headers import HANDED_BACK
 from simulator.protocol.models import (
@@ -123,10 +123,12 @@ class AgentHub:
         spawn = asyncio.get_running_loop().create_task
         for interval in sorted({a.group.heartbeat_interval for a in self.agents}):
             members = [a for a in self.agents if a.group.heartbeat_interval == interval]
-            self._loops.append(spawn(self._beat(interval, members), name=f"heartbeat {interval}"))
+            self._loops.append(
+                spawn(until_closed(self._beat(interval, members)), name=f"heartbeat {interval}")
+            )
         if self.consumer is not None:
             self._feeding = True
-            self._feed_task = spawn(self._feed(), name="task feed")
+            self._feed_task = spawn(until_closed(self._feed()), name="task feed")
             self._loops.append(self._feed_task)
 
     async def stop_intake(self) -> None:

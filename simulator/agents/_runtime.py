@@ -90,6 +90,11 @@ class Runtime:
         while len(self.early_cancels) > _EARLY_CANCELS:
             self.early_cancels.popitem(last=False)
 
+    def cancel_tasks(self) -> None:
+        """Cancel every spawned task (their connection is gone: they cannot finish)."""
+        for task in self._tasks:
+            task.cancel()
+
     async def wait_tasks(self) -> None:
         """Wait for every spawned task (stop paths, once nothing new is spawned)."""
         while self._tasks:

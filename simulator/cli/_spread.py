@@ -149,7 +149,8 @@ async def spread_run(
                 await swarm.dispatcher.stop()
             if swarm.monitor is not None:
                 swarm.monitor.stop_checking()
-            await coordinator.drain(drain_timeout)
+            if swarm.bus is not None and not swarm.bus.client.is_closed:  # else: server gone
+                await coordinator.drain(drain_timeout)
         finally:
             await close()
 

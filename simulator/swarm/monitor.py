@@ -30,7 +30,7 @@ from nats.aio.subscription import Subscription
 from pydantic import ValidationError
 
 from simulator.agents.behaviour import rng_for, seeded_uuid
-from simulator.bus import Bus, now
+from simulator.bus import Bus, now, until_closed
 from simulator.protocol import subjects
 from simulator.protocol.models import (
     AgentCommand,
@@ -116,7 +116,9 @@ class HeartbeatMonitor:
         if self._task is None or self._task.done():
             started = self.clock()
             self.last_seen = dict.fromkeys(self.last_seen, started)
-            self._task = asyncio.get_running_loop().create_task(self._check(), name="monitor")
+            self._task = asyncio.get_running_loop().create_task(
+                until_closed(self._check()), name="monitor"
+            )
 
     async def stop(self) -> None:
         """Stop checking and unsubscribe."""

@@ -37,6 +37,8 @@ from collections import Counter
 from collections.abc import Coroutine, Iterable, Mapping
 from typing import Any, Literal
 
+from nats.errors import ConnectionClosedError
+
 from simulator.agents import TASK_CONSUMER, AgentConnections, AgentHub, AgentOptions, Runtime
 from simulator.agents.agent import Agent
 from simulator.agents.behaviour import rng_for, seeded_uuid
@@ -235,10 +237,21 @@ class Swarm:
         await self.wait_idle(timeout=max(10.0, (self.scenario.tasks.deadline or 0) + 5))
 
     async def stop(self, drain_timeout: float = 30.0) -> None:
-        """Drain: stop intake, agents ``stopping`` → ``offline``, then close everything."""
+        """Drain: stop intake, agents ``stopping`` → ``offline``, then close everything.
+
+        When the connection closed for good (the server gone, the reconnects spent) there is
+        nobody to say goodbye to: the agents' tasks are cancelled and everything is closed
+        without a message."""
         if self.bus is None:
             return
-        if self._announce_run:
+        try:
+            await self._stop(drain_timeout, gone=self.bus.client.is_closed)
+        except ConnectionClosedError:  # the server went away during the drain
+            await self._stop(drain_timeout, gone=True)
+
+    async def _stop(self, drain_timeout: float, *, gone: bool) -> None:
+        assert self.bus is not None
+        if self._announce_run and not gone:
             await self.announce("stop")
         if self.dispatcher is not None:
             await self.dispatcher.stop()
@@ -247,18 +260,22 @@ class Swarm:
                 await intake.stop_intake()
         if self.monitor is not None:  # draining agents go quiet: no alarms for that
             self.monitor.stop_checking()
-        await _batched(a.stop("swarm stopping", drain_timeout) for a in self.agents)
+        if not gone:
+            await _batched(a.stop("swarm stopping", drain_timeout) for a in self.agents)
         for hub in (self.hub, self.connections):
             if hub is not None:
                 await hub.close()
         if self.monitor is not None:
             await self.monitor.stop()
         if self._runtime is not None:
+            if gone:
+                self._runtime.cancel_tasks()
             await self._runtime.wait_tasks()
-            await self._runtime.gateway.stop()
+            if not gone:
+                await self._runtime.gateway.stop()
         if self.connections is not None:
             await self.connections.disconnect()
-        if self.responder is not None:
+        if self.responder is not None and not gone:
             await self.responder.stop()
         await self.bus.close()
         self.bus = None

@@ -92,6 +92,30 @@ def test_sigint_drains_and_still_reports(tmp_path: Path) -> None:
     assert data["elapsed_s"] < 30
 
 
+def test_a_server_that_goes_away_ends_the_run_in_one_line_and_still_reports(
+    tmp_path: Path,
+) -> None:
+    """The server killed mid-run: once the reconnects are spent the run ends with one line
+    naming the server, exit 1, the report written; no traceback, no task error printed."""
+    server = BinaryServer(for_topology(topo.default_topology())).start()
+    report = tmp_path / "report.json"
+    args = ["--url", server.client_url, "--duration", "120", "--report", str(report)]
+    try:
+        with running(args, tmp_path) as (process, out):
+            time.sleep(1.0)  # heartbeats, tasks and hooks under way
+            server.kill()
+            code = process.wait(SIGNAL_TIMEOUT)
+    finally:
+        server.stop()
+    text = out.read_text()
+    assert code == 1, text
+    assert f"lost the server at {server.client_url}: the connection closed" in text
+    assert "Traceback" not in text and "Task exception" not in text, text
+    data = _report(report)
+    assert any("lost the server" in e for e in data["errors"]["first"]), data["errors"]
+    assert data["messages"]["total"] > 0
+
+
 def test_a_bad_scenario_file_is_one_line_and_exit_2(tmp_path: Path) -> None:
     scenario = tmp_path / "bad.yaml"
     scenario.write_text("groups:\n  - count: 2\n    failure_rate: 2\n", encoding="utf-8")
