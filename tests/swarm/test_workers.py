@@ -235,6 +235,42 @@ async def test_a_worker_that_speaks_again_is_live_again_and_vouches_for_its_agen
 
 
 @pytest.mark.asyncio
+async def test_a_worker_does_not_vouch_for_its_agents_that_stopped_beating(
+    nats_server: BinaryServer,
+) -> None:
+    """An agent of a live worker that crashed or hung is named in the worker's stats: the
+    coordinator's monitor counts the others as heard, not it (its missed alert follows)."""
+    heard: list[ControlMessage] = []
+    client = await _listen(nats_server.client_url, heard)
+    bus = await Bus.connect(nats_server.client_url, Metrics())
+    monitor = HeartbeatMonitor(bus, heartbeat_timeout=60, wire_heartbeats=False)
+    coordinator = Coordinator(bus, default_scenario(agents=4), run_id="r5", expected=1)
+    coordinator.monitor = monitor
+    try:
+        await monitor.start(check=False)
+        await coordinator.open()
+        await _join(client, "r5", "w1")
+        await coordinator.gather(5)
+        await coordinator.assign()
+        await _say(client, "r5", c.READY, "w1")
+        monitor.last_seen.clear()
+        body = {"name": "w1", "silent": ["worker-1"]}
+        subject, stats = c.control(c.STATS, c.WORKER, "r5", body)
+        await client.publish(subject, dump(stats))
+        await client.flush()
+        for _ in range(200):
+            if monitor.last_seen:
+                break
+            await asyncio.sleep(0.025)
+        assert sorted(monitor.last_seen) == ["worker-0", "worker-2", "worker-3"]
+    finally:
+        await coordinator.close()
+        await monitor.stop()
+        await bus.close()
+        await client.close()
+
+
+@pytest.mark.asyncio
 async def test_a_worker_starting_its_agents_is_not_lost_for_two_intervals_of_silence(
     nats_server: BinaryServer,
 ) -> None:

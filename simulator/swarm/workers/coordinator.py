@@ -324,7 +324,10 @@ class Coordinator:
             held = data.get("held")
             worker.held = [str(t) for t in held] if isinstance(held, list) else []
             if self.monitor is not None and worker.share is not None and not worker.lost:
-                self.monitor.vouch(self._ids[worker.share.start : worker.share.stop])
+                quiet = data.get("silent")
+                silent = {str(a) for a in quiet} if isinstance(quiet, list) else set()
+                share = self._ids[worker.share.start : worker.share.stop]
+                self.monitor.vouch([a for a in share if a not in silent] if silent else share)
         elif op == c.READY:
             worker.ready, worker.last_seen = True, time.monotonic()
             worker.connections = str(data.get("connections", ""))

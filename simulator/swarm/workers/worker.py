@@ -205,11 +205,13 @@ class Worker:
             swarm = self.swarm
             states: dict[str, JsonValue] = {}
             held: list[JsonValue] = []
+            silent: list[JsonValue] = []  # agents that stopped beating (crashed, hung)
             if swarm is not None and swarm.agents:
+                silent = [a.agent_id for a in swarm.agents if not a.heartbeats]
                 states = {k: v for k, v in swarm.counts().items() if v}
                 with contextlib.suppress(RuntimeError):
                     held = list(swarm.runtime.holders)
-            await self._send(c.STATS, {"states": states, "held": held})
+            await self._send(c.STATS, {"states": states, "held": held, "silent": silent})
             agents = len(swarm.agents) if swarm is not None else 0
             report = make(
                 HealthReport,
