@@ -1,12 +1,20 @@
 """The docker backend's cluster nodes: containers on a private network, routed by name.
 
-Every node knows every other's route (``nats-route://NAME:6222``) before it starts, and every
-container is created (its alias registered on the network) before any starts, so all start at
-once and no node's first dial of a route fails on a name not there yet (``lookup ... no such
-host``, then a second's retry). A cluster's network is taken from this process's free ones when
-there is one: creating a bridge network and attaching the first containers to it cost 0.2-0.4 s
-of every start (spec-notes 31); a stopped cluster's network, left empty, is kept for the next
-one (the session's exit hook, or the next session's sweep, removes it).
+Every container is created before any starts, then all start at once; they start apart by up
+to half a second on a loaded engine. A node that dials a route before its peer listens waits a
+second (nats-server's fixed retry), and two nodes dialling each other at the same moment drop
+both connections as duplicates and wait a second more: about half the starts lost 1-5 s so,
+some the first meta-leader election with it. So a node starts with a route to itself only
+(JetStream's cluster mode wants one configured; the server drops it as a route to itself), and
+once every node listens, each is given the routes to the nodes before it (``nats-route://
+NAME:6222``) and reloads (SIGHUP): every pair is dialled once, by one side, to a listener. The
+file each container mounts then names the routes to every other node, which a node started
+again (restart, kill, recovery) reads, as a binary node does.
+
+A cluster's network is taken from this process's free ones when there is one: creating a bridge
+network and attaching the first containers to it cost 0.2-0.4 s of every start; a stopped
+cluster's network, left empty, is kept for the next one (the session's exit hook, or the next
+session's sweep, removes it).
 
 Each route listener advertises its network alias (``cluster.advertise``) and no
 client URLs are gossiped (``no_advertise``): clients keep the loopback URLs of the mapped ports
@@ -17,6 +25,7 @@ published ports go with it: the node is cut off from clients too); ``heal(i)`` r
 from __future__ import annotations
 
 import contextlib
+import functools
 import threading
 import time
 import uuid
@@ -28,9 +37,15 @@ from simulator.servers._docker_cli import SESSION, docker_ok, engine, labels, sw
 from simulator.servers._locate import BinaryArg, resolve_binary
 from simulator.servers.cluster._parallel import parallel
 from simulator.servers.cluster._plan import Plan
+from simulator.servers.conf import ServerConfig
 from simulator.servers.docker import CLUSTER_PORT, DockerServer
 
 __all__ = ["DockerNodes"]
+
+
+def _route(alias: str) -> str:
+    return f"nats-route://{alias}:{CLUSTER_PORT}"
+
 
 #: This process's cluster networks no cluster uses now (empty, reused before creating one).
 _FREE: list[str] = []
@@ -66,11 +81,33 @@ def _give_back(network: str) -> None:
 
 
 class _ClusterNode(DockerServer):
-    """A DockerServer whose cluster block advertises its alias and gossips no client URLs."""
+    """A DockerServer whose cluster block advertises its alias and gossips no client URLs,
+    and whose routes can be held back at its first start (see the module)."""
 
     def __init__(self, alias: str, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._alias = alias
+        #: the routes its file names now, when not the configured ones
+        self.routes_now: tuple[str, ...] | None = (_route(alias),)
+
+    @property
+    def container_config(self) -> ServerConfig:
+        """The configuration rendered, with :attr:`routes_now` when set."""
+        config = super().container_config
+        if self.routes_now is not None and config.cluster is not None:
+            config = replace(config, cluster=replace(config.cluster, routes=self.routes_now))
+        return config
+
+    def solicit(self, routes: tuple[str, ...]) -> None:
+        """Make the running server solicit ``routes`` (its file rewritten, then SIGHUP)."""
+        self.routes_now = routes
+        self._write_conf()
+        engine().api.kill(self.container_id, signal="HUP")
+
+    def settle(self) -> None:
+        """Name the configured routes in its file again, for its next start (no reload)."""
+        self.routes_now = None
+        self._write_conf()
 
     def rendered(self) -> str:
         """The config text with ``advertise``/``no_advertise`` inside the cluster block."""
@@ -98,15 +135,11 @@ class DockerNodes:
         sweep_stale()
         self.network = _take_network()
 
-    def _make(self, index: int, deadline: float) -> DockerServer:
+    def _make(self, index: int, deadline: float) -> _ClusterNode:
         plan = self._plan
         # routes to the others only: a route to itself is dialled, detected and dropped, and
         # that churn delayed the first meta-leader election by seconds in many starts
-        routes = tuple(
-            f"nats-route://{alias}:{CLUSTER_PORT}"
-            for i, alias in enumerate(self._aliases)
-            if i != index
-        )
+        routes = tuple(_route(alias) for i, alias in enumerate(self._aliases) if i != index)
         config = replace(
             plan.config,
             server_name=plan.server_names[index],
@@ -124,15 +157,24 @@ class DockerNodes:
         )
 
     def start_all(self, deadline: float) -> list[DockerServer]:
-        """Create every container, then start them all at once (see the module)."""
+        """Create every container, start them all at once, then route them (see the module)."""
         nodes = [self._make(i, deadline) for i in range(self._plan.size)]
         try:
             parallel([node.create for node in nodes])
-            parallel([node.start for node in nodes])
+            parallel([node.start for node in nodes])  # each listening once started
+            routes = [_route(alias) for alias in self._aliases]
+            parallel(
+                [
+                    functools.partial(node.solicit, tuple(routes[:index]) or (routes[0],))
+                    for index, node in enumerate(nodes)
+                ]
+            )
+            for node in nodes:
+                node.settle()
         except BaseException:
             parallel([node.stop for node in nodes])
             raise
-        return nodes
+        return list(nodes)
 
     def start_node(self, index: int, old: DockerServer, deadline: float) -> DockerServer:
         """Start the same container again: its store volume and its network alias."""
