@@ -29,7 +29,7 @@ from dataclasses import replace
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
-from simulator.errors import ImageNotFoundError, ServerError, ServerStartError
+from simulator.errors import ServerError, ServerStartError
 from simulator.servers._docker_cli import (
     docker,
     docker_ok,
@@ -37,6 +37,7 @@ from simulator.servers._docker_cli import (
     host_port,
     labels,
     scratch_dir,
+    start_failure,
     sweep_stale,
 )
 from simulator.servers._locate import BinaryArg, resolve_binary
@@ -256,7 +257,7 @@ class DockerServer(ProcessServer):
         try:
             container = client.containers.create(self.image, **options)
         except Exception as exc:
-            raise _start_failure(self.image, exc, self._binary) from exc
+            raise start_failure(self.image, exc, self._binary) from exc
         self._container = container
         self._id = str(container.id)
 
@@ -281,7 +282,7 @@ class DockerServer(ProcessServer):
                         self._discard()
                         raise
                 self._discard()
-                raise _start_failure(self.image, exc, self._binary) from exc
+                raise start_failure(self.image, exc, self._binary) from exc
 
     def _discard(self) -> None:
         """Remove what a container never started leaves: itself, its volume, its files."""
@@ -414,29 +415,3 @@ class DockerServer(ProcessServer):
 
     def _describe(self) -> str:
         return f"{self.name} {self._client_url or 'not started'}"
-
-
-def _start_failure(image: str, exc: Exception, binary: BinaryArg) -> ServerStartError:
-    """The error of a container that did not start, naming its cause as the engine sees it."""
-    from simulator.servers._docker_cli import docker_available
-    from simulator.servers.image import image_present, local_tag
-
-    said = " ".join(str(exc).split())[:300]
-    down = docker_available()
-    if down is not None:
-        return ServerStartError(
-            f"cannot start a container of {image}: {down}. Fix: start the Docker engine "
-            "(`docker info` must answer), or use the binary backend"
-        )
-    if not image_present(image):
-        try:
-            ours = local_tag(resolve_binary(binary).version)
-        except ServerError:
-            ours = local_tag("VERSION")
-        return ImageNotFoundError(
-            f"the Docker engine has no image {image} and could not pull it ({said}). Fix: use "
-            f"an image the engine has (`docker image ls`), or give none: {ours} is then built "
-            "from the installed nats-server on demand, offline",
-            image,
-        )
-    return ServerStartError(f"cannot start a container of {image}: {said}")
