@@ -117,7 +117,9 @@ class DockerServer(ProcessServer):
     def version(self) -> str:
         """The server version: the container's once started, else the binary's (see above)."""
         if self._version is None:
-            return resolve_binary(self._binary).version
+            if not self._running:
+                return resolve_binary(self._binary).version
+            self._version = str(get_json(f"{self.monitor_url}/varz")["version"])
         return self._version
 
     @property
@@ -354,7 +356,6 @@ class DockerServer(ProcessServer):
             self.refresh_urls()
             path = HEALTHZ_JS if self._given.jetstream else HEALTHZ
             wait_healthy(self.monitor_url, deadline, path=path)
-            self._version = str(get_json(f"{self._monitor_url}/varz")["version"])
         except ServerError as exc:
             tail = self.log_tail()
             raise ServerStartError(

@@ -1,15 +1,14 @@
 """The docker backend's cluster nodes: containers on a private network, routed by name.
 
-Every container is created before any starts, then all start at once; they start apart by up
-to half a second on a loaded engine. A node that dials a route before its peer listens waits a
-second (nats-server's fixed retry), and two nodes dialling each other at the same moment drop
-both connections as duplicates and wait a second more: about half the starts lost 1-5 s so,
-some the first meta-leader election with it. So a node starts with a route to itself only
-(JetStream's cluster mode wants one configured; the server drops it as a route to itself), and
-once every node listens, each is given the routes to the nodes before it (``nats-route://
-NAME:6222``) and reloads (SIGHUP): every pair is dialled once, by one side, to a listener. The
-file each container mounts then names the routes to every other node, which a node started
-again (restart, kill, recovery) reads, as a binary node does.
+Every container starts at once; they come up apart by up to half a second on a loaded engine. A
+node that dials a route before its peer listens waits a second (nats-server's fixed retry), and
+two nodes dialling each other at the same moment drop both connections as duplicates and wait a
+second more: about half the starts lost 1-5 s so, some the first meta-leader election with it.
+So a node starts with a route to itself only (JetStream's cluster mode wants one configured; the
+server drops it as a route to itself), and once every node listens, each is given the routes to
+the nodes before it (``nats-route://NAME:6222``) and reloads (SIGHUP): every pair is dialled
+once, by one side, to a listener. The file each container mounts then names the routes to every
+other node, which a node started again (restart, kill, recovery) reads, as a binary node does.
 
 A cluster's network is taken from this process's free ones when there is one: creating a bridge
 network and attaching the first containers to it cost 0.2-0.4 s of every start; a stopped
@@ -157,10 +156,9 @@ class DockerNodes:
         )
 
     def start_all(self, deadline: float) -> list[DockerServer]:
-        """Create every container, start them all at once, then route them (see the module)."""
+        """Start every container at once, then route them (see the module)."""
         nodes = [self._make(i, deadline) for i in range(self._plan.size)]
         try:
-            parallel([node.create for node in nodes])
             parallel([node.start for node in nodes])  # each listening once started
             routes = [_route(alias) for alias in self._aliases]
             parallel(
