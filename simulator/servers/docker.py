@@ -213,7 +213,7 @@ class DockerServer(ProcessServer):
         return self
 
     def _prepare(self) -> None:
-        """The credentials, the host dir the container mounts, the store volume."""
+        """The credentials and the host dir the container mounts."""
         sweep_stale()
         self._secure()
         self._files_dir = scratch_dir()
@@ -225,7 +225,6 @@ class DockerServer(ProcessServer):
                 shutil.copyfile(path, target)
                 target.chmod(0o600)
         self._write_conf()
-        engine().volumes.create(self.volume, labels=labels())
 
     def _write_conf(self) -> None:
         conf = require_started(self._files_dir, "files") / _CONF.name
@@ -237,6 +236,8 @@ class DockerServer(ProcessServer):
         a restart keeps the URLs)."""
         picked = free_ports(2)
         self._published = (picked[0], picked[1])
+        from docker.types import Mount
+
         client = engine()
         options: dict[str, Any] = {
             "name": self.name,
@@ -247,10 +248,9 @@ class DockerServer(ProcessServer):
                 f"{CLIENT_PORT}/tcp": ("127.0.0.1", picked[0]),
                 f"{MONITOR_PORT}/tcp": ("127.0.0.1", picked[1]),
             },
-            "volumes": {
-                self.volume: {"bind": str(_STORE), "mode": "rw"},
-                str(self._files_dir): {"bind": str(_FILES), "mode": "ro"},
-            },
+            "volumes": {str(self._files_dir): {"bind": str(_FILES), "mode": "ro"}},
+            # the engine creates the store volume with the container, labelled for the sweep
+            "mounts": [Mount(str(_STORE), self.volume, type="volume", labels=labels())],
         }
         if self._network is not None:
             endpoint = client.api.create_endpoint_config(aliases=list(self._aliases))
