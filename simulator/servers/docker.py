@@ -185,11 +185,8 @@ class DockerServer(ProcessServer):
 
     # -- lifecycle ----------------------------------------------------------------------
     def create(self) -> DockerServer:
-        """Create the container without starting it (its volume, files and ports with it).
-
-        A cluster creates every node before it starts any, so that every node's network alias
-        resolves when the first one dials its routes. :meth:`start` creates it when needed.
-        """
+        """Create the container without starting it (its volume, files and ports with it);
+        :meth:`start` creates it when needed, and starts one created so."""
         if self._id is not None:
             raise ServerError(f"container {self.name} already exists; stop() it first")
         try:
