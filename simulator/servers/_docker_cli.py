@@ -18,13 +18,10 @@ import tempfile
 import threading
 import uuid
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from simulator.errors import ImageNotFoundError, ServerError, ServerStartError
+from simulator.errors import ServerError
 from simulator.servers._proc import pid_alive, start_time
-
-if TYPE_CHECKING:
-    from simulator.servers._locate import BinaryArg
 
 __all__ = [
     "LABEL",
@@ -36,7 +33,6 @@ __all__ = [
     "host_port",
     "labels",
     "scratch_dir",
-    "start_failure",
     "sweep_stale",
 ]
 
@@ -226,29 +222,3 @@ def _remove_session() -> None:
             ids = docker_ok(kind, "ls", "-q", "--filter", mine, timeout=60).split()
             if ids:
                 docker(kind, "rm", *ids, timeout=60)
-
-
-def start_failure(image: str, exc: Exception, binary: BinaryArg) -> ServerStartError:
-    """The error of a container that did not start, naming its cause as the engine sees it."""
-    from simulator.servers._locate import resolve_binary
-    from simulator.servers.image import image_present, local_tag  # image uses this module
-
-    said = " ".join(str(exc).split())[:300]
-    down = docker_available()
-    if down is not None:
-        return ServerStartError(
-            f"cannot start a container of {image}: {down}. Fix: start the Docker engine "
-            "(`docker info` must answer), or use the binary backend"
-        )
-    if not image_present(image):
-        try:
-            ours = local_tag(resolve_binary(binary).version)
-        except ServerError:
-            ours = local_tag("VERSION")
-        return ImageNotFoundError(
-            f"the Docker engine has no image {image} and could not pull it ({said}). Fix: use "
-            f"an image the engine has (`docker image ls`), or give none: {ours} is then built "
-            "from the installed nats-server on demand, offline",
-            image,
-        )
-    return ServerStartError(f"cannot start a container of {image}: {said}")

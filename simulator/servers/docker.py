@@ -37,9 +37,9 @@ from simulator.servers._docker_cli import (
     host_port,
     labels,
     scratch_dir,
-    start_failure,
     sweep_stale,
 )
+from simulator.servers._docker_failure import start_failure
 from simulator.servers._locate import BinaryArg, resolve_binary
 from simulator.servers._ports import free_ports
 from simulator.servers.base import ProcessServer, require_started
