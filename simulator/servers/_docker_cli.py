@@ -18,6 +18,7 @@ import tempfile
 import threading
 import uuid
 from pathlib import Path
+from typing import Any
 
 from simulator.errors import ServerError
 from simulator.servers._proc import pid_alive, start_time
@@ -28,6 +29,7 @@ __all__ = [
     "docker",
     "docker_available",
     "docker_ok",
+    "engine",
     "host_port",
     "labels",
     "scratch_dir",
@@ -80,6 +82,31 @@ def _sweep_scratch(mine: bool = False) -> int:
                     shutil.rmtree(path, ignore_errors=True)
                     removed += 1
     return removed
+
+
+_engine: list[Any] = []
+_ENGINE_LOCK = threading.Lock()
+
+
+def engine() -> Any:
+    """This process's docker SDK client (``docker.DockerClient``), made on first use.
+
+    The calls on a container's way to ready go through it: an API call over the engine's socket
+    takes milliseconds, where each ``docker`` CLI call starts a Go program (50-100 ms, more on a
+    loaded machine). Raises ``ServerError`` when no engine answers.
+    """
+    with _ENGINE_LOCK:
+        if not _engine:
+            import docker as docker_sdk  # loaded with the first container, never at import
+
+            try:
+                _engine.append(docker_sdk.from_env(timeout=120))
+            except docker_sdk.errors.DockerException as exc:
+                raise ServerError(
+                    f"no Docker engine answers: {exc}. Fix: start the Docker engine "
+                    "(`docker info` must answer), or use the binary backend"
+                ) from None
+        return _engine[0]
 
 
 def docker(*args: str, timeout: float = 120.0) -> subprocess.CompletedProcess[str]:

@@ -1,22 +1,27 @@
-"""The same nats-server in a Docker container, through testcontainers (imported lazily).
+"""The same nats-server in a Docker container, through the docker SDK (imported lazily).
 
-The rendered configuration is copied into the container before it starts; the JetStream store
-is a named volume, so ``restart()`` and a start after ``kill()`` keep it. Ports are published on
-127.0.0.1 at ports the engine picks. Readiness is ``/healthz?js-enabled-only=true`` polled
+The rendered configuration is written to a host dir of the handle's (0700, removed by
+``stop()``), which the container mounts read-only at ``/mistersmith``: no copy into the
+container, and ``reload_credentials()`` rewrites the file in place. The JetStream store is a
+named volume, so ``restart()`` and a start after ``kill()`` keep it. Ports are published on
+127.0.0.1 at ports picked at creation. Readiness is ``/healthz?js-enabled-only=true`` polled
 through the mapped monitoring port (a mapped port accepts TCP before the server inside
-listens). Containers carry their session's labels; stale ones of dead sessions are removed at
-the first start of a session (see ``_docker_cli``), since testcontainers' Ryuk cannot be pulled
-offline.
+listens). The calls on the way to ready (volume, create, start, remove) go through one SDK
+client per process, not a ``docker`` CLI process each (see ``_docker_cli.engine``). Containers
+carry their session's labels; stale ones of dead sessions are removed at the first start of a
+session (see ``_docker_cli``), since testcontainers' Ryuk cannot be pulled offline.
 
 A secured server (``security=``) gets its credentials and certificates made on the host (a
-temp dir removed by ``stop()``); the configuration and the files the server reads (CA,
-certificate, key) are copied into the container under ``/credentials``. The server certificate
-names ``localhost`` and ``127.0.0.1``: clients reach the container through its published
-loopback port.
+temp dir removed by ``stop()``); the files the server reads (CA, certificate, key) are copied
+beside the configuration, the container reads them under ``/mistersmith/credentials``. The
+server certificate names ``localhost`` and ``127.0.0.1``: clients reach the container through
+its published loopback port. The engine must see the host's files (a local engine, as the
+loopback ports already require).
 """
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import time
 import uuid
@@ -24,15 +29,17 @@ from dataclasses import replace
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
-from simulator.errors import ImageNotFoundError, ServerError, ServerStartError
+from simulator.errors import ServerError, ServerStartError
 from simulator.servers._docker_cli import (
     docker,
     docker_ok,
+    engine,
     host_port,
     labels,
     scratch_dir,
     sweep_stale,
 )
+from simulator.servers._docker_failure import start_failure
 from simulator.servers._locate import BinaryArg, resolve_binary
 from simulator.servers._ports import free_ports
 from simulator.servers.base import ProcessServer, require_started
@@ -47,10 +54,12 @@ __all__ = ["CLIENT_PORT", "CLUSTER_PORT", "MONITOR_PORT", "DockerServer"]
 CLIENT_PORT = 4222
 MONITOR_PORT = 8222
 CLUSTER_PORT = 6222
-_CONF = "/nats.conf"
+#: The host dir of a container's configuration and credentials, mounted read-only here.
+_FILES = PurePosixPath("/mistersmith")
+_CONF = _FILES / "nats.conf"
 _PORT_ATTEMPTS = 3
 _STORE = Path("/data")
-_CREDENTIALS = PurePosixPath("/credentials")
+_CREDENTIALS = _FILES / "credentials"
 
 
 class DockerServer(ProcessServer):
@@ -91,6 +100,8 @@ class DockerServer(ProcessServer):
         self._running = False
         self._version: str | None = None
         self._published: tuple[int, int] | None = None
+        self._files_dir: Path | None = None
+        self._booted = False
 
     # -- surface ------------------------------------------------------------------------
     @property
@@ -106,7 +117,9 @@ class DockerServer(ProcessServer):
     def version(self) -> str:
         """The server version: the container's once started, else the binary's (see above)."""
         if self._version is None:
-            return resolve_binary(self._binary).version
+            if not self._running:
+                return resolve_binary(self._binary).version
+            self._version = str(get_json(f"{self.monitor_url}/varz")["version"])
         return self._version
 
     @property
@@ -171,70 +184,109 @@ class DockerServer(ProcessServer):
         return (result.stdout + result.stderr).splitlines()
 
     # -- lifecycle ----------------------------------------------------------------------
+    def create(self) -> DockerServer:
+        """Create the container without starting it (its volume, files and ports with it);
+        :meth:`start` creates it when needed, and starts one created so."""
+        if self._id is not None:
+            raise ServerError(f"container {self.name} already exists; stop() it first")
+        try:
+            self._prepare()
+            self._make_container()
+        except BaseException:
+            self._discard()
+            raise
+        return self
+
     def start(self) -> DockerServer:
         """Create and start the container (or start it again after kill); wait until healthy."""
         if self._running:
             raise ServerError(f"container {self.name} already running; stop() it first")
         deadline = self.deadline()
-        if self._id is not None:
-            docker_ok("start", self._id)
-        else:
-            try:
-                self._create()
-            except BaseException:
-                self._forget_material()  # the credentials go with a container never made
-                raise
+        if self._id is None:
+            self.create()
+        self._boot()
         self._running = True
         self._wait(deadline)
         return self
 
-    def _create(self) -> None:
-        from testcontainers.core.config import testcontainers_config
-        from testcontainers.core.container import DockerContainer
-
+    def _prepare(self) -> None:
+        """The credentials and the host dir the container mounts."""
         sweep_stale()
-        testcontainers_config.ryuk_disabled = True  # no registry: our labels do its job
         self._secure()
-        owned = labels()
-        docker_ok("volume", "create", *_label_args(owned), self.volume)
-        container = (
-            DockerContainer(self.image)
-            .with_name(self.name)
-            .with_command(["-c", _CONF])
-            .with_volume_mapping(self.volume, str(_STORE), "rw")
-            .with_copy_into_container(self.rendered().encode(), _CONF)
-            .with_kwargs(labels=owned, stop_signal="SIGTERM")
-        )
+        self._files_dir = scratch_dir()
         material = self._given.security
-        for path in () if material is None else material.server_files():
-            container = container.with_copy_into_container(
-                path.read_bytes(), str(_CREDENTIALS / path.name), mode=0o600
-            )
-        if self._network is not None:
-            from testcontainers.core.network import Network
+        if material is not None:
+            (self._files_dir / "credentials").mkdir(mode=0o700)
+            for path in material.server_files():
+                target = self._files_dir / "credentials" / path.name
+                shutil.copyfile(path, target)
+                target.chmod(0o600)
+        self._write_conf()
 
-            network = Network()
-            network.name = self._network
-            container = container.with_network(network).with_network_aliases(*self._aliases)
-        for attempt in range(1, _PORT_ATTEMPTS + 1):
-            # loopback only, on ports picked now and kept: a restart keeps the URLs
-            picked = free_ports(2)
-            for port, host in zip((CLIENT_PORT, MONITOR_PORT), picked, strict=True):
-                container.ports[f"{port}/tcp"] = ("127.0.0.1", host)  # type: ignore[assignment]
-            self._published = (picked[0], picked[1])
-            try:
-                container.start()
-                break
-            except Exception as exc:
-                self._container = container
-                self._remove(keep_volume=True)
-                if attempt < _PORT_ATTEMPTS and "already" in str(exc):
-                    continue  # a picked port was taken meanwhile: pick again
-                docker("volume", "rm", "-f", self.volume, timeout=60)
-                self._forget_material()
-                raise _start_failure(self.image, exc, self._binary) from exc
+    def _write_conf(self) -> None:
+        conf = require_started(self._files_dir, "files") / _CONF.name
+        conf.touch(mode=0o600)
+        conf.write_text(self.rendered())
+
+    def _make_container(self) -> None:
+        """Create the container, publishing its ports on loopback at ports picked now (kept:
+        a restart keeps the URLs)."""
+        picked = free_ports(2)
+        self._published = (picked[0], picked[1])
+        from docker.types import Mount
+
+        client = engine()
+        options: dict[str, Any] = {
+            "name": self.name,
+            "command": ["-c", str(_CONF)],
+            "labels": labels(),
+            "stop_signal": "SIGTERM",
+            "ports": {
+                f"{CLIENT_PORT}/tcp": ("127.0.0.1", picked[0]),
+                f"{MONITOR_PORT}/tcp": ("127.0.0.1", picked[1]),
+            },
+            "volumes": {str(self._files_dir): {"bind": str(_FILES), "mode": "ro"}},
+            # the engine creates the store volume with the container, labelled for the sweep
+            "mounts": [Mount(str(_STORE), self.volume, type="volume", labels=labels())],
+        }
+        if self._network is not None:
+            endpoint = client.api.create_endpoint_config(aliases=list(self._aliases))
+            options["network"] = self._network
+            options["networking_config"] = {self._network: endpoint}
+        try:
+            container = client.containers.create(self.image, **options)
+        except Exception as exc:
+            raise start_failure(self.image, exc, self._binary) from exc
         self._container = container
-        self._id = str(container.get_wrapped_container().id)
+        self._id = str(container.id)
+
+    def _boot(self) -> None:
+        """Start the container; at its first start, pick other ports when one was taken."""
+        first = not self._booted
+        for attempt in range(1, _PORT_ATTEMPTS + 1):
+            try:
+                engine().api.start(self.container_id)
+                self._booted = True
+                return
+            except Exception as exc:
+                said = " ".join(str(exc).split())[:300]
+                if not first:
+                    raise ServerError(f"cannot start container {self.name} again: {said}") from None
+                if attempt < _PORT_ATTEMPTS and "already" in said:
+                    self._remove(keep_volume=True)  # a picked port was taken meanwhile
+                    try:
+                        self._make_container()
+                        continue
+                    except BaseException:
+                        self._discard()
+                        raise
+                self._discard()
+                raise start_failure(self.image, exc, self._binary) from exc
+
+    def _discard(self) -> None:
+        """Remove what a container never started leaves: itself, its volume, its files."""
+        self._remove()
+        self._forget_material()
 
     def _secure(self) -> None:
         """Make the credentials and certificates of ``security`` (on the host, see the module)."""
@@ -254,7 +306,11 @@ class DockerServer(ProcessServer):
         self._given = replace(given, security=self.material)
 
     def _forget_material(self) -> None:
-        """Remove the credentials this handle made (on stop, or a failed start)."""
+        """Remove the credentials this handle made and the dir the container mounted (on stop,
+        or a failed start)."""
+        if self._files_dir is not None:
+            shutil.rmtree(self._files_dir, ignore_errors=True)
+            self._files_dir = None
         if self._material_dir is not None:
             shutil.rmtree(self._material_dir, ignore_errors=True)
             self._material_dir = None
@@ -266,8 +322,7 @@ class DockerServer(ProcessServer):
         container and make the server reload it (SIGHUP); wait until it has."""
         varz = f"{self.monitor_url}/varz"
         before = get_json(varz)["config_load_time"]
-        container = require_started(self._container, "container")
-        container.copy_into_container(self.rendered().encode(), _CONF)
+        self._write_conf()  # the container mounts its dir
         docker_ok("kill", "--signal", "HUP", self.container_id)
         deadline = self.deadline()
         while time.monotonic() < deadline:
@@ -298,7 +353,6 @@ class DockerServer(ProcessServer):
             self.refresh_urls()
             path = HEALTHZ_JS if self._given.jetstream else HEALTHZ
             wait_healthy(self.monitor_url, deadline, path=path)
-            self._version = str(get_json(f"{self._monitor_url}/varz")["version"])
         except ServerError as exc:
             tail = self.log_tail()
             raise ServerStartError(
@@ -342,47 +396,20 @@ class DockerServer(ProcessServer):
         docker_ok("unpause", self.container_id)
 
     def _remove(self, *, keep_volume: bool = False) -> None:
-        if self._id is not None:
-            docker("rm", "-f", "-v", self._id, timeout=60)
-        elif self._container is not None:
-            docker("rm", "-f", "-v", self.name, timeout=60)
-        else:
+        ident = self._id or (self.name if self._container is not None else None)
+        if ident is None and self._files_dir is None:
             return
+        client = engine()
+        if ident is not None:
+            with contextlib.suppress(Exception):  # gone already: nothing left to remove
+                client.api.remove_container(ident, force=True, v=True)
         if not keep_volume:
-            docker("volume", "rm", "-f", self.volume, timeout=60)
+            with contextlib.suppress(Exception):
+                client.api.remove_volume(self.volume, force=True)
         self._id = None
         self._container = None
         self._running = False
+        self._booted = False
 
     def _describe(self) -> str:
         return f"{self.name} {self._client_url or 'not started'}"
-
-
-def _start_failure(image: str, exc: Exception, binary: BinaryArg) -> ServerStartError:
-    """The error of a container that did not start, naming its cause as the engine sees it."""
-    from simulator.servers._docker_cli import docker_available
-    from simulator.servers.image import image_present, local_tag
-
-    said = " ".join(str(exc).split())[:300]
-    down = docker_available()
-    if down is not None:
-        return ServerStartError(
-            f"cannot start a container of {image}: {down}. Fix: start the Docker engine "
-            "(`docker info` must answer), or use the binary backend"
-        )
-    if not image_present(image):
-        try:
-            ours = local_tag(resolve_binary(binary).version)
-        except ServerError:
-            ours = local_tag("VERSION")
-        return ImageNotFoundError(
-            f"the Docker engine has no image {image} and could not pull it ({said}). Fix: use "
-            f"an image the engine has (`docker image ls`), or give none: {ours} is then built "
-            "from the installed nats-server on demand, offline",
-            image,
-        )
-    return ServerStartError(f"cannot start a container of {image}: {said}")
-
-
-def _label_args(owned: dict[str, str]) -> list[str]:
-    return [arg for key, value in owned.items() for arg in ("--label", f"{key}={value}")]

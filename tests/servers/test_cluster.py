@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -177,3 +179,32 @@ def test_apply_retries_while_placement_finds_no_peers(
     with pytest.raises(TopologyError, match="10052"):
         binary_cluster.apply_topology()
     assert len(calls) == 1
+
+
+def _networks(cluster: NatsCluster) -> set[str]:
+    text = subprocess.check_output(
+        ["docker", "inspect", "--format", "{{json .NetworkSettings.Networks}}"]
+        + [node.container_id for node in cluster.nodes]
+    )
+    return {name for line in text.splitlines() for name in json.loads(line)}
+
+
+@pytest.mark.docker
+def test_docker_nodes_dial_only_listeners_and_a_stopped_clusters_network_is_reused() -> None:
+    first = NatsCluster(3, backend="docker").start()
+    try:
+        # every pair routed once the nodes listen: no dial refused, no lookup of a name not there
+        assert "Error trying to connect to route" not in first.log_tail(1000)
+        for index, node in enumerate(first.nodes):  # what a node started again reads
+            names = first.server_names
+            routes = {name for name in names if f"nats-route://{name}:6222" in node.rendered()}
+            assert routes == set(names) - {names[index]}
+        network = _networks(first)
+        assert len(network) == 1
+    finally:
+        first.stop()
+    second = NatsCluster(3, backend="docker").start()
+    try:
+        assert _networks(second) == network
+    finally:
+        second.stop()
