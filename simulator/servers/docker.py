@@ -1,4 +1,4 @@
-"""The same nats-server in a Docker container, through the docker SDK (imported lazily).
+"""The same nats-server in a Docker container, through testcontainers (imported lazily).
 
 The rendered configuration is written to a host dir of the handle's (0700, removed by
 ``stop()``), which the container mounts read-only at ``/mistersmith``: no copy into the
@@ -6,8 +6,9 @@ container, and ``reload_credentials()`` rewrites the file in place. The JetStrea
 named volume, so ``restart()`` and a start after ``kill()`` keep it. Ports are published on
 127.0.0.1 at ports picked at creation. Readiness is ``/healthz?js-enabled-only=true`` polled
 through the mapped monitoring port (a mapped port accepts TCP before the server inside
-listens). The calls on the way to ready (volume, create, start, remove) go through one SDK
-client per process, not a ``docker`` CLI process each (see ``_docker_cli.engine``). Containers
+listens). testcontainers creates and starts the container (the store volume made with it); the
+other calls on its way (a start after kill, remove) go through one docker SDK client per
+process, not a ``docker`` CLI process each (see ``_docker_cli.engine``). Containers
 carry their session's labels; stale ones of dead sessions are removed at the first start of a
 session (see ``_docker_cli``), since testcontainers' Ryuk cannot be pulled offline.
 
@@ -101,7 +102,6 @@ class DockerServer(ProcessServer):
         self._version: str | None = None
         self._published: tuple[int, int] | None = None
         self._files_dir: Path | None = None
-        self._booted = False
 
     # -- surface ------------------------------------------------------------------------
     @property
@@ -184,27 +184,24 @@ class DockerServer(ProcessServer):
         return (result.stdout + result.stderr).splitlines()
 
     # -- lifecycle ----------------------------------------------------------------------
-    def create(self) -> DockerServer:
-        """Create the container without starting it (its volume, files and ports with it);
-        :meth:`start` creates it when needed, and starts one created so."""
-        if self._id is not None:
-            raise ServerError(f"container {self.name} already exists; stop() it first")
-        try:
-            self._prepare()
-            self._make_container()
-        except BaseException:
-            self._discard()
-            raise
-        return self
-
     def start(self) -> DockerServer:
         """Create and start the container (or start it again after kill); wait until healthy."""
         if self._running:
             raise ServerError(f"container {self.name} already running; stop() it first")
         deadline = self.deadline()
         if self._id is None:
-            self.create()
-        self._boot()
+            try:
+                self._prepare()
+                self._launch()
+            except BaseException:
+                self._discard()
+                raise
+        else:
+            try:
+                engine().api.start(self.container_id)
+            except Exception as exc:
+                said = " ".join(str(exc).split())[:300]
+                raise ServerError(f"cannot start container {self.name} again: {said}") from None
         self._running = True
         self._wait(deadline)
         return self
@@ -228,60 +225,48 @@ class DockerServer(ProcessServer):
         conf.touch(mode=0o600)
         conf.write_text(self.rendered())
 
-    def _make_container(self) -> None:
-        """Create the container, publishing its ports on loopback at ports picked now (kept:
-        a restart keeps the URLs)."""
-        picked = free_ports(2)
-        self._published = (picked[0], picked[1])
+    def _launch(self) -> None:
+        """Create and start the container through testcontainers, its ports published on
+        loopback at ports picked now (kept: a restart keeps the URLs); picked again when one
+        was taken meanwhile."""
         from docker.types import Mount
+        from testcontainers.core.config import testcontainers_config
+        from testcontainers.core.container import DockerContainer
 
-        client = engine()
-        options: dict[str, Any] = {
-            "name": self.name,
-            "command": ["-c", str(_CONF)],
-            "labels": labels(),
-            "stop_signal": "SIGTERM",
-            "ports": {
-                f"{CLIENT_PORT}/tcp": ("127.0.0.1", picked[0]),
-                f"{MONITOR_PORT}/tcp": ("127.0.0.1", picked[1]),
-            },
-            "volumes": {str(self._files_dir): {"bind": str(_FILES), "mode": "ro"}},
-            # the engine creates the store volume with the container, labelled for the sweep
-            "mounts": [Mount(str(_STORE), self.volume, type="volume", labels=labels())],
-        }
+        testcontainers_config.ryuk_disabled = True  # no registry: our labels do its job
+        extra: dict[str, Any] = {}
         if self._network is not None:
-            endpoint = client.api.create_endpoint_config(aliases=list(self._aliases))
-            options["network"] = self._network
-            options["networking_config"] = {self._network: endpoint}
-        try:
-            container = client.containers.create(self.image, **options)
-        except Exception as exc:
-            raise start_failure(self.image, exc, self._binary) from exc
-        self._container = container
-        self._id = str(container.id)
-
-    def _boot(self) -> None:
-        """Start the container; at its first start, pick other ports when one was taken."""
-        first = not self._booted
+            endpoint = engine().api.create_endpoint_config(aliases=list(self._aliases))
+            extra = {"network": self._network, "networking_config": {self._network: endpoint}}
         for attempt in range(1, _PORT_ATTEMPTS + 1):
+            container = (
+                DockerContainer(self.image)
+                .with_name(self.name)
+                .with_command(["-c", str(_CONF)])
+                .with_volume_mapping(str(self._files_dir), str(_FILES), "ro")
+                # the engine creates the store volume with the container, labelled for the sweep
+                .with_kwargs(
+                    labels=labels(),
+                    stop_signal="SIGTERM",
+                    mounts=[Mount(str(_STORE), self.volume, type="volume", labels=labels())],
+                    **extra,
+                )
+            )
+            picked = free_ports(2)
+            for port, host in zip((CLIENT_PORT, MONITOR_PORT), picked, strict=True):
+                container.ports[f"{port}/tcp"] = ("127.0.0.1", host)  # type: ignore[assignment]
+            self._published = (picked[0], picked[1])
             try:
-                engine().api.start(self.container_id)
-                self._booted = True
-                return
+                container.start()
             except Exception as exc:
-                said = " ".join(str(exc).split())[:300]
-                if not first:
-                    raise ServerError(f"cannot start container {self.name} again: {said}") from None
-                if attempt < _PORT_ATTEMPTS and "already" in said:
-                    self._remove(keep_volume=True)  # a picked port was taken meanwhile
-                    try:
-                        self._make_container()
-                        continue
-                    except BaseException:
-                        self._discard()
-                        raise
-                self._discard()
+                with contextlib.suppress(Exception):  # created, not started: remove it
+                    engine().api.remove_container(self.name, force=True)
+                if attempt < _PORT_ATTEMPTS and "already" in str(exc):
+                    continue
                 raise start_failure(self.image, exc, self._binary) from exc
+            self._container = container.get_wrapped_container()
+            self._id = str(self._container.id)
+            return
 
     def _discard(self) -> None:
         """Remove what a container never started leaves: itself, its volume, its files."""
@@ -409,7 +394,6 @@ class DockerServer(ProcessServer):
         self._id = None
         self._container = None
         self._running = False
-        self._booted = False
 
     def _describe(self) -> str:
         return f"{self.name} {self._client_url or 'not started'}"
