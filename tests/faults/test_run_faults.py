@@ -102,6 +102,7 @@ def test_the_spec_r3_file_streams_lose_nothing_when_the_stream_leader_is_killed(
     assert done.returncode == 0, done.stdout + done.stderr
     data = json.loads(report.read_text())
     checker = data["checker"]
+    assert "error" not in checker, checker["error"]
     assert checker["lost"] == 0 and data["lost_messages"] == 0
     stream = checker["streams"]["task_lifecycle"]
     assert stream["acknowledged"] > 0 and stream["found"] == stream["acknowledged"]
