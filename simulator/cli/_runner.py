@@ -148,8 +148,9 @@ async def _swarm_run(
     async def watching() -> str:
         return await _watch(swarm, metrics, scenario, console, stop, target.where, swarm.counts)
 
-    return await run_span(
-        scenario=scenario, metrics=metrics, console=console, bus=swarm.bus, session=session,
+    return await run_span(  # a replay has no bus of its own (its bridge's connection)
+        scenario=scenario, metrics=metrics, console=console, bus=getattr(swarm, "bus", None),
+        session=session,
         where=target.where, what="swarm", interrupted=lambda: bool(signals.count),
         watch=watching, drain=drain, checked=swarm,
     )  # fmt: skip
