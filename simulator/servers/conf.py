@@ -58,6 +58,8 @@ MIN_LAME_DUCK_DURATION = 30.0
 #: one can log in as it explicitly; unlike a user with a password it draws no "plaintext
 #: password" warning, and unlike a bcrypt password it works with ``no_auth_user``.
 ACCOUNT_NKEY = "UALILNHQWH7AYRP76U57PQ7OLYDDV3KVFXE3DF6WIOGJOMEE545P7FTO"
+#: The user a secured cluster's nodes are to each other on their routes.
+ROUTE_USER = "mistersmith-route"
 
 LogLevel = Literal["info", "debug", "trace"]
 _LOG_LEVELS: tuple[str, ...] = ("info", "debug", "trace")
@@ -277,16 +279,29 @@ def render(config: ServerConfig) -> str:
             f"  name: {_quote(cluster.name)}",
             f"  listen: {_quote(_hostport(cluster.host, cluster.port))}",
         ]
+        # a secured cluster's routes prove themselves too: no one else joins as a node
+        route_auth = security.route_password if security is not None else ""
         if cluster.routes:
             lines.append("  routes: [")
-            lines += [f"    {_quote(route)}" for route in cluster.routes]
+            lines += [f"    {_quote(_route_url(route, route_auth))}" for route in cluster.routes]
             lines.append("  ]")
+        if route_auth:
+            user, password = _quote(ROUTE_USER), _quote(route_auth)
+            lines.append(f"  authorization {{ user: {user}, password: {password} }}")
         route_tls = security.route_tls_block() if security is not None else None
         if route_tls is not None:  # routes verify both ends with the same CA
             lines.append(f"  tls: {json.dumps(route_tls)}")
         lines.append("}")
     lines += list(config.extra)
     return "\n".join(lines) + "\n"
+
+
+def _route_url(route: str, password: str) -> str:
+    """``route`` with the cluster's route credentials (none when ``password`` is empty)."""
+    scheme, _, rest = route.partition("://")
+    if not password or "@" in rest:
+        return route
+    return f"{scheme}://{ROUTE_USER}:{password}@{rest}"
 
 
 def _quote(value: str) -> str:

@@ -131,6 +131,8 @@ class Material:
     operator: _Operator | None = None
     #: The trustme CA, kept to issue client certificates for identities added later.
     ca_issuer: trustme.CA | None = None
+    #: The password a cluster's nodes give each other on their routes ("" when open).
+    route_password: str = ""
     _contexts: dict[str, ssl.SSLContext] = field(default_factory=dict, repr=False)
 
     def add(self, name: str | Identity) -> bool:
@@ -311,7 +313,10 @@ def make_material(
     made: dict[str, _Secret] = {}
     for who in security.identities():
         made[who.name] = _secret_for(security, who, directory, ca, operator)
-    return Material(security, directory, token, ca_path, cert_path, key_path, made, operator, ca)
+    route = "" if security.open else secrets.token_urlsafe(18)  # nodes of one cluster only
+    return Material(
+        security, directory, token, ca_path, cert_path, key_path, made, operator, ca, route
+    )
 
 
 def _make_operator(jetstream: dict[str, int]) -> _Operator:

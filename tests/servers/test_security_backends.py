@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import socket
 import ssl
 from collections.abc import Iterator
 from typing import Any
@@ -157,6 +159,26 @@ async def test_a_secured_cluster_gives_a_later_agent_credentials_on_every_node(
     for url in cluster.client_urls:
         errors = await denied(cluster, url, "agent:a8", subjects.agent_heartbeat("a1"))
         assert errors == ['nats: permissions violation for publish to "agents.a1.heartbeat"']
+
+
+def test_a_secured_clusters_routes_refuse_a_node_without_the_route_password(
+    secured_cluster: tuple[NatsCluster, str],
+) -> None:
+    """Routes are authenticated too: a process on the host cannot join as a node and read
+    every message past the clients' auth (with TLS, it would need our CA's certificate too)."""
+    cluster, tls = secured_cluster
+    if tls != "off":
+        pytest.skip("routes under TLS verify our CA's certificate first (tls_verify, above)")
+    for url in cluster.monitor_urls:
+        port = get_json(f"{url}/varz")["cluster"]["cluster_port"]
+        with (
+            socket.create_connection(("127.0.0.1", port), timeout=5) as rogue,
+            rogue.makefile("rb") as reader,
+        ):
+            info = json.loads(reader.readline().decode().removeprefix("INFO "))
+            assert info.get("auth_required") is True, info
+            rogue.sendall(b'CONNECT {"verbose":false,"name":"rogue"}\r\nPING\r\n')
+            assert reader.readline().startswith(b"-ERR 'Authorization Violation'")
 
 
 @pytest.mark.docker
