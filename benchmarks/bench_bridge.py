@@ -83,6 +83,23 @@ def _timed(fn: Callable[[], object], runs: int) -> list[float]:
     return out
 
 
+def _posted(hook_url: str, stdin: bytes, runs: int) -> list[float]:
+    """``runs`` POSTs of ``stdin`` to ``hook_url`` over one kept-alive connection, timed."""
+    host, port = hook_url.split("//")[1].split("/")[0].split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=10)
+
+    def post() -> None:
+        connection.request("POST", "/hook", body=stdin,
+                           headers={"Content-Type": "application/json"})  # fmt: skip
+        body = json.loads(connection.getresponse().read())
+        assert body["hookSpecificOutput"]["permissionDecision"] == "allow", body
+
+    try:
+        return _timed(post, runs)
+    finally:
+        connection.close()
+
+
 def _served(url: str, stdin: bytes, runs: int) -> list[float]:
     """POSTs to ``mistersmith hook serve`` run as its own process, as it is deployed (this
     process's threads, the responder's among them, then do not share its interpreter)."""
@@ -93,19 +110,7 @@ def _served(url: str, stdin: bytes, runs: int) -> list[float]:
     try:
         assert serve.stdout is not None
         hook_url = serve.stdout.readline().decode().strip()  # printed once it listens
-        host, port = hook_url.split("//")[1].split("/")[0].split(":")
-        connection = http.client.HTTPConnection(host, int(port), timeout=10)
-
-        def post() -> None:
-            connection.request("POST", "/hook", body=stdin,
-                               headers={"Content-Type": "application/json"})  # fmt: skip
-            body = json.loads(connection.getresponse().read())
-            assert body["hookSpecificOutput"]["permissionDecision"] == "allow", body
-
-        try:
-            return _timed(post, runs)
-        finally:
-            connection.close()
+        return _posted(hook_url, stdin, runs)
     finally:
         serve.terminate()
         serve.wait(10)
@@ -175,17 +180,8 @@ def main(argv: list[str] | None = None) -> int:
 
         rows.append(("bare nats-py request-reply", _timed(bare, args.serve_runs)))
         with HookServer(BridgeConfig(url=url)) as hooks:
-            host, port = hooks.url.split("//")[1].split("/")[0].split(":")
-            connection = http.client.HTTPConnection(host, int(port), timeout=10)
-
-            def post() -> None:
-                connection.request("POST", "/hook", body=stdin,
-                                   headers={"Content-Type": "application/json"})  # fmt: skip
-                body = json.loads(connection.getresponse().read())
-                assert body["hookSpecificOutput"]["permissionDecision"] == "allow", body
-
-            rows.append(("hook serve (POST per decision)", _timed(post, args.serve_runs)))
-            connection.close()
+            posted = _posted(hooks.url, stdin, args.serve_runs)
+            rows.append(("hook serve (POST per decision)", posted))
         rows.append(("hook serve, its own process", _served(url, stdin, args.serve_runs)))
         run(responder.stop())
         run(client.close())  # type: ignore[attr-defined]
