@@ -4,14 +4,17 @@ answers and alarms on a real server."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from collections import Counter
+from collections.abc import AsyncIterator
 from typing import Any
 
 import nats
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from pydantic import JsonValue
 
 from simulator import __version__
 from simulator.bus import Bus, dump
@@ -195,31 +198,52 @@ async def test_a_silent_worker_is_lost_within_two_intervals_of_its_last_word(
         await client.close()
 
 
+@contextlib.asynccontextmanager
+async def _one_ready_worker(
+    url: str, run: str, offline: str | None = None, **kw: float
+) -> AsyncIterator[tuple[Any, list[ControlMessage], HeartbeatMonitor, Coordinator]]:
+    """A coordinator with its monitor (4 agents), whose one worker ``w1`` joined, was assigned
+    and said ready; ``offline`` is an agent the monitor already saw go offline."""
+    heard: list[ControlMessage] = []
+    client = await _listen(url, heard)
+    bus = await Bus.connect(url, Metrics())
+    monitor = HeartbeatMonitor(bus, heartbeat_timeout=60, wire_heartbeats=False)
+    coordinator = Coordinator(bus, default_scenario(agents=4), run_id=run, expected=1, **kw)
+    coordinator.monitor = monitor
+    try:
+        await monitor.start(check=False)
+        if offline is not None:
+            monitor.last_state[offline] = "offline"
+        await coordinator.open()
+        await _join(client, run, "w1")
+        await coordinator.gather(5)
+        await coordinator.assign()
+        await _say(client, run, c.READY, "w1")
+        yield client, heard, monitor, coordinator
+    finally:
+        await coordinator.close()
+        await monitor.stop()
+        await bus.close()
+        await client.close()
+
+
+async def _stats(client: Any, run: str, **data: JsonValue) -> None:
+    subject, stats = c.control(c.STATS, c.WORKER, run, {"name": "w1", **data})
+    await client.publish(subject, dump(stats))
+    await client.flush()
+
+
 @pytest.mark.asyncio
 async def test_a_worker_that_speaks_again_is_live_again_and_vouches_for_its_agents(
     nats_server: BinaryServer,
 ) -> None:
     """A worker starved of CPU is lost, then back; while it speaks, the monitor counts its
     agents as heard (not its offline ones); nothing is taken off the wire for them."""
-    heard: list[ControlMessage] = []
-    client = await _listen(nats_server.client_url, heard)
-    bus = await Bus.connect(nats_server.client_url, Metrics())
-    scenario = default_scenario(agents=4)
-    monitor = HeartbeatMonitor(bus, heartbeat_timeout=60, wire_heartbeats=False)
-    coordinator = Coordinator(bus, scenario, run_id="r3", expected=1, interval=0.2)
-    coordinator.monitor = monitor
-    try:
-        await monitor.start(check=False)
-        monitor.last_state["worker-3"] = "offline"
-        await coordinator.open()
-        await _join(client, "r3", "w1")
-        await coordinator.gather(5)
-        await coordinator.assign()
-        await _say(client, "r3", c.READY, "w1")
+    url = nats_server.client_url
+    async with _one_ready_worker(url, "r3", "worker-3", interval=0.2) as ready:
+        client, heard, monitor, coordinator = ready
         await _answer(heard, c.LOST, "w1")
-        subject, stats = c.control(c.STATS, c.WORKER, "r3", {"name": "w1"})
-        await client.publish(subject, dump(stats))
-        await client.flush()
+        await _stats(client, "r3")
         for _ in range(200):
             if not coordinator.workers["w1"].lost:
                 break
@@ -227,11 +251,6 @@ async def test_a_worker_that_speaks_again_is_live_again_and_vouches_for_its_agen
         worker = coordinator.workers["w1"]
         assert (worker.lost, worker.silences) == (False, 1)
         assert sorted(monitor.last_seen) == ["worker-0", "worker-1", "worker-2"]
-    finally:
-        await coordinator.close()
-        await monitor.stop()
-        await bus.close()
-        await client.close()
 
 
 @pytest.mark.asyncio
@@ -240,34 +259,14 @@ async def test_a_worker_does_not_vouch_for_its_agents_that_stopped_beating(
 ) -> None:
     """An agent of a live worker that crashed or hung is named in the worker's stats: the
     coordinator's monitor counts the others as heard, not it (its missed alert follows)."""
-    heard: list[ControlMessage] = []
-    client = await _listen(nats_server.client_url, heard)
-    bus = await Bus.connect(nats_server.client_url, Metrics())
-    monitor = HeartbeatMonitor(bus, heartbeat_timeout=60, wire_heartbeats=False)
-    coordinator = Coordinator(bus, default_scenario(agents=4), run_id="r5", expected=1)
-    coordinator.monitor = monitor
-    try:
-        await monitor.start(check=False)
-        await coordinator.open()
-        await _join(client, "r5", "w1")
-        await coordinator.gather(5)
-        await coordinator.assign()
-        await _say(client, "r5", c.READY, "w1")
+    async with _one_ready_worker(nats_server.client_url, "r5") as (client, _, monitor, _c):
         monitor.last_seen.clear()
-        body = {"name": "w1", "silent": ["worker-1"]}
-        subject, stats = c.control(c.STATS, c.WORKER, "r5", body)
-        await client.publish(subject, dump(stats))
-        await client.flush()
+        await _stats(client, "r5", silent=["worker-1"])
         for _ in range(200):
             if monitor.last_seen:
                 break
             await asyncio.sleep(0.025)
         assert sorted(monitor.last_seen) == ["worker-0", "worker-2", "worker-3"]
-    finally:
-        await coordinator.close()
-        await monitor.stop()
-        await bus.close()
-        await client.close()
 
 
 @pytest.mark.asyncio
