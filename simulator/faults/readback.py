@@ -82,6 +82,9 @@ async def _read_stream(bus: Bus, name: str, deadline: float) -> list[Stored]:
                 batch = await psub.fetch(_BATCH, timeout=2.0)
             except (NatsTimeoutError, asyncio.TimeoutError):
                 break  # nothing more came: what the stream holds now
+            except (ServiceUnavailableError, NoRespondersError):
+                await asyncio.sleep(_PAUSE)  # the reading consumer has no leader yet (503)
+                continue
             for msg in batch:
                 meta = msg.metadata
                 msg_id = (msg.headers or {}).get(MSG_ID_HEADER)
