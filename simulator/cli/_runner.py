@@ -21,7 +21,7 @@ from rich.live import Live
 from rich.markup import escape
 
 from simulator.cli._faults import make_session
-from simulator.cli._span import run_span
+from simulator.cli._span import connection_lost, run_span, server_gone
 from simulator.cli._spread import Spread, spread_run
 from simulator.cli._target import Target, prepare_external, secured_spread, start_target
 from simulator.errors import ServerError
@@ -42,8 +42,6 @@ __all__ = ["RunOptions", "run"]
 DRAIN_TIMEOUT = 45.0
 _TICK = 0.25
 _PLAIN_EVERY = 5.0
-#: Seconds a run waits, once over, for a reconnect under way to succeed or give up.
-_RECONNECT_WAIT = 30.0
 
 
 @dataclass(frozen=True)
@@ -179,7 +177,7 @@ async def _watch(
     if live is not None:
         live.start()
     try:
-        while not (running.done() or stop.is_set() or _lost(swarm)):
+        while not (running.done() or stop.is_set() or connection_lost(swarm)):
             await asyncio.wait({running, stopping}, timeout=_TICK)
             if live is not None:
                 view = fitted.render(
@@ -199,7 +197,7 @@ async def _watch(
         for task in (running, stopping):
             task.cancel()
         outcome = (await asyncio.gather(running, stopping, return_exceptions=True))[0]
-    if await _gone(swarm):
+    if await server_gone(swarm):
         failure = f"lost the server at {where}: the connection closed after its reconnect attempts"
         metrics.error("run", failure)
         return failure
@@ -210,23 +208,6 @@ async def _watch(
         metrics.error("swarm", failure)
         return failure
     return ""
-
-
-def _lost(swarm: Any) -> bool:
-    """Whether the swarm's connection is closed for good (its reconnect attempts spent)."""
-    bus = getattr(swarm, "bus", None)
-    return bus is not None and bool(bus.client.is_closed)
-
-
-async def _gone(swarm: Any) -> bool:
-    """:func:`_lost`, once a reconnect under way has succeeded or given up (bounded)."""
-    bus = getattr(swarm, "bus", None)
-    if bus is None:
-        return False
-    deadline = time.monotonic() + _RECONNECT_WAIT
-    while bus.client.is_reconnecting and time.monotonic() < deadline:
-        await asyncio.sleep(_TICK)
-    return bool(bus.client.is_closed or bus.client.is_reconnecting)
 
 
 def run(options: RunOptions, console: Console) -> int:

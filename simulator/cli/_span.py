@@ -8,7 +8,10 @@ history (faults) unless a signal came.
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
@@ -19,7 +22,11 @@ from simulator.faults.session import FaultSession
 from simulator.swarm.metrics import Metrics
 from simulator.swarm.scenario import Scenario
 
-__all__ = ["run_span"]
+__all__ = ["connection_lost", "run_span", "server_gone"]
+
+#: Seconds a run waits, once over, for a reconnect under way to succeed or give up.
+_RECONNECT_WAIT = 30.0
+_POLL = 0.25
 
 
 async def run_span(
@@ -60,3 +67,20 @@ async def run_span(
     if session is not None and not interrupted():
         await run_checker(session, checked, console)
     return failure
+
+
+def connection_lost(swarm: Any) -> bool:
+    """Whether the swarm's connection is closed for good (its reconnect attempts spent)."""
+    bus = getattr(swarm, "bus", None)
+    return bus is not None and bool(bus.client.is_closed)
+
+
+async def server_gone(swarm: Any) -> bool:
+    """:func:`connection_lost`, once a reconnect under way has succeeded or given up (bounded)."""
+    bus = getattr(swarm, "bus", None)
+    if bus is None:
+        return False
+    deadline = time.monotonic() + _RECONNECT_WAIT
+    while bus.client.is_reconnecting and time.monotonic() < deadline:
+        await asyncio.sleep(_POLL)
+    return bool(bus.client.is_closed or bus.client.is_reconnecting)

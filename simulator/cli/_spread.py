@@ -19,7 +19,7 @@ from pydantic import JsonValue
 from rich.console import Console
 from rich.markup import escape
 
-from simulator.cli._span import run_span
+from simulator.cli._span import connection_lost, run_span
 from simulator.errors import ConfigError
 from simulator.faults.session import FaultSession
 from simulator.swarm.metrics import Metrics
@@ -149,7 +149,7 @@ async def spread_run(
                 await swarm.dispatcher.stop()
             if swarm.monitor is not None:
                 swarm.monitor.stop_checking()
-            if swarm.bus is not None and not swarm.bus.client.is_closed:  # else: server gone
+            if not connection_lost(swarm):  # else the server is gone: nobody to drain
                 await coordinator.drain(drain_timeout)
         finally:
             await close()
